@@ -1,0 +1,6 @@
+"""rnncast: forecast sequences with recurrent neural networks."""
+
+from rnncast.forecaster import Forecaster
+
+__version__ = "0.1.0"
+__all__ = ["Forecaster", "__version__"]

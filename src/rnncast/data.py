@@ -1,0 +1,162 @@
+"""Data in: pandas or NumPy series, CSV and Parquet files; time index, frequency and season.
+
+Every check happens here, before any tensor work, and fails with a :class:`DataError` whose
+one-line message names the file, column and row where that makes sense.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from rnncast.errors import DataError
+
+# Season length by the base of a pandas frequency alias.
+_SEASONS = {"MS": 12, "ME": 12, "M": 12, "QS": 4, "QE": 4, "Q": 4, "W": 52, "D": 7, "B": 5,
+            "h": 24, "H": 24, "min": 60, "T": 60, "YS": 1, "YE": 1, "Y": 1, "A": 1, "AS": 1}
+
+
+@dataclass
+class SeriesData:
+    """One (possibly multivariate) series: ``values (T, F)``, its time index and column names."""
+
+    values: np.ndarray
+    index: pd.Index | None
+    columns: list[str]
+    freq: str | None
+
+    @property
+    def season(self) -> int:
+        return season_from_freq(self.freq)
+
+    def future_index(self, steps: int) -> pd.Index:
+        """The ``steps`` timestamps after the last one (integer steps without a time index)."""
+        return future_index(self.index, self.freq, len(self.values), steps)
+
+
+def season_from_freq(freq: str | None) -> int:
+    """Season length for a pandas frequency alias (``"MS"`` → 12); 1 when unknown."""
+    if not freq:
+        return 1
+    base = freq.split("-")[0].lstrip("0123456789")
+    return _SEASONS.get(base, 1)
+
+
+def future_index(index: pd.Index | None, freq: str | None, length: int, steps: int) -> pd.Index:
+    if isinstance(index, pd.DatetimeIndex) and freq:
+        return pd.date_range(index[-1], periods=steps + 1, freq=freq)[1:]
+    if index is not None and len(index) and pd.api.types.is_integer_dtype(index):
+        last = int(index[-1])
+        return pd.RangeIndex(last + 1, last + 1 + steps)
+    return pd.RangeIndex(length, length + steps)
+
+
+def as_series(y, name: str = "y") -> SeriesData:
+    """Turn a pandas Series/DataFrame or a NumPy array into :class:`SeriesData`, checked."""
+    if isinstance(y, pd.Series):
+        frame = y.to_frame(name=y.name if y.name is not None else name)
+    elif isinstance(y, pd.DataFrame):
+        frame = y
+    else:
+        array = np.asarray(y)
+        if array.ndim not in (1, 2):
+            raise DataError(f"a series must be 1-D (time,) or 2-D (time, features), got {array.shape}")
+        array = array.reshape(len(array), -1)
+        cols = [name] if array.shape[1] == 1 else [f"{name}{k}" for k in range(array.shape[1])]
+        frame = pd.DataFrame(array, columns=cols)
+    index = frame.index if not isinstance(frame.index, pd.RangeIndex) else None
+    freq = None
+    if isinstance(index, pd.DatetimeIndex):
+        check_time_index(index, "the index")
+        freq = index.freqstr or (pd.infer_freq(index) if len(index) >= 3 else None)
+    values = np.empty(frame.shape, dtype=np.float64)
+    for k, column in enumerate(frame.columns):
+        values[:, k] = numeric_column(frame[column], str(column))
+    return SeriesData(values, index, [str(c) for c in frame.columns], freq)
+
+
+def numeric_column(column: pd.Series, label: str, where: str = "") -> np.ndarray:
+    """The column as float64; names the first bad row on non-numeric, NaN or infinite values."""
+    prefix = f"{where}: " if where else ""
+    converted = pd.to_numeric(column, errors="coerce")
+    bad = converted.isna() & column.notna()
+    if bad.any():
+        row = int(np.argmax(bad.to_numpy()))
+        raise DataError(
+            f"{prefix}column '{label}' has a non-numeric value {column.iloc[row]!r} at row {row + 1}"
+        )
+    values = converted.to_numpy(dtype=np.float64)
+    if not np.isfinite(values).all():
+        row = int(np.argmax(~np.isfinite(values)))
+        kind = "a missing (NaN)" if np.isnan(values[row]) else "an infinite"
+        raise DataError(f"{prefix}column '{label}' has {kind} value at row {row + 1}; "
+                        "fill or drop it first")
+    return values
+
+
+def check_time_index(index: pd.DatetimeIndex, label: str, where: str = "") -> None:
+    prefix = f"{where}: " if where else ""
+    if index.hasnans:
+        row = int(np.argmax(index.isna()))
+        raise DataError(f"{prefix}{label} has a missing or unreadable time at row {row + 1}")
+    if index.has_duplicates:
+        row = int(np.argmax(index.duplicated()))
+        raise DataError(f"{prefix}{label} has a duplicated time {index[row]} at row {row + 1}")
+    if not index.is_monotonic_increasing:
+        row = int(np.argmax(np.diff(index.asi8) < 0)) + 1
+        raise DataError(f"{prefix}{label} is not sorted: {index[row]} at row {row + 1} comes "
+                        f"after {index[row - 1]}; sort the file by time first")
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """Read a CSV or Parquet file, with a clear error for missing, empty or unreadable files."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: no such file")
+    if path.is_dir():
+        raise DataError(f"{path}: is a directory, expected a CSV or Parquet file")
+    try:
+        if path.suffix.lower() in (".parquet", ".pq"):
+            frame = pd.read_parquet(path)
+        else:
+            frame = pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path}: the file is empty") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise DataError(f"{path}: cannot be read as a table ({first})") from None
+    if frame.empty:
+        raise DataError(f"{path}: the file has no data rows")
+    return frame
+
+
+def load_series(
+    path: str | Path, target: str | list[str], time_col: str | None = None
+) -> SeriesData:
+    """Read one (multivariate) series from a file: ``target`` column(s), optional time column."""
+    frame = read_table(path)
+    targets = [target] if isinstance(target, str) else list(target)
+    for column in [*targets, *([time_col] if time_col else [])]:
+        if column not in frame.columns:
+            known = ", ".join(map(str, frame.columns[:12]))
+            raise DataError(f"{path}: no column '{column}' (columns: {known})")
+    index = None
+    freq = None
+    if time_col:
+        raw = frame[time_col]
+        if pd.api.types.is_numeric_dtype(raw):
+            index = pd.Index(raw.to_numpy())
+            if index.has_duplicates or not index.is_monotonic_increasing:
+                bad = int(np.argmax(index.duplicated() | np.r_[False, np.diff(index) < 0]))
+                raise DataError(f"{path}: time column '{time_col}' is duplicated or unsorted at "
+                                f"row {bad + 1}")
+        else:
+            parsed = pd.to_datetime(raw, errors="coerce", format="mixed")
+            index = pd.DatetimeIndex(parsed)
+            check_time_index(index, f"time column '{time_col}'", str(path))
+            freq = pd.infer_freq(index) if len(index) >= 3 else None
+    values = np.column_stack([numeric_column(frame[c], c, str(path)) for c in targets])
+    return SeriesData(values, index, targets, freq)

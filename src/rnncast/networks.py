@@ -1,0 +1,88 @@
+"""Networks: a recurrent layer with a linear output layer, in the deck's three shapes.
+
+- ``head="last"`` (many-to-one): the last step's ``h_T`` → the next value, ``(B, 1, F_out)``.
+- ``head="sequence"`` (many-to-many): every ``h_t`` → the value at ``t + 1``, ``(B, T, F_out)``;
+  ``skip`` drops the first steps from the output (those that may not be scored).
+- ``head="direct"`` (many-to-one vector): ``h_T`` → the next ``horizon`` values at once,
+  ``(B, horizon, F_out)``.
+One-to-many is a forecasting mode (:func:`rnncast.forecasting.one_to_many`) over the first two.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from torch import Tensor, nn
+
+from rnncast.cells import ACTIVATIONS, CELLS, INITS
+from rnncast.recurrent import Recurrent, State
+
+HEADS = ("last", "sequence", "direct")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Everything that shapes the network (stored in a model directory's JSON)."""
+
+    cell: str = "lstm"
+    units: int = 64
+    layers: int = 1
+    dropout: float = 0.0
+    activation: str = "tanh"
+    init: str = "xavier"
+    forget_bias: float = 1.0
+    layer_norm: bool = False
+    fused: bool | None = None
+
+    def __post_init__(self) -> None:
+        if self.cell not in CELLS:
+            raise ValueError(f"cell must be one of {sorted(CELLS)}, got {self.cell!r}")
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {self.activation!r}")
+        if self.init not in INITS:
+            raise ValueError(f"init must be one of {INITS}, got {self.init!r}")
+        if self.units < 1 or self.layers < 1:
+            raise ValueError(f"units and layers must be >= 1, got {self.units} and {self.layers}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class RecurrentNet(nn.Module):
+    """``Recurrent`` layers, then a linear layer from ``units`` to the outputs."""
+
+    def __init__(
+        self,
+        config: ModelConfig,
+        n_inputs: int,
+        n_outputs: int,
+        head: str = "last",
+        horizon: int = 1,
+        skip: int = 0,
+    ) -> None:
+        super().__init__()
+        if head not in HEADS:
+            raise ValueError(f"head must be one of {HEADS}, got {head!r}")
+        if head != "direct" and horizon != 1:
+            raise ValueError(f"head {head!r} predicts one step; horizon must be 1, got {horizon}")
+        self.config, self.head, self.horizon, self.skip = config, head, horizon, skip
+        self.n_inputs, self.n_outputs = n_inputs, n_outputs
+        self.recurrent = Recurrent(
+            config.cell, n_inputs, config.units, config.layers, config.dropout, config.fused,
+            config.activation, config.init, config.forget_bias, config.layer_norm,
+        )
+        self.output = nn.Linear(config.units, n_outputs * horizon)
+
+    def forward(self, x: Tensor, state: State | None = None) -> Tensor:
+        """``x: (B, T, n_inputs)`` -> predictions, shaped by ``head`` (see the module doc)."""
+        out, _ = self.recurrent(x, state)  # (B, T, H)
+        if self.head == "sequence":
+            return self.output(out[:, self.skip :])  # (B, T - skip, F_out)
+        y = self.output(out[:, -1])  # (B, horizon·F_out)
+        return y.view(x.shape[0], self.horizon, self.n_outputs)
+
+    def step(self, x: Tensor, state: State | None = None) -> tuple[Tensor, State]:
+        """Run ``x: (B, T, I)`` from ``state``; the next-value prediction ``(B, F_out)`` and the
+        state after the last step (for state-carrying recursive forecasts)."""
+        out, state = self.recurrent(x, state)
+        return self.output(out[:, -1]), state

@@ -1,0 +1,185 @@
+"""The training loop: mini-batches, loss, clipping, validation, early stopping, NaN guard.
+
+It knows nothing of series or scaling: it fits ``net(X) ≈ Y`` on tensors already shaped for the
+network's head, and reports each epoch to an optional callback.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from rnncast.errors import TrainingDiverged
+
+log = logging.getLogger(__name__)
+
+LOSSES: dict[str, Callable[[Tensor, Tensor], Tensor]] = {
+    "mse": F.mse_loss,
+    "mae": F.l1_loss,
+    "huber": lambda pred, target: F.huber_loss(pred, target, delta=1.0),
+}
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train: Adam on ``loss``, early stopping on the validation loss."""
+
+    epochs: int = 300
+    batch_size: int = 32
+    lr: float = 3e-3
+    loss: str = "mse"
+    patience: int = 40
+    restore_best: bool = True
+    clip_norm: float | None = 1.0
+    clip_value: float | None = None
+    weight_decay: float = 0.0
+    lr_decay: float = 0.5  # multiply the learning rate by this after patience/4 epochs of no gain
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.loss not in LOSSES:
+            raise ValueError(f"loss must be one of {sorted(LOSSES)}, got {self.loss!r}")
+        for name in ("epochs", "batch_size", "patience"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.lr <= 0:
+            raise ValueError(f"lr must be > 0, got {self.lr}")
+        for name in ("clip_norm", "clip_value"):
+            value = getattr(self, name)
+            if value is not None and value <= 0:
+                raise ValueError(f"{name} must be > 0 or None, got {value}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class EpochInfo:
+    """What the callback receives after every epoch."""
+
+    epoch: int
+    loss: float
+    val_loss: float | None
+    elapsed: float
+    net: nn.Module
+
+
+@dataclass
+class History:
+    """Losses per epoch and where training stopped."""
+
+    loss: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    best_epoch: int = 0
+    stopped_early: bool = False
+    seconds: float = 0.0
+    clipped_steps: int = 0
+    steps: int = 0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed torch's generators (CPU and CUDA) so two runs on one machine match."""
+    torch.manual_seed(seed)
+
+
+def train(
+    net: nn.Module,
+    X: Tensor,
+    Y: Tensor,
+    config: TrainConfig,
+    validation: tuple[Tensor, Tensor] | None = None,
+    callback: Callable[[EpochInfo], None] | None = None,
+    epochs: int | None = None,
+) -> History:
+    """Fit ``net(X) ≈ Y``; early-stop on ``validation`` when given (else run all epochs).
+
+    ``epochs`` overrides ``config.epochs`` (used to refit for the number of epochs that early
+    stopping found). Raises :class:`TrainingDiverged` when the loss becomes NaN or infinite.
+    """
+    loss_fn = LOSSES[config.loss]
+    optimizer = torch.optim.Adam(net.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+        optimizer, factor=config.lr_decay, patience=max(1, config.patience // 4)
+    )
+    rng = np.random.default_rng(config.seed)
+    n, history = len(X), History()
+    best_state, best = None, math.inf
+    start, bad_epochs = time.perf_counter(), 0
+    for epoch in range(1, (epochs or config.epochs) + 1):
+        net.train()
+        order = torch.from_numpy(rng.permutation(n))
+        total = 0.0
+        for batch in order.split(config.batch_size):
+            xb, yb = X[batch], Y[batch]
+            loss = loss_fn(net(xb), yb)
+            if not torch.isfinite(loss):
+                raise TrainingDiverged(
+                    f"training diverged at epoch {epoch}: the loss became {loss.item()}; "
+                    "lower the learning rate or turn on gradient clipping"
+                )
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            history.clipped_steps += _clip(net, config)
+            optimizer.step()
+            history.steps += 1
+            total += loss.item() * len(batch)
+        history.loss.append(total / n)
+        val = evaluate_loss(net, *validation, loss_fn) if validation is not None else None
+        monitored = val if val is not None else history.loss[-1]
+        scheduler.step(monitored)
+        if val is not None:
+            history.val_loss.append(val)
+        if monitored < best - 1e-12:
+            best, bad_epochs, history.best_epoch = monitored, 0, epoch
+            if validation is not None and config.restore_best:
+                best_state = copy.deepcopy(net.state_dict())
+        else:
+            bad_epochs += 1
+        if callback is not None:
+            callback(EpochInfo(epoch, history.loss[-1], val, time.perf_counter() - start, net))
+        if validation is not None and bad_epochs >= config.patience:
+            history.stopped_early = True
+            log.info("early stop at epoch %d (best %d)", epoch, history.best_epoch)
+            break
+    if best_state is not None:
+        net.load_state_dict(best_state)
+    net.eval()
+    history.seconds = time.perf_counter() - start
+    return history
+
+
+def evaluate_loss(net: nn.Module, X: Tensor, Y: Tensor, loss_fn: Callable | str = "mse") -> float:
+    """Mean loss of ``net`` on ``(X, Y)`` in evaluation mode, without gradients."""
+    if isinstance(loss_fn, str):
+        loss_fn = LOSSES[loss_fn]
+    was_training = net.training
+    net.eval()
+    with torch.no_grad():
+        value = loss_fn(net(X), Y).item()
+    net.train(was_training)
+    return value
+
+
+def _clip(net: nn.Module, config: TrainConfig) -> int:
+    """Clip gradients as configured; 1 when this step was clipped, else 0."""
+    clipped = 0
+    if config.clip_value is not None:
+        grads = [p.grad for p in net.parameters() if p.grad is not None]
+        clipped = int(any(g.abs().max() > config.clip_value for g in grads))
+        nn.utils.clip_grad_value_(net.parameters(), config.clip_value)
+    if config.clip_norm is not None:
+        norm = nn.utils.clip_grad_norm_(net.parameters(), config.clip_norm)
+        clipped = max(clipped, int(norm > config.clip_norm))
+    return clipped

@@ -1,0 +1,83 @@
+"""The user's object end to end: inputs, outputs, seeds, trends past the training range."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rnncast import Forecaster
+from rnncast.errors import DataError
+
+FAST = dict(units=16, epochs=60, ensemble=1, patience=15)
+
+
+def monthly(n=96, start="2015-01-01"):
+    t = np.arange(n)
+    values = (100 + 3 * t) * (1 + 0.15 * np.sin(2 * np.pi * t / 12))
+    return pd.Series(values, index=pd.date_range(start, periods=n, freq="MS"), name="sales")
+
+
+def test_monthly_series_forecast_has_real_dates_and_follows_the_trend():
+    y = monthly(108)
+    train, test = y[:96], y[96:]
+    model = Forecaster(**FAST).fit(train)
+    forecast = model.predict(12)
+    assert isinstance(forecast, pd.Series) and forecast.name == "sales"
+    assert forecast.index.equals(test.index)
+    assert model.fitted_config.season == 12 and model.fitted_config.window == 36
+    assert model.fitted_config.log is True  # positive data
+    # the test range lies above everything seen in training: level normalisation must follow
+    assert test.min() > 0.9 * train.max() * 0.8
+    mape = float(np.mean(np.abs(forecast.values / test.values - 1)))
+    assert mape < 0.05, mape
+
+
+def test_same_seed_same_forecast_and_other_seed_differs():
+    y = monthly(60)
+    a = Forecaster(**FAST, seed=1).fit(y).predict(6)
+    b = Forecaster(**FAST, seed=1).fit(y).predict(6)
+    c = Forecaster(**FAST, seed=2).fit(y).predict(6)
+    pd.testing.assert_series_equal(a, b, check_exact=True)
+    assert not np.allclose(a.values, c.values)
+
+
+@pytest.mark.parametrize("strategy", ["recursive", "stateful", "direct"])
+def test_numpy_input_and_each_strategy(strategy):
+    wave = np.sin(2 * np.pi * np.arange(250) / 40)
+    x = wave[:240]
+    model = Forecaster(window=24, horizon=10, strategy=strategy, **FAST).fit(x)
+    forecast = model.predict(10)
+    assert list(forecast.index) == list(range(240, 250))
+    assert np.sqrt(np.mean((forecast.values - wave[240:]) ** 2)) < 0.1
+
+
+def test_recursive_model_can_forecast_by_carrying_its_state():
+    x = np.sin(np.linspace(0, 8 * np.pi, 160))
+    model = Forecaster(window=20, strategy="recursive", level=False, **FAST).fit(x)
+    rolling, stateful = model.predict(5), model.predict(5, strategy="stateful")
+    assert rolling.iloc[0] == pytest.approx(stateful.iloc[0], abs=1e-5)
+    assert not np.allclose(rolling.values[1:], stateful.values[1:])
+    with pytest.raises(ValueError, match="trained for strategy 'recursive' cannot forecast with"):
+        model.predict(5, strategy="direct")
+
+
+def test_multivariate_frame_forecasts_every_column():
+    t = np.arange(80)
+    frame = pd.DataFrame({"a": np.sin(t / 4), "b": np.cos(t / 4) + 2},
+                         index=pd.date_range("2020-01-01", periods=80, freq="D"))
+    forecast = Forecaster(window=14, horizon=7, **FAST).fit(frame).predict(7)
+    assert list(forecast.columns) == ["a", "b"]
+    assert forecast.index[0] == pd.Timestamp("2020-03-21")
+    assert forecast.shape == (7, 2)
+
+
+def test_clear_errors():
+    with pytest.raises(DataError, match="series of length 20 is too short for window 36"):
+        Forecaster(**FAST).fit(monthly(20))
+    with pytest.raises(RuntimeError, match="call fit\\(\\) before predict\\(\\)"):
+        Forecaster().predict(3)
+    with pytest.raises(DataError, match="column 'y' has a missing \\(NaN\\) value at row 3"):
+        Forecaster(**FAST).fit(np.array([1.0, 2.0, np.nan, 4.0]))
+    with pytest.raises(ValueError, match="strategy must be one of"):
+        Forecaster(strategy="magic")
+    with pytest.raises(ValueError, match="ensemble must be >= 1, got 0"):
+        Forecaster(ensemble=0)

@@ -1,0 +1,79 @@
+"""The training loop: early stopping, clipping, the NaN guard, seeds, callbacks."""
+
+import pytest
+import torch
+
+from rnncast.errors import TrainingDiverged
+from rnncast.networks import ModelConfig, RecurrentNet
+from rnncast.training import TrainConfig, evaluate_loss, train
+
+
+def data(n=64, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    X = torch.randn(n, 6, 1, generator=g)
+    return X, X[:, -2:-1] + 0.5 * X[:, -1:]  # next value depends on the last two
+
+
+def net(seed=0, **options):
+    torch.manual_seed(seed)
+    return RecurrentNet(ModelConfig(units=8, **options), 1, 1)
+
+
+def test_training_reduces_the_loss_and_reports_every_epoch():
+    X, Y = data()
+    model, seen = net(), []
+    before = evaluate_loss(model, X, Y)
+    history = train(model, X, Y, TrainConfig(epochs=30, batch_size=16, lr=0.02), callback=seen.append)
+    assert [info.epoch for info in seen] == list(range(1, 31))
+    assert history.loss[-1] < 0.2 * before
+    assert all(info.val_loss is None for info in seen)
+    assert history.steps == 30 * 4
+
+
+def test_early_stopping_restores_the_best_weights():
+    X, Y = data()
+    Xv, Yv = data(32, seed=1)
+    model = net()
+    history = train(model, X, Y, TrainConfig(epochs=200, patience=5, lr=0.05), (Xv, Yv))
+    assert history.stopped_early
+    assert len(history.val_loss) == history.best_epoch + 5
+    assert evaluate_loss(model, Xv, Yv) == pytest.approx(min(history.val_loss), rel=1e-6)
+
+
+def test_same_seed_gives_identical_weights():
+    X, Y = data()
+    a, b = net(seed=3), net(seed=3)
+    train(a, X, Y, TrainConfig(epochs=5, seed=7))
+    train(b, X, Y, TrainConfig(epochs=5, seed=7))
+    for p, q in zip(a.parameters(), b.parameters(), strict=True):
+        assert torch.equal(p, q)
+
+
+def test_nan_loss_stops_with_a_clear_message():
+    X, Y = data()
+    Y = Y.clone()
+    Y[3] = float("nan")
+    with pytest.raises(TrainingDiverged, match="training diverged at epoch 1: the loss became nan"):
+        train(net(), X, Y, TrainConfig(epochs=3))
+
+
+def test_clipping_by_norm_and_by_value_counts_clipped_steps():
+    X, Y = data()
+    Y = 1000 * Y  # huge errors, huge gradients
+    history = train(net(), X, Y, TrainConfig(epochs=2, clip_norm=1.0))
+    assert history.clipped_steps == history.steps
+    history = train(net(), X, Y, TrainConfig(epochs=2, clip_norm=None, clip_value=0.5))
+    assert history.clipped_steps == history.steps
+    history = train(net(), X, Y / 1e6, TrainConfig(epochs=1, clip_norm=1e6))
+    assert history.clipped_steps == 0
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("loss", "hinge", "loss must be one of"),
+    ("epochs", 0, "epochs must be >= 1, got 0"),
+    ("lr", -1.0, "lr must be > 0, got -1.0"),
+    ("clip_norm", 0.0, "clip_norm must be > 0 or None, got 0.0"),
+])
+def test_bad_training_options_are_named(field, value, message):
+    with pytest.raises(ValueError, match=message):
+        TrainConfig(**{field: value})
