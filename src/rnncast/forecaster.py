@@ -154,6 +154,39 @@ class Forecaster:
         self.scaler: Scaler | None = None
         self.data: SeriesData | None = None
 
+    @classmethod
+    def from_configs(cls, model: ModelConfig, series: SeriesConfig, train: TrainConfig,
+                     ensemble: int = 1, device: str = "cpu") -> Forecaster:
+        """Build from the three configuration objects (as stored in a model directory)."""
+        self = cls(ensemble=ensemble, device=device)
+        self.model_config, self.series_config, self.train_config = model, series, train
+        return self
+
+    def restore(self, scaler: Scaler, data: SeriesData, weights: dict, n_features: int) -> None:
+        """Install a fitted state: scaler, the tail of the history, and each member's weights."""
+        cfg = self.fitted_config = self.series_config
+        self.scaler, self.data, self.nets = scaler, data, []
+        for k in range(self.ensemble):
+            net = self._new_net(n_features, cfg, seed=0)
+            prefix = f"member{k}."
+            net.load_state_dict({name[len(prefix):]: t for name, t in weights.items()
+                                 if name.startswith(prefix)})
+            self.nets.append(net.eval())
+
+    def save(self, path) -> None:
+        """Write a model directory (safetensors weights + JSON config), atomically."""
+        from rnncast import __version__
+        from rnncast.persistence import save_model
+
+        save_model(self, path, __version__)
+
+    @staticmethod
+    def load(path) -> Forecaster:
+        """Read a model directory written by :meth:`save`."""
+        from rnncast.persistence import load_model
+
+        return load_model(path)
+
     # -- fitting -------------------------------------------------------------------------------
     def fit(self, y, callback: Callable[[EpochInfo], None] | None = None) -> Forecaster:
         """Train on the whole of ``y`` (early stopping on its last ``validation`` points)."""
@@ -167,6 +200,7 @@ class Forecaster:
             log.warning("series too short to hold out %d validation points; training without", v)
             cfg = replace(cfg, validation=0)
         self.scaler = Scaler(cfg.scaler, cfg.log).fit(data.values)
+        self.data, self.fitted_config = data, cfg  # set now, so callbacks can forecast
         z = self.scaler.transform(data.values)  # (T, F)
         X, Y = self._pairs(z, cfg)
         n_val_origins = max(0, min(cfg.validation, len(X) - 1))
@@ -176,14 +210,14 @@ class Forecaster:
         for member in range(self.ensemble):
             tc = replace(self.train_config, seed=self.train_config.seed + 1000 * member)
             net = self._new_net(data.values.shape[1], cfg, tc.seed)
-            history = train(net, X[:n_train], Y[:n_train], tc, validation, callback)
+            report = None if callback is None else _tagged(callback, member)
+            history = train(net, X[:n_train], Y[:n_train], tc, validation, report)
             if validation is not None and cfg.refit:
                 # Same seed, all pairs, as many epochs as early stopping found best.
                 net = self._new_net(data.values.shape[1], cfg, tc.seed)
                 train(net, X, Y, replace(tc, restore_best=False), epochs=max(1, history.best_epoch))
             self.nets.append(net)
             self.histories.append(history)
-        self.data, self.fitted_config = data, cfg
         return self
 
     @property
@@ -250,11 +284,27 @@ class Forecaster:
         members = torch.stack([run(net, window, steps, cfg.level_fn()) for net in self.nets])
         return members.median(0).values.double().cpu().numpy()
 
+    def forecast_with(self, net: RecurrentNet, steps: int) -> np.ndarray:
+        """Forecast ``(steps, F)`` past the training data with one network, for instance the one
+        being trained (the deck's picture of the forecast improving while training)."""
+        cfg = self.fitted_config
+        z = self.scaler.transform(self.data.values[-cfg.window :])
+        window = torch.as_tensor(z, dtype=torch.float32, device=self.device)[None]
+        was_training = net.training
+        out = forecasting.STRATEGIES[cfg.strategy](net, window, steps, cfg.level_fn())
+        net.train(was_training)
+        return self.scaler.inverse(out[0].double().cpu().numpy())
+
     def config(self) -> dict:
         """Every setting, as stored beside the weights."""
         return {"model": self.model_config.to_dict(),
                 "series": asdict(getattr(self, "fitted_config", self.series_config)),
                 "train": self.train_config.to_dict()}
+
+
+def _tagged(callback: Callable[[EpochInfo], None], member: int) -> Callable[[EpochInfo], None]:
+    """Pass the ensemble member's number along with each epoch's report."""
+    return lambda info: callback(replace(info, member=member))
 
 
 def _frame(values: np.ndarray, index: pd.Index, columns: list[str]):

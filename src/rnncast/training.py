@@ -71,6 +71,7 @@ class EpochInfo:
     val_loss: float | None
     elapsed: float
     net: nn.Module
+    member: int = 0  # which ensemble member is training
 
 
 @dataclass

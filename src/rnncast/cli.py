@@ -1,0 +1,446 @@
+"""The command line: evaluate, fit, forecast and demo. Nothing imports this module.
+
+Errors in the user's input end in one line on stderr and a non-zero exit (1 for bad data or
+model files, 2 for bad arguments), never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from rnncast import __version__, plots
+from rnncast.data import SeriesData, load_series
+from rnncast.errors import RnncastError
+from rnncast.evaluation import Evaluation, holdout
+from rnncast.forecaster import Forecaster
+from rnncast.persistence import write_text
+from rnncast.training import EpochInfo
+
+METRICS = ("rmse", "mae", "mape", "smape", "mase")
+
+
+# -- argument types ------------------------------------------------------------------------------
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
+    return value
+
+
+def nonnegative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}")
+    return value
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    """Keep the examples' line breaks and show defaults."""
+
+
+# -- the parser ----------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rnncast",
+        formatter_class=HelpFormatter,
+        description=(
+            "Forecast sequences with recurrent neural networks (RNN, LSTM, peephole LSTM, GRU).\n\n"
+            "The deck's workflow: `evaluate` a network on a held-out range against simple\n"
+            "baselines, `fit` it on all the data, `forecast` the future. `demo` runs it all on\n"
+            "data shipped with rnncast."
+        ),
+        epilog=(
+            "examples:\n"
+            "  rnncast demo --out demo\n"
+            "  rnncast evaluate sales.csv --target sales --time-col month --test 12 --out eval\n"
+            "  rnncast fit sales.csv --target sales --time-col month --out model\n"
+            "  rnncast forecast model --horizon 12 --out forecast.csv\n\n"
+            "`rnncast COMMAND --help` explains each command."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"rnncast {__version__}")
+    verbs = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    ev = verbs.add_parser(
+        "evaluate", formatter_class=HelpFormatter,
+        help="score a network on a held-out range against naive baselines",
+        description=(
+            "Hold out the last --test points, train on the rest (early stopping on the end of\n"
+            "the training part), forecast the test range and print the network's RMSE, MAE,\n"
+            "MAPE, sMAPE and MASE beside the naive and seasonal-naive forecasts. With --out, also\n"
+            "writes metrics.json and plots: the forecast against the truth, the loss curves,\n"
+            "and the forecast of the test range after every few epochs."
+        ),
+        epilog=("example:\n  rnncast evaluate airpassengers.csv --target passengers "
+                "--time-col month --test 12 --out eval"),
+    )
+    _data_arguments(ev)
+    ev.add_argument("--test", type=positive_int,
+                    help="points held out at the end (default: --horizon, else one season)")
+    _model_arguments(ev)
+    ev.add_argument("--out", type=Path, help="directory for metrics.json and the plots")
+    _output_arguments(ev)
+
+    fit = verbs.add_parser(
+        "fit", formatter_class=HelpFormatter,
+        help="train on all the data and save the model",
+        description=(
+            "Train on the whole series (early stopping on its last points, then a refit on all\n"
+            "of it) and save a model directory: weights as safetensors and a JSON config.\n"
+            "Nothing in it runs code when loaded."
+        ),
+        epilog=("example:\n  rnncast fit airpassengers.csv --target passengers --time-col month "
+                "--out model"),
+    )
+    _data_arguments(fit)
+    _model_arguments(fit)
+    fit.add_argument("--out", type=Path, required=True, help="model directory to write")
+    _output_arguments(fit)
+
+    fc = verbs.add_parser(
+        "forecast", formatter_class=HelpFormatter,
+        help="forecast past the end of the data with a saved model",
+        description=(
+            "Forecast --horizon steps past the last timestamp, with real dates when the data had\n"
+            "a time column (integer steps when not). Uses the history saved with the model, or\n"
+            "the end of --data when given. Writes a CSV and a PNG beside it."
+        ),
+        epilog="example:\n  rnncast forecast model --horizon 12 --out forecast.csv",
+    )
+    fc.add_argument("model", type=Path, help="model directory written by `rnncast fit`")
+    fc.add_argument("--horizon", type=positive_int, required=True, help="steps to forecast")
+    fc.add_argument("--data", type=Path, help="newer history (same columns as at fit time)")
+    fc.add_argument("--out", type=Path, required=True, help="CSV file to write")
+    _output_arguments(fc)
+
+    demo = verbs.add_parser(
+        "demo", formatter_class=HelpFormatter,
+        help="the deck's whole walk-through on shipped data (sine wave, AirPassengers)",
+        description=(
+            "Evaluate an LSTM on the deck's sine wave and on AirPassengers (1960 held out)\n"
+            "against the baselines, retrain on all the data, forecast 1961-1962, print a short\n"
+            "table and write the plots."
+        ),
+        epilog="example:\n  rnncast demo --out demo",
+    )
+    demo.add_argument("--out", type=Path, default=Path("rnncast-demo"), help="output directory")
+    demo.add_argument("--seed", type=int, default=0, help="random seed")
+    _output_arguments(demo)
+    return parser
+
+
+def _data_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("data", type=Path, help="CSV or Parquet file")
+    p.add_argument("--target", required=True, action="append",
+                   help="column to forecast (repeat for a multivariate series)")
+    p.add_argument("--time-col", help="time column (parsed as dates when it holds dates)")
+
+
+def _model_arguments(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("model")
+    g.add_argument("--cell", choices=["rnn", "lstm", "peephole", "gru", "gru_torch"], default="lstm",
+                   help="recurrent cell (gru: the deck's form; gru_torch: PyTorch's, fused)")
+    g.add_argument("--window", type=positive_int, help="input length (default: three seasons)")
+    g.add_argument("--horizon", type=positive_int,
+                   help="steps the network emits at once (default: the test size or one season)")
+    g.add_argument("--season", type=positive_int,
+                   help="season length (default: from the time column's frequency, else 1)")
+    g.add_argument("--strategy", choices=["direct", "recursive", "stateful"], default="direct",
+                   help="direct multi-step head, or one-step recursion (re-run the window or "
+                        "carry the state)")
+    g.add_argument("--units", type=positive_int, default=64, help="units per layer")
+    g.add_argument("--layers", type=positive_int, default=1, help="stacked recurrent layers")
+    g.add_argument("--activation", choices=["tanh", "sigmoid", "relu", "leaky_relu", "elu"],
+                   default="tanh", help="candidate/output nonlinearity")
+    g.add_argument("--layer-norm", action="store_true", help="normalise gate pre-activations")
+    g.add_argument("--scaler", choices=["standard", "minmax", "none"], default="standard",
+                   help="scaling fitted on the training part")
+    g.add_argument("--log", choices=["auto", "yes", "no"], default="auto",
+                   help="log-transform first (auto: when all values are positive)")
+    g.add_argument("--no-level", action="store_true",
+                   help="do not normalise each window by its last season's level")
+    t = p.add_argument_group("training")
+    t.add_argument("--epochs", type=positive_int, default=300, help="maximum epochs")
+    t.add_argument("--patience", type=positive_int, default=40, help="early-stopping patience")
+    t.add_argument("--lr", type=positive_float, default=3e-3, help="Adam learning rate")
+    t.add_argument("--batch-size", type=positive_int, default=32, help="windows per batch")
+    t.add_argument("--loss", choices=["mse", "mae", "huber"], default="mse", help="training loss")
+    t.add_argument("--clip-norm", type=positive_float, default=1.0, help="gradient norm limit")
+    t.add_argument("--ensemble", type=positive_int, default=5,
+                   help="networks trained with different seeds; the forecast is their median")
+    t.add_argument("--validation", type=nonnegative_int,
+                   help="points at the end for early stopping (default: horizon or a tenth)")
+    t.add_argument("--seed", type=int, default=0, help="random seed (same seed, same numbers)")
+
+
+def _output_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print exactly one JSON object on stdout")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or table")
+    p.add_argument("--threads", type=positive_int, default=1,
+                   help="CPU threads for PyTorch (small recurrent nets run best on one)")
+
+
+def _forecaster(args: argparse.Namespace, horizon: int | None = None) -> Forecaster:
+    return Forecaster(
+        cell=args.cell, window=args.window, horizon=args.horizon or horizon, units=args.units,
+        layers=args.layers, activation=args.activation, layer_norm=args.layer_norm,
+        strategy=args.strategy, season=args.season, scaler=args.scaler,
+        log={"auto": "auto", "yes": True, "no": False}[args.log], level=not args.no_level,
+        validation=args.validation, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+        loss=args.loss, patience=args.patience, clip_norm=args.clip_norm,
+        ensemble=args.ensemble, seed=args.seed,
+    )
+
+
+# -- progress ------------------------------------------------------------------------------------
+class Progress:
+    """A tqdm bar over all members' epochs, on a terminal only (stderr), never with --quiet."""
+
+    def __init__(self, args: argparse.Namespace, label: str) -> None:
+        from tqdm import tqdm
+
+        self.epochs = getattr(args, "epochs", 300)
+        members = getattr(args, "ensemble", 1)
+        enabled = not args.quiet and not args.json and sys.stderr.isatty()
+        self.bar = tqdm(total=self.epochs * members, desc=label, unit="epoch", leave=False,
+                        disable=not enabled, dynamic_ncols=True)
+
+    def __call__(self, info: EpochInfo) -> None:
+        self.bar.n = info.member * self.epochs + info.epoch
+        post = {"net": info.member + 1, "loss": f"{info.loss:.4f}"}
+        if info.val_loss is not None:
+            post["val"] = f"{info.val_loss:.4f}"
+        post["s"] = f"{info.elapsed:.0f}"
+        self.bar.set_postfix(post, refresh=False)
+        self.bar.refresh()
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def _say(args: argparse.Namespace, text: str) -> None:
+    if not args.quiet and not args.json:
+        print(text)
+
+
+# -- commands ------------------------------------------------------------------------------------
+def cmd_evaluate(args: argparse.Namespace) -> dict:
+    data = load_series(args.data, args.target, args.time_col)
+    season = args.season or data.season
+    test = args.test or args.horizon or (season if season > 1 else max(1, len(data.values) // 10))
+    model = _forecaster(args, horizon=test)
+    result = _evaluate(args, data, test, model, f"evaluate {args.data.name}")
+    out = _result_json(result, test)
+    out.update(data=str(args.data), target=args.target)
+    if args.out:
+        _write_evaluation(result, args.out, out, title=f"{', '.join(args.target)}: last {test} held out")
+        out["out"] = str(args.out)
+    _say(args, _table([(f"{args.data.name} (test {test})", result)]))
+    _say(args, _verdict(result))
+    if args.out:
+        _say(args, f"wrote {args.out}/metrics.json, forecast.png, loss.png, progress.png")
+    return out
+
+
+def _evaluate(args, data: SeriesData, test: int, model: Forecaster, label: str) -> Evaluation:
+    progress = Progress(args, label)
+    try:
+        return holdout(data, test, model, args.season, watch=True, callback=progress)
+    finally:
+        progress.close()
+
+
+def _result_json(result: Evaluation, test: int) -> dict:
+    cfg = result.model.fitted_config
+    return {
+        "metrics": result.metrics,
+        "baselines": result.baselines,
+        "better_baselines": result.losers_to("rmse"),
+        "test": test,
+        "season": result.season,
+        "settings": result.model.config(),
+        "epochs_best": [h.best_epoch for h in result.model.histories],
+        "window": cfg.window,
+    }
+
+
+def _write_evaluation(result: Evaluation, out: Path, summary: dict, title: str) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    first = result.truth.columns[0]
+    plots.plot_evaluation(result.train[first], result.truth[first], result.forecast[first],
+                          {k: v[:, 0] for k, v in result.baseline_forecasts.items()},
+                          title, out / "forecast.png")
+    history = result.model.history
+    plots.plot_losses(history.loss, history.val_loss, out / "loss.png", history.best_epoch)
+    if result.snapshots:
+        plots.plot_progress(result.truth[first], result.snapshots, out / "progress.png")
+    write_text(out / "metrics.json", json.dumps(summary, indent=2, default=_jsonable) + "\n")
+
+
+def cmd_fit(args: argparse.Namespace) -> dict:
+    data = load_series(args.data, args.target, args.time_col)
+    model = _forecaster(args)
+    progress = Progress(args, f"fit {args.data.name}")
+    start = time.perf_counter()
+    try:
+        model.fit(data, callback=progress)
+    finally:
+        progress.close()
+    model.save(args.out)
+    seconds = time.perf_counter() - start
+    history = model.history
+    _say(args, f"trained {len(model.nets)} network(s) on {len(data.values)} points in "
+               f"{seconds:.1f} s (best epoch {history.best_epoch}); saved {args.out}")
+    return {"model": str(args.out), "points": len(data.values), "seconds": seconds,
+            "epochs_best": [h.best_epoch for h in model.histories],
+            "val_loss": [min(h.val_loss) if h.val_loss else None for h in model.histories],
+            "settings": model.config()}
+
+
+def cmd_forecast(args: argparse.Namespace) -> dict:
+    model = Forecaster.load(args.model)
+    history = None
+    if args.data is not None:
+        history = load_series(args.data, model.data.columns, model.data.index.name
+                              if model.data.index is not None else None)
+    forecast = model.predict(args.horizon, y=history)
+    frame = forecast.to_frame() if isinstance(forecast, pd.Series) else forecast
+    time_name = model.data.index.name if model.data.index is not None else None
+    frame.index.name = time_name or "step"
+    write_text(args.out, frame.to_csv())
+    png = args.out.with_suffix(".png")
+    past = history or model.data
+    past_frame = pd.DataFrame(past.values, index=past.index, columns=past.columns)
+    plots.plot_future(past_frame, frame, png, title=f"Forecast, {args.horizon} steps")
+    _say(args, frame.to_string(float_format=lambda v: f"{v:.4g}"))
+    _say(args, f"wrote {args.out} and {png}")
+    return {"forecast": str(args.out), "plot": str(png), "horizon": args.horizon,
+            "start": str(frame.index[0]), "end": str(frame.index[-1]),
+            "values": {c: frame[c].tolist() for c in frame.columns}}
+
+
+def cmd_demo(args: argparse.Namespace) -> dict:
+    from rnncast import datasets
+
+    out = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    sine = datasets.sine_wave()
+    sine_data = SeriesData(sine[:, None], pd.RangeIndex(len(sine), name="step"), ["sin"], None)
+    args.epochs, args.ensemble = 300, 1
+    args.season = 63  # the wave's period in points (2π / 0.1), for the seasonal-naive baseline
+    sine_model = Forecaster(window=50, strategy="recursive", ensemble=1, seed=args.seed)
+    sine_result = _evaluate(args, sine_data, 50, sine_model, "sine wave")
+    _write_evaluation(sine_result, out / "sine", _result_json(sine_result, 50),
+                      "Sine wave: LSTM, window 50, recursive forecast of the last 50 points")
+
+    air = datasets.air_passengers()
+    air_data = SeriesData(air.to_numpy()[:, None], air.index.rename("month"), ["passengers"], "MS")
+    args.ensemble, args.season = 5, None
+    air_result = _evaluate(args, air_data, 12, Forecaster(seed=args.seed), "AirPassengers")
+    _write_evaluation(air_result, out / "airpassengers", _result_json(air_result, 12),
+                      "AirPassengers: 1960 held out")
+
+    progress = Progress(args, "AirPassengers, all data")
+    try:
+        final = Forecaster(seed=args.seed).fit(air_data, callback=progress)
+    finally:
+        progress.close()
+    final.save(out / "airpassengers-model")
+    future = final.predict(24).to_frame()
+    future.index.name = "month"
+    write_text(out / "airpassengers-forecast.csv", future.to_csv())
+    plots.plot_future(pd.DataFrame({"passengers": air}), future, out / "airpassengers-forecast.png",
+                      title="AirPassengers: forecast of 1961-1962 after retraining on 1949-1960")
+    _say(args, _table([("sine wave (last 50)", sine_result), ("AirPassengers (1960)", air_result)]))
+    _say(args, _verdict(air_result))
+    _say(args, f"\nretrained on 1949-1960 and forecast 1961-1962: {out}/airpassengers-forecast.csv"
+               f"\nplots and metrics in {out}/ (forecast.png, loss.png, progress.png per data set)")
+    return {"sine": _result_json(sine_result, 50), "airpassengers": _result_json(air_result, 12),
+            "future": {str(k.date()): v for k, v in future["passengers"].items()},
+            "out": str(out)}
+
+
+# -- printing ------------------------------------------------------------------------------------
+def _table(rows: list[tuple[str, Evaluation]]) -> str:
+    lines = [f"{'data':<24} {'model':<16} " + " ".join(f"{m.upper():>9}" for m in METRICS)]
+    for label, result in rows:
+        cfg = result.model.fitted_config
+        name = f"{result.model.model_config.cell}, {cfg.strategy}"
+        entries = [(name, result.metrics)] + [(k.replace("_", " "), v)
+                                              for k, v in result.baselines.items()]
+        for k, (model, scores) in enumerate(entries):
+            cells = " ".join(f"{scores[m]:>9.4g}" for m in METRICS)
+            lines.append(f"{label if k == 0 else '':<24} {model:<16} {cells}")
+    return "\n".join(lines)
+
+
+def _verdict(result: Evaluation) -> str:
+    better = result.losers_to("rmse")
+    if not better:
+        return "The network beats every baseline on RMSE."
+    best = min(better, key=lambda b: result.baselines[b]["rmse"])
+    return (f"The {best.replace('_', ' ')} baseline is more accurate than the network on this test "
+            f"range (RMSE {result.baselines[best]['rmse']:.4g} vs {result.metrics['rmse']:.4g}); "
+            "consider a longer window, more data, or the simpler method.")
+
+
+def _jsonable(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+COMMANDS = {"evaluate": cmd_evaluate, "fit": cmd_fit, "forecast": cmd_forecast, "demo": cmd_demo}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    import torch
+
+    torch.set_num_threads(args.threads)
+    logging.basicConfig(level=logging.WARNING, format="rnncast: %(message)s")
+    try:
+        result = COMMANDS[args.command](args)
+    except RnncastError as error:
+        print(f"rnncast: error: {error}", file=sys.stderr)
+        return 1
+    except ValueError as error:  # a setting the configuration objects refused
+        print(f"rnncast: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("rnncast: interrupted; nothing was overwritten", file=sys.stderr)
+        return 130
+    if args.json:
+        print(json.dumps(result, default=_jsonable))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

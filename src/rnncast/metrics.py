@@ -1,0 +1,61 @@
+"""Forecast accuracy: pure functions on arrays (truth and forecast of the same shape).
+
+sMAPE follows the M3 competition: 200·|y - ŷ| / (|y| + |ŷ|), averaged. MASE scales the mean
+absolute error by the in-sample mean absolute error of the seasonal naive forecast.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _pair(y, yhat) -> tuple[np.ndarray, np.ndarray]:
+    y, yhat = np.asarray(y, dtype=np.float64), np.asarray(yhat, dtype=np.float64)
+    if y.shape != yhat.shape:
+        raise ValueError(f"truth and forecast differ in shape: {y.shape} vs {yhat.shape}")
+    if y.size == 0:
+        raise ValueError("cannot score an empty forecast")
+    return y, yhat
+
+
+def rmse(y, yhat) -> float:
+    y, yhat = _pair(y, yhat)
+    return float(np.sqrt(np.mean((y - yhat) ** 2)))
+
+
+def mae(y, yhat) -> float:
+    y, yhat = _pair(y, yhat)
+    return float(np.mean(np.abs(y - yhat)))
+
+
+def mape(y, yhat) -> float:
+    """Mean absolute percentage error, in percent; NaN when the truth holds a zero."""
+    y, yhat = _pair(y, yhat)
+    if np.any(y == 0):
+        return float("nan")
+    return float(100 * np.mean(np.abs((y - yhat) / y)))
+
+
+def smape(y, yhat) -> float:
+    """Symmetric MAPE in percent (M3 definition); a step where both are 0 counts as 0."""
+    y, yhat = _pair(y, yhat)
+    denom = np.abs(y) + np.abs(yhat)
+    ratio = np.divide(2 * np.abs(y - yhat), denom, out=np.zeros_like(denom), where=denom > 0)
+    return float(100 * np.mean(ratio))
+
+
+def mase(y, yhat, insample, season: int = 1) -> float:
+    """Mean absolute scaled error against the in-sample seasonal naive (naive if too short)."""
+    y, yhat = _pair(y, yhat)
+    insample = np.asarray(insample, dtype=np.float64)
+    m = season if len(insample) > season else 1
+    scale = np.mean(np.abs(insample[m:] - insample[:-m])) if len(insample) > m else np.nan
+    if not np.isfinite(scale) or scale == 0:
+        return float("nan")
+    return float(np.mean(np.abs(y - yhat)) / scale)
+
+
+def score(y, yhat, insample, season: int = 1) -> dict[str, float]:
+    """Every metric at once: ``rmse, mae, mape, smape, mase``."""
+    return {"rmse": rmse(y, yhat), "mae": mae(y, yhat), "mape": mape(y, yhat),
+            "smape": smape(y, yhat), "mase": mase(y, yhat, insample, season)}

@@ -1,0 +1,102 @@
+"""Pictures from results: the forecast against the truth, the loss curves, the forecast improving
+while training, and the future. Nothing here trains anything; every PNG is written atomically."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no screen needed
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from rnncast.persistence import atomic_write  # noqa: E402
+
+COLORS = {"history": "#444444", "truth": "#1f77b4", "forecast": "#d62728"}
+
+
+def _save(fig, path: str | Path) -> Path:
+    fig.tight_layout()
+    out = atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
+    plt.close(fig)
+    return out
+
+
+def _x(index, n: int):
+    return index if index is not None else np.arange(n)
+
+
+def plot_evaluation(history: pd.Series, truth: pd.Series, forecast: pd.Series,
+                    baselines: dict[str, np.ndarray], title: str, path: str | Path) -> Path:
+    """History, the held-out truth, the network's forecast and the baselines on one axis."""
+    fig, ax = plt.subplots(figsize=(9, 4.2))
+    tail = history.iloc[-max(3 * len(truth), 48):]
+    ax.plot(tail.index, tail.values, color=COLORS["history"], lw=1.2, label="history (train)")
+    ax.plot(truth.index, truth.values, color=COLORS["truth"], lw=2, label="truth (test)")
+    ax.plot(forecast.index, forecast.values, color=COLORS["forecast"], lw=2, label="network")
+    for (name, values), style in zip(baselines.items(), (":", "-."), strict=False):
+        ax.plot(truth.index, values, ls=style, color="#7f7f7f", lw=1.3, label=name.replace("_", " "))
+    ax.axvline(truth.index[0], color="#bbbbbb", lw=0.8)
+    ax.set_title(title)
+    ax.set_xlabel(history.index.name or "time")
+    ax.set_ylabel(history.name or "value")
+    ax.legend(loc="upper left", fontsize=8)
+    ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+def plot_losses(loss: list[float], val_loss: list[float], path: str | Path,
+                best_epoch: int | None = None) -> Path:
+    """Training and validation loss per epoch (log scale)."""
+    fig, ax = plt.subplots(figsize=(7, 3.8))
+    epochs = np.arange(1, len(loss) + 1)
+    ax.plot(epochs, loss, label="training loss")
+    if val_loss:
+        ax.plot(epochs[: len(val_loss)], val_loss, label="validation loss")
+    if best_epoch:
+        ax.axvline(best_epoch, color="#999999", ls="--", lw=0.8, label=f"best epoch ({best_epoch})")
+    ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss (scaled units)")
+    ax.set_title("Training and validation loss")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3, which="both")
+    return _save(fig, path)
+
+
+def plot_progress(truth: pd.Series, snapshots: list[tuple[int, np.ndarray]],
+                  path: str | Path) -> Path:
+    """The forecast of the test range after several epochs: the deck's picture of training."""
+    fig, ax = plt.subplots(figsize=(9, 4.2))
+    cmap = plt.get_cmap("viridis")
+    for k, (epoch, values) in enumerate(snapshots):
+        shade = cmap(k / max(1, len(snapshots) - 1))
+        ax.plot(truth.index, values, color=shade, lw=1.3, label=f"epoch {epoch}")
+    ax.plot(truth.index, truth.values, color="black", lw=2, ls="--", label="truth (test)", zorder=5)
+    ax.set_title("Forecast of the test range while training")
+    ax.set_xlabel(truth.index.name or "time")
+    ax.set_ylabel(truth.name or "value")
+    ax.legend(fontsize=7, ncol=2, loc="upper left")
+    ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+def plot_future(history: pd.DataFrame, forecast: pd.DataFrame, path: str | Path,
+                title: str = "Forecast") -> Path:
+    """The end of the history and the forecast past it, one line pair per target."""
+    fig, ax = plt.subplots(figsize=(9, 4.2))
+    tail = history.iloc[-max(3 * len(forecast), 48):]
+    for column in forecast.columns:
+        line = ax.plot(tail.index, tail[column].values, lw=1.2, label=f"{column} (history)")[0]
+        ax.plot(forecast.index, forecast[column].values, lw=2, ls="--", color=line.get_color(),
+                label=f"{column} (forecast)")
+    ax.axvline(forecast.index[0], color="#bbbbbb", lw=0.8)
+    ax.set_title(title)
+    ax.set_xlabel("time")
+    ax.set_ylabel("value")
+    ax.legend(fontsize=8, loc="upper left")
+    ax.grid(alpha=0.3)
+    return _save(fig, path)
