@@ -1,5 +1,7 @@
 """Forecasting strategies: the deck's walk-through, state carrying, direct blocks, batching."""
 
+from typing import ClassVar
+
 import torch
 from torch import nn
 
@@ -10,7 +12,7 @@ from rnncast.networks import ModelConfig, RecurrentNet
 class DeckNet(nn.Module):
     """Stands in for a trained network: answers the deck's numbers and records its inputs."""
 
-    answers = {9.0: 10.0, 10.0: 11.2, 11.2: 12.4, 12.4: 14.0}
+    answers: ClassVar[dict[float, float]] = {9.0: 10.0, 10.0: 11.2, 11.2: 12.4, 12.4: 14.0}
 
     def __init__(self):
         super().__init__()

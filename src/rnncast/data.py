@@ -6,6 +6,7 @@ one-line message names the file, column and row where that makes sense.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,10 +33,6 @@ class SeriesData:
     def season(self) -> int:
         return season_from_freq(self.freq)
 
-    def future_index(self, steps: int) -> pd.Index:
-        """The ``steps`` timestamps after the last one (integer steps without a time index)."""
-        return future_index(self.index, self.freq, len(self.values), steps)
-
 
 def season_from_freq(freq: str | None) -> int:
     """Season length for a pandas frequency alias (``"MS"`` → 12); 1 when unknown."""
@@ -43,6 +40,18 @@ def season_from_freq(freq: str | None) -> int:
         return 1
     base = freq.split("-")[0].lstrip("0123456789")
     return _SEASONS.get(base, 1)
+
+
+def infer_freq(index: pd.DatetimeIndex) -> str | None:
+    """The index's frequency alias (``"MS"``), or None when irregular or too short."""
+    if index.freqstr:
+        return index.freqstr
+    if len(index) < 3:
+        return None
+    with warnings.catch_warnings():  # pandas 3 announces an offset return type; accept both
+        warnings.simplefilter("ignore")
+        freq = pd.infer_freq(index)
+    return getattr(freq, "freqstr", freq)
 
 
 def future_index(index: pd.Index | None, freq: str | None, length: int, steps: int) -> pd.Index:
@@ -71,7 +80,7 @@ def as_series(y, name: str = "y") -> SeriesData:
     freq = None
     if isinstance(index, pd.DatetimeIndex):
         check_time_index(index, "the index")
-        freq = index.freqstr or (pd.infer_freq(index) if len(index) >= 3 else None)
+        freq = infer_freq(index)
     values = np.empty(frame.shape, dtype=np.float64)
     for k, column in enumerate(frame.columns):
         values[:, k] = numeric_column(frame[column], str(column))
@@ -148,15 +157,15 @@ def load_series(
     if time_col:
         raw = frame[time_col]
         if pd.api.types.is_numeric_dtype(raw):
-            index = pd.Index(raw.to_numpy())
+            index = pd.Index(raw.to_numpy(), name=time_col)
             if index.has_duplicates or not index.is_monotonic_increasing:
                 bad = int(np.argmax(index.duplicated() | np.r_[False, np.diff(index) < 0]))
                 raise DataError(f"{path}: time column '{time_col}' is duplicated or unsorted at "
                                 f"row {bad + 1}")
         else:
             parsed = pd.to_datetime(raw, errors="coerce", format="mixed")
-            index = pd.DatetimeIndex(parsed)
+            index = pd.DatetimeIndex(parsed, name=time_col)
             check_time_index(index, f"time column '{time_col}'", str(path))
-            freq = pd.infer_freq(index) if len(index) >= 3 else None
+            freq = infer_freq(index)
     values = np.column_stack([numeric_column(frame[c], c, str(path)) for c in targets])
     return SeriesData(values, index, targets, freq)

@@ -100,6 +100,7 @@ def save_model(model, path: str | Path, version: str) -> Path:
             "columns": data.columns,
             "freq": data.freq,
             "length": len(data.values),
+            "name": index.name if index is not None else None,
             "index": ("datetime" if isinstance(index, pd.DatetimeIndex)
                       else "integer" if index is not None else "none"),
             "last": (str(index[-1]) if isinstance(index, pd.DatetimeIndex)
@@ -158,8 +159,10 @@ def load_model(path: str | Path):
 
 def _index(meta: dict, rows: int) -> pd.Index | None:
     """Rebuild the time index of the stored tail of the history."""
+    name = meta.get("name")
     if meta["index"] == "datetime" and meta["freq"]:
-        return pd.date_range(end=pd.Timestamp(meta["last"]), periods=rows, freq=meta["freq"])
+        return pd.date_range(end=pd.Timestamp(meta["last"]), periods=rows, freq=meta["freq"],
+                             name=name)
     if meta["index"] == "integer":
-        return pd.Index(np.arange(meta["last"] - rows + 1, meta["last"] + 1))
-    return pd.RangeIndex(meta["length"] - rows, meta["length"])
+        return pd.Index(np.arange(meta["last"] - rows + 1, meta["last"] + 1), name=name)
+    return pd.RangeIndex(meta["length"] - rows, meta["length"], name=name)

@@ -9,11 +9,11 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only, no screen needed
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
-from rnncast.persistence import atomic_write  # noqa: E402
+from rnncast.persistence import atomic_write
 
 COLORS = {"history": "#444444", "truth": "#1f77b4", "forecast": "#d62728"}
 

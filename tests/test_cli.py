@@ -1,0 +1,226 @@
+"""The command line: the workflow end to end, JSON output, and one clear line per bad input."""
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rnncast.cli import main
+
+FAST = ["--epochs", "8", "--ensemble", "1", "--units", "8", "--quiet"]
+
+
+@pytest.fixture
+def monthly_csv(tmp_path):
+    t = np.arange(72)
+    frame = pd.DataFrame({
+        "month": pd.date_range("2018-01-01", periods=72, freq="MS").strftime("%Y-%m-%d"),
+        "sales": (200 + 2 * t) * (1 + 0.2 * np.sin(2 * np.pi * t / 12)),
+        "price": 10 + np.cos(t / 3),
+    })
+    path = tmp_path / "sales.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_evaluate_json_has_metrics_and_baselines_and_writes_plots(capsys, monthly_csv, tmp_path):
+    out_dir = tmp_path / "eval"
+    code, out, err = run(capsys, "evaluate", monthly_csv, "--target", "sales", "--time-col",
+                         "month", "--test", "12", "--out", out_dir, "--json", *FAST)
+    assert code == 0, err
+    result = json.loads(out)  # exactly one JSON object on stdout
+    assert set(result["metrics"]) == {"rmse", "mae", "mape", "smape", "mase"}
+    assert set(result["baselines"]) == {"naive", "seasonal_naive"}
+    assert set(result["baselines"]["seasonal_naive"]) == set(result["metrics"])
+    assert result["season"] == 12 and result["test"] == 12
+    for name in ("metrics.json", "forecast.png", "loss.png", "progress.png"):
+        assert (out_dir / name).stat().st_size > 1000 or name == "metrics.json"
+    assert json.loads((out_dir / "metrics.json").read_text())["metrics"] == result["metrics"]
+
+
+def test_evaluate_table_names_a_better_baseline(capsys, tmp_path):
+    path = tmp_path / "steps.csv"  # a pure seasonal pattern: seasonal naive is exact
+    pd.DataFrame({"y": np.tile([1.0, 5.0, 2.0, 8.0], 20)}).to_csv(path, index=False)
+    code, out, _ = run(capsys, "evaluate", path, "--target", "y", "--season", "4", "--test", "8",
+                       "--epochs", "2", "--ensemble", "1", "--units", "4")
+    assert code == 0
+    assert "seasonal naive" in out
+    assert "The seasonal naive baseline is more accurate than the network" in out
+
+
+def test_fit_then_forecast_with_real_dates(capsys, monthly_csv, tmp_path):
+    model_dir, csv = tmp_path / "model", tmp_path / "future.csv"
+    code, _, err = run(capsys, "fit", monthly_csv, "--target", "sales", "--time-col", "month",
+                       "--out", model_dir, *FAST)
+    assert code == 0, err
+    assert sorted(p.name for p in model_dir.iterdir()) == ["config.json", "weights.safetensors"]
+    code, out, err = run(capsys, "forecast", model_dir, "--horizon", "6", "--out", csv, "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    frame = pd.read_csv(csv)
+    assert list(frame.columns) == ["month", "sales"]
+    assert frame["month"].tolist() == [f"2024-{m:02d}-01" for m in range(1, 7)]
+    assert np.isfinite(frame["sales"]).all() and frame["sales"].between(100, 800).all()
+    assert result["start"].startswith("2024-01-01") and Path(result["plot"]).exists()
+
+
+def test_forecast_from_newer_data_and_integer_steps(capsys, tmp_path):
+    path = tmp_path / "plain.csv"
+    pd.DataFrame({"y": np.sin(np.arange(120) / 5)}).to_csv(path, index=False)
+    model_dir = tmp_path / "m"
+    assert run(capsys, "fit", path, "--target", "y", "--window", "20", "--horizon", "5",
+               "--out", model_dir, *FAST)[0] == 0
+    assert run(capsys, "forecast", model_dir, "--horizon", "3", "--out", tmp_path / "f.csv")[0] == 0
+    assert pd.read_csv(tmp_path / "f.csv")["step"].tolist() == [120, 121, 122]
+    newer = tmp_path / "newer.csv"
+    pd.DataFrame({"y": np.sin(np.arange(130) / 5)}).to_csv(newer, index=False)
+    assert run(capsys, "forecast", model_dir, "--horizon", "2", "--data", newer,
+               "--out", tmp_path / "g.csv")[0] == 0
+    assert pd.read_csv(tmp_path / "g.csv")["step"].tolist() == [130, 131]
+
+
+def test_same_seed_same_numbers(capsys, monthly_csv):
+    args = ["evaluate", monthly_csv, "--target", "sales", "--time-col", "month", "--json", *FAST]
+    first = json.loads(run(capsys, *args, "--seed", "4")[1])
+    second = json.loads(run(capsys, *args, "--seed", "4")[1])
+    assert first["metrics"] == second["metrics"]
+
+
+def test_multivariate_targets(capsys, monthly_csv, tmp_path):
+    code, out, err = run(capsys, "evaluate", monthly_csv, "--target", "sales", "--target", "price",
+                         "--time-col", "month", "--test", "6", "--json", *FAST)
+    assert code == 0, err
+    assert json.loads(out)["settings"]["series"]["horizon"] == 6
+
+
+def write(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+BAD_DATA = [
+    (lambda d: d / "missing.csv", [], "missing.csv: no such file"),
+    (lambda d: write(d, "empty.csv", ""), [], "empty.csv: the file is empty"),
+    (lambda d: write(d, "header.csv", "t,y\n"), [], "header.csv: the file has no data rows"),
+    (lambda d: write(d, "a.csv", "t,y\n1,2\n2,3\n"), ["--target", "sales"],
+     "a.csv: no column 'sales' (columns: t, y)"),
+    (lambda d: write(d, "b.csv", "t,y\n1,2\n2,abc\n3,4\n"), [],
+     "b.csv: column 'y' has a non-numeric value 'abc' at row 2"),
+    (lambda d: write(d, "c.csv", "t,y\n1,2\n2,\n3,4\n"), [],
+     "c.csv: column 'y' has a missing (NaN) value at row 2; fill or drop it first"),
+    (lambda d: write(d, "d.csv", "t,y\n1,2\n2,inf\n3,4\n"), [],
+     "d.csv: column 'y' has an infinite value at row 2; fill or drop it first"),
+    (lambda d: write(d, "e.csv", "t,y\n2020-01-01,1\n2020-02-01,2\n2020-02-01,3\n"),
+     ["--time-col", "t"], "e.csv: time column 't' has a duplicated time 2020-02-01 00:00:00 at row 3"),
+    (lambda d: write(d, "f.csv", "t,y\n2020-01-01,1\n2020-03-01,2\n2020-02-01,3\n"),
+     ["--time-col", "t"], "f.csv: time column 't' is not sorted: 2020-02-01 00:00:00 at row 3 "
+     "comes after 2020-03-01 00:00:00; sort the file by time first"),
+    (lambda d: write(d, "g.csv", "t,y\n" + "".join(f"{k},{k}\n" for k in range(20))),
+     ["--window", "12", "--test", "10"],
+     "series of 20 points is too short for window 12 + test 10; use a shorter window or test range"),
+]
+
+
+@pytest.mark.parametrize("make, extra, message", BAD_DATA)
+def test_bad_data_gets_one_line_and_exit_1(capsys, tmp_path, make, extra, message):
+    path = make(tmp_path)
+    argv = ["evaluate", path, *(extra if "--target" in extra else ["--target", "y", *extra])]
+    code, out, err = run(capsys, *argv, *FAST)
+    assert code == 1
+    assert err.strip().splitlines() == [f"rnncast: error: {path.parent}/{message}"
+                                        if not message.startswith("series") else
+                                        f"rnncast: error: {message}"]
+    assert "Traceback" not in err and out == ""
+
+
+@pytest.mark.parametrize("flag, value", [("--test", "0"), ("--window", "-3"), ("--epochs", "x"),
+                                         ("--lr", "0")])
+def test_zero_or_negative_sizes_are_refused(capsys, monthly_csv, flag, value):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["evaluate", str(monthly_csv), "--target", "sales", flag, value])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument {flag}: must be a positive" in err and repr(value) in err
+
+
+@pytest.fixture
+def model_dir(capsys, monthly_csv, tmp_path):
+    path = tmp_path / "model"
+    assert run(capsys, "fit", monthly_csv, "--target", "sales", "--time-col", "month",
+               "--out", path, *FAST)[0] == 0
+    return path
+
+
+def forecast_error(capsys, model, out):
+    code, _, err = run(capsys, "forecast", model, "--horizon", "3", "--out", out)
+    assert code == 1 and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    return err.strip()
+
+
+def test_missing_and_corrupt_model_directories(capsys, model_dir, tmp_path):
+    out = tmp_path / "keep.csv"
+    out.write_text("precious\n")
+    assert forecast_error(capsys, tmp_path / "nope", out) == (
+        f"rnncast: error: {tmp_path}/nope: no model directory here "
+        "(expected config.json and weights.safetensors)")
+    broken = tmp_path / "broken"
+    shutil.copytree(model_dir, broken)
+    (broken / "weights.safetensors").write_bytes(b"\x00garbage")
+    assert "corrupt or incompatible model files" in forecast_error(capsys, broken, out)
+    (broken / "config.json").write_text("{not json")
+    assert "config.json: corrupt model configuration" in forecast_error(capsys, broken, out)
+    (broken / "config.json").unlink()
+    assert "not a complete model directory, config.json is missing" in forecast_error(
+        capsys, broken, out)
+    assert out.read_text() == "precious\n"  # a failed run never touches an existing output
+
+
+def test_model_from_an_incompatible_version_is_named(capsys, model_dir, tmp_path):
+    config = json.loads((model_dir / "config.json").read_text())
+    config["format_version"], config["rnncast_version"] = 99, "9.0.0"
+    (model_dir / "config.json").write_text(json.dumps(config))
+    message = forecast_error(capsys, model_dir, tmp_path / "x.csv")
+    assert "model format version 99 (written by rnncast 9.0.0) is not supported" in message
+    assert not (tmp_path / "x.csv").exists()
+
+
+def test_failed_fit_keeps_the_old_model(capsys, model_dir, tmp_path):
+    before = (model_dir / "weights.safetensors").read_bytes()
+    bad = write(tmp_path, "bad.csv", "month,sales\n2020-01-01,1\n2020-02-01,oops\n")
+    code, _, _ = run(capsys, "fit", bad, "--target", "sales", "--out", model_dir, *FAST)
+    assert code == 1
+    assert (model_dir / "weights.safetensors").read_bytes() == before
+    assert [p.name for p in model_dir.parent.iterdir() if p.name.startswith(".")] == []
+
+
+def test_help_teaches_with_examples(capsys):
+    for verb in ("evaluate", "fit", "forecast", "demo"):
+        with pytest.raises(SystemExit) as exit_info:
+            main([verb, "--help"])
+        assert exit_info.value.code == 0
+        text = capsys.readouterr().out
+        assert "example:" in text and f"rnncast {verb}" in text
+
+
+def test_parquet_input(capsys, monthly_csv, tmp_path):
+    parquet = tmp_path / "sales.parquet"
+    frame = pd.read_csv(monthly_csv)
+    frame["month"] = pd.to_datetime(frame["month"])
+    frame.to_parquet(parquet)
+    code, out, err = run(capsys, "evaluate", parquet, "--target", "sales", "--time-col", "month",
+                         "--test", "12", "--json", *FAST)
+    assert code == 0, err
+    assert json.loads(out)["season"] == 12  # monthly dates recognised from Parquet timestamps
+    (tmp_path / "bad.parquet").write_bytes(b"PAR1 not really")
+    code, _, err = run(capsys, "evaluate", tmp_path / "bad.parquet", "--target", "y", *FAST)
+    assert code == 1 and "bad.parquet: cannot be read as a table" in err

@@ -1,0 +1,59 @@
+"""Model directories: exact round trips, atomic writes, and old models that must keep loading."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rnncast import Forecaster
+from rnncast.errors import ModelFileError
+from rnncast.persistence import atomic_write, load_model
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.mark.parametrize("cell, strategy", [("lstm", "direct"), ("peephole", "recursive"),
+                                            ("gru", "stateful"), ("rnn", "direct")])
+def test_save_load_gives_identical_forecasts(tmp_path, seasonal, cell, strategy):
+    model = Forecaster(cell=cell, strategy=strategy, units=8, epochs=3, ensemble=2,
+                       season=12).fit(seasonal)
+    model.save(tmp_path / "m")
+    again = Forecaster.load(tmp_path / "m")
+    np.testing.assert_array_equal(again.predict(7).values, model.predict(7).values)
+    assert again.config() == model.config()
+
+
+def test_a_model_saved_by_version_0_1_still_loads_and_forecasts_the_same():
+    expected = json.loads((FIXTURES / "model_v1_forecast.json").read_text())
+    model = load_model(FIXTURES / "model_v1")
+    forecast = model.predict(6)
+    assert [str(t.date()) for t in forecast.index] == expected["index"]
+    np.testing.assert_allclose(forecast.values, expected["forecast"], rtol=1e-6)
+
+
+def test_weights_file_holds_tensors_only():
+    raw = (FIXTURES / "model_v1" / "weights.safetensors").read_bytes()
+    header = json.loads(raw[8:8 + int.from_bytes(raw[:8], "little")])
+    assert all(k == "__metadata__" or set(v) == {"dtype", "shape", "data_offsets"}
+               for k, v in header.items())
+
+
+def test_atomic_write_leaves_the_old_file_when_writing_fails(tmp_path):
+    target = tmp_path / "out.csv"
+    target.write_text("old")
+
+    def failing(tmp):
+        tmp.write_text("half")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        atomic_write(target, failing)
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
+
+
+def test_loading_a_file_instead_of_a_directory(tmp_path):
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(ModelFileError, match="no model directory here"):
+        load_model(tmp_path / "f")
