@@ -59,7 +59,8 @@ def sine(seeds: int) -> dict:
         train, test, seeds,
     )
     return {
-        "benchmark": "sine", "test_points": 50, "cell": "lstm", "window": 50,
+        "benchmark": "sine", "test_points": 50,
+        "rolling_vs_stateful": rolling_vs_stateful(train, test, seeds), "cell": "lstm", "window": 50,
         "strategy": "recursive", "seeds": seeds,
         **default,
         "deck_recipe": deck,
@@ -67,6 +68,25 @@ def sine(seeds: int) -> dict:
         "seasonal_naive_rmse": metrics.rmse(test, baselines.seasonal_naive(train, 50, 63)),
         "target_rmse": 0.05,
     }
+
+
+def rolling_vs_stateful(train, test, seeds: int, repeats: int = 20) -> dict:
+    """One recursively trained model (deck recipe) forecasting the 50 test points by re-running
+    the window each step (the deck's loop) and by carrying the recurrent state."""
+    out = {}
+    for strategy in ("recursive", "stateful"):
+        scores, seconds = [], []
+        for seed in range(seeds):
+            model = Forecaster(cell="lstm", window=50, strategy="recursive", scaler="minmax",
+                               level=False, ensemble=1, seed=seed).fit(train)
+            start = cpu()
+            for _ in range(repeats):
+                forecast = model.predict(len(test), strategy=strategy).to_numpy()
+            seconds.append((cpu() - start) / repeats)
+            scores.append(metrics.rmse(test, forecast))
+        out[strategy] = {"rmse_median": statistics.median(scores),
+                         "predict_cpu_ms_median": 1e3 * statistics.median(seconds)}
+    return out
 
 
 def airpassengers(seeds: int) -> dict:
