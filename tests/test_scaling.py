@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from rnncast.scaling import Scaler, first_level, window_level
+from rnncast.scaling import Scaler, first_level, seasonal_indices, window_level
 
 
 def test_minmax_is_fitted_on_training_part_only_and_inverts():
@@ -49,3 +49,20 @@ def test_window_level_is_the_mean_of_the_last_span():
     assert window_level(x, 3).flatten().tolist() == [4.0, 10.0]
     assert first_level(x, 2).flatten().tolist() == [0.5, 6.5]
     assert window_level(x.numpy(), 1).flatten().tolist() == [5.0, 11.0]  # NumPy too
+
+
+def test_seasonal_indices_recover_a_multiplicative_season():
+    pattern = np.array([0.8, 0.9, 1.0, 1.3, 1.2, 0.8])  # mean 1
+    t = np.arange(60)
+    y = (100 + t) * pattern[t % 6]
+    indices = seasonal_indices(y, 6)
+    np.testing.assert_allclose(indices, pattern, atol=0.01)
+    assert indices.mean() == pytest.approx(1.0)
+
+
+def test_seasonal_indices_are_ones_without_a_season():
+    rng = np.random.default_rng(0)
+    noise = 100 + rng.normal(size=80).cumsum()
+    np.testing.assert_array_equal(seasonal_indices(noise, 12), np.ones(12))
+    np.testing.assert_array_equal(seasonal_indices(np.arange(1.0, 20.0), 12), np.ones(12))  # short
+    np.testing.assert_array_equal(seasonal_indices(-np.ones(50), 4), np.ones(4))  # not positive

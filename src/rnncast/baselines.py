@@ -57,3 +57,28 @@ def ets(y, horizon: int, season: int = 1) -> np.ndarray:
 
 
 BASELINES = {"naive": lambda y, h, m: naive(y, h), "seasonal_naive": seasonal_naive}
+
+
+def naive2(y, horizon: int, season: int) -> np.ndarray:
+    """The M3 competition's Naive2: the naive forecast of the seasonally adjusted series (classical
+    multiplicative indices, when a 90% autocorrelation test finds a season), reseasonalised."""
+    from rnncast.scaling import seasonal_indices
+
+    y = np.asarray(y, dtype=np.float64)
+    si = seasonal_indices(y, season)
+    n = len(y)
+    adjusted = y[-1] / si[(n - 1) % len(si)]
+    return adjusted * si[(n + np.arange(horizon)) % len(si)]
+
+
+def theta(y, horizon: int, season: int) -> np.ndarray:
+    """The classical Theta method (Assimakopoulos & Nikolopoulos 2000) via statsmodels'
+    ThetaModel: simple exponential smoothing with drift on the deseasonalised series."""
+    from statsmodels.tsa.forecasting.theta import ThetaModel
+
+    y = np.asarray(y, dtype=np.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = ThetaModel(y, period=max(season, 1), deseasonalize=season > 1 and len(y) >= 2 * season,
+                           method="auto")
+        return np.asarray(model.fit().forecast(horizon, theta=2))

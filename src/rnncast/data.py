@@ -34,6 +34,95 @@ class SeriesData:
         return season_from_freq(self.freq)
 
 
+@dataclass
+class Panel:
+    """Many series (one model serves them all): ``series[k]`` is the series named ``ids[k]``.
+
+    ``ids`` is None for a single series given without a name; forecasts then come back in the
+    input's own shape rather than in long format.
+    """
+
+    series: list[SeriesData]
+    ids: list[str] | None = None
+    id_name: str = "id"
+
+    @property
+    def single(self) -> bool:
+        return self.ids is None
+
+
+def as_panel(y) -> Panel:
+    """One series (pandas, NumPy, :class:`SeriesData`), a list or dict of series, or a Panel."""
+    if isinstance(y, Panel):
+        return y
+    if isinstance(y, SeriesData):
+        return Panel([y])
+    if isinstance(y, dict):
+        return Panel([as_series(v) for v in y.values()], [str(k) for k in y])
+    if isinstance(y, list | tuple):
+        if not y:
+            raise DataError("no series given: the list is empty")
+        series = [v if isinstance(v, SeriesData) else as_series(v) for v in y]
+        names = [getattr(v, "name", None) for v in y]
+        ids = [str(n) for n in names] if all(n is not None for n in names) else None
+        return Panel(series, ids or [str(k) for k in range(len(y))])
+    return Panel([as_series(y)])
+
+
+def from_long(
+    frame: pd.DataFrame, id_col: str, time_col: str | None, target: str | list[str],
+    where: str = "",
+) -> Panel:
+    """A long table (``unique_id, ds, y``: one row per series and time) as a :class:`Panel`.
+
+    Rows of a series may come in any order: they are sorted by time within each id; a time that
+    appears twice within one id is an error naming the id.
+    """
+    prefix = f"{where}: " if where else ""
+    targets = [target] if isinstance(target, str) else list(target)
+    for column in [id_col, *targets, *([time_col] if time_col else [])]:
+        if column not in frame.columns:
+            known = ", ".join(map(str, frame.columns[:12]))
+            raise DataError(f"{prefix}no column '{column}' (columns: {known})")
+    frame = frame.copy()
+    if frame[id_col].isna().any():
+        row = int(np.argmax(frame[id_col].isna().to_numpy()))
+        raise DataError(f"{prefix}column '{id_col}' has a missing id at row {row + 1}")
+    values = np.column_stack([numeric_column(frame[c], c, where) for c in targets])
+    frame[targets] = values
+    freq = None
+    if time_col:
+        if not pd.api.types.is_numeric_dtype(frame[time_col]):
+            frame[time_col] = pd.to_datetime(frame[time_col], errors="coerce", format="mixed")
+            if frame[time_col].isna().any():
+                row = int(np.argmax(frame[time_col].isna().to_numpy()))
+                raise DataError(f"{prefix}time column '{time_col}' has a missing or unreadable "
+                                f"time at row {row + 1}")
+        frame = frame.sort_values([id_col, time_col], kind="stable")
+        dup = frame.duplicated([id_col, time_col])
+        if dup.any():
+            bad = frame[dup].iloc[0]
+            raise DataError(f"{prefix}series '{bad[id_col]}' has the time {bad[time_col]} twice")
+    series, ids = [], []
+    for key, group in frame.groupby(id_col, sort=False):
+        index = None
+        if time_col:
+            index = pd.Index(group[time_col].to_numpy(), name=time_col)
+            if isinstance(index, pd.DatetimeIndex):
+                freq = freq or infer_freq(index)
+        series.append(SeriesData(group[targets].to_numpy(np.float64), index, targets, None))
+        ids.append(str(key))
+    for item in series:  # one frequency for the whole panel (the first regular series')
+        item.freq = freq if isinstance(item.index, pd.DatetimeIndex) else None
+    return Panel(series, ids, id_col)
+
+
+def load_long(path: str | Path, id_col: str, target: str | list[str],
+              time_col: str | None = None) -> Panel:
+    """Read a long-format file (CSV or Parquet) into a :class:`Panel`."""
+    return from_long(read_table(path), id_col, time_col, target, str(path))
+
+
 def season_from_freq(freq: str | None) -> int:
     """Season length for a pandas frequency alias (``"MS"`` → 12); 1 when unknown."""
     if not freq:

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from rnncast import baselines as base
-from rnncast.data import SeriesData
+from rnncast.data import SeriesData, as_panel
 from rnncast.errors import DataError
 from rnncast.forecaster import Forecaster
 from rnncast.metrics import score
@@ -63,7 +63,7 @@ def holdout(
     8, … (first ensemble member), for the picture of the forecast improving while training.
     """
     train, truth = split(data, test)
-    window = model.series_config.resolved(train).window
+    window = model.series_config.resolved(as_panel(train)).max_window
     if len(data.values) < window + test + 1:
         raise DataError(f"series of {len(data.values)} points is too short for window {window} "
                         f"+ test {test}; use a shorter window or test range")

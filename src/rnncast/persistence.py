@@ -83,28 +83,29 @@ def save_model(model, path: str | Path, version: str) -> Path:
     """Save a fitted :class:`~rnncast.forecaster.Forecaster` as a model directory."""
     if not model.nets:
         raise ValueError("fit the model before saving it")
-    cfg, data = model.fitted_config, model.data
+    cfg, panel = model.fitted_config, model.panel
     tensors = {f"member{k}.{name}": p.detach().cpu().contiguous()
                for k, net in enumerate(model.nets) for name, p in net.state_dict().items()}
-    tensors["history"] = torch.tensor(data.values[-cfg.window:], dtype=torch.float64)
-    index = data.index
+    for k, s in enumerate(panel.series):  # the tail each series needs to forecast again
+        tensors[f"history{k}"] = torch.tensor(s.values[-cfg.max_window:], dtype=torch.float64)
+    if model.seasonal is not None:
+        tensors["seasonal"] = torch.tensor(model.seasonal, dtype=torch.float64)
+    first = panel.series[0]
     config = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "rnncast_version": version,
         **model.config(),
         "ensemble": len(model.nets),
-        "n_features": int(data.values.shape[1]),
-        "scaler": model.scaler.state(),
+        "n_features": int(first.values.shape[1]),
+        "scalers": [scaler.state() for scaler in model.scalers],
         "data": {
-            "columns": data.columns,
-            "freq": data.freq,
-            "length": len(data.values),
-            "name": index.name if index is not None else None,
-            "index": ("datetime" if isinstance(index, pd.DatetimeIndex)
-                      else "integer" if index is not None else "none"),
-            "last": (str(index[-1]) if isinstance(index, pd.DatetimeIndex)
-                     else int(index[-1]) if index is not None else None),
+            "columns": first.columns,
+            "freq": first.freq,
+            "ids": panel.ids,
+            "id_name": panel.id_name,
+            "name": first.index.name if first.index is not None else None,
+            "series": [_series_meta(s) for s in panel.series],
         },
     }
     text = json.dumps(config, indent=2)
@@ -114,9 +115,20 @@ def save_model(model, path: str | Path, version: str) -> Path:
     })
 
 
+def _series_meta(s) -> dict:
+    index = s.index
+    return {
+        "length": len(s.values),
+        "index": ("datetime" if isinstance(index, pd.DatetimeIndex)
+                  else "integer" if index is not None else "none"),
+        "last": (str(index[-1]) if isinstance(index, pd.DatetimeIndex)
+                 else int(index[-1]) if index is not None else None),
+    }
+
+
 def load_model(path: str | Path):
     """Load a model directory written by :func:`save_model`; never unpickles anything."""
-    from rnncast.data import SeriesData
+    from rnncast.data import Panel, SeriesData
     from rnncast.forecaster import Forecaster, SeriesConfig
     from rnncast.networks import ModelConfig
     from rnncast.scaling import Scaler
@@ -146,23 +158,30 @@ def load_model(path: str | Path):
             ModelConfig(**config["model"]), SeriesConfig(**config["series"]),
             TrainConfig(**config["train"]), ensemble=int(config["ensemble"]),
         )
-        scaler = Scaler.from_state(config["scaler"])
         meta = config["data"]
-        history = tensors.pop("history").numpy()
-        model.restore(scaler, SeriesData(history, _index(meta, len(history)), meta["columns"],
-                                         meta["freq"]), tensors, int(config["n_features"]))
+        if "series" not in meta:  # 0.1.0's single-series layout
+            meta = {**meta, "ids": None, "series": [meta]}
+            tensors["history0"] = tensors.pop("history")
+            config["scalers"] = [config["scaler"]]
+        series = []
+        for k, item in enumerate(meta["series"]):
+            history = tensors.pop(f"history{k}").numpy()
+            index = _index(item, len(history), meta["freq"], meta.get("name"))
+            series.append(SeriesData(history, index, meta["columns"], meta["freq"]))
+        seasonal = tensors.pop("seasonal").numpy() if "seasonal" in tensors else None
+        panel = Panel(series, meta["ids"], meta.get("id_name", "id"))
+        model.restore([Scaler.from_state(s) for s in config["scalers"]], panel, tensors,
+                      int(config["n_features"]), seasonal)
     except (SafetensorError, KeyError, TypeError, ValueError, RuntimeError) as error:
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise ModelFileError(f"{path}: corrupt or incompatible model files ({first})") from None
     return model
 
 
-def _index(meta: dict, rows: int) -> pd.Index | None:
-    """Rebuild the time index of the stored tail of the history."""
-    name = meta.get("name")
-    if meta["index"] == "datetime" and meta["freq"]:
-        return pd.date_range(end=pd.Timestamp(meta["last"]), periods=rows, freq=meta["freq"],
-                             name=name)
+def _index(meta: dict, rows: int, freq: str | None, name: str | None) -> pd.Index | None:
+    """Rebuild the time index of the stored tail of a series."""
+    if meta["index"] == "datetime" and freq:
+        return pd.date_range(end=pd.Timestamp(meta["last"]), periods=rows, freq=freq, name=name)
     if meta["index"] == "integer":
         return pd.Index(np.arange(meta["last"] - rows + 1, meta["last"] + 1), name=name)
     return pd.RangeIndex(meta["length"] - rows, meta["length"], name=name)

@@ -80,3 +80,33 @@ def window_level(x, span: int):
 def first_level(x, span: int):
     """Level from each window's *first* ``span`` steps (causal for every later step)."""
     return x[:, :span].mean(1)[:, None]
+
+
+def seasonal_indices(y: np.ndarray, season: int, confidence: float = 1.645) -> np.ndarray:
+    """Classical multiplicative seasonal indices ``(season,)``, by position ``t % season``.
+
+    As in the M3 competition's Naive2 and Theta: the series counts as seasonal when its
+    autocorrelation at lag ``season`` passes a 90% test; then the indices are the mean ratios of
+    the series to its centred 2×season moving average, normalised to mean 1. Otherwise (or for
+    non-positive or short data) all ones.
+    """
+    y = np.asarray(y, dtype=np.float64)
+    ones = np.ones(max(season, 1))
+    n = len(y)
+    if season < 2 or n < 3 * season or np.any(y <= 0):
+        return ones
+    centred = y - y.mean()
+    denom = np.sum(centred**2)
+    if denom == 0:
+        return ones
+    r = np.array([np.sum(centred[k:] * centred[: n - k]) / denom for k in range(season + 1)])
+    limit = confidence * np.sqrt((1 + 2 * np.sum(r[1:season] ** 2)) / n)
+    if abs(r[season]) <= limit:
+        return ones
+    weights = np.r_[0.5, np.ones(season - 1), 0.5] / season
+    trend = np.convolve(y, weights, mode="valid")  # centred moving average, n - season points
+    offset = season // 2
+    ratio = y[offset : offset + len(trend)] / trend
+    position = (np.arange(len(ratio)) + offset) % season
+    indices = np.array([ratio[position == k].mean() for k in range(season)])
+    return indices / indices.mean()

@@ -1,0 +1,35 @@
+"""Baselines against hand-made cases."""
+
+import numpy as np
+import pytest
+
+from rnncast import baselines
+
+
+def test_naive_and_seasonal_naive():
+    y = np.array([1.0, 2, 3, 4, 5, 6, 7])
+    assert baselines.naive(y, 3).tolist() == [7, 7, 7]
+    assert baselines.seasonal_naive(y, 5, 3).tolist() == [5, 6, 7, 5, 6]
+    assert baselines.seasonal_naive(y[:2], 3, 3).tolist() == [2, 2, 2]  # too short: naive
+
+
+def test_naive2_reseasonalises_the_last_adjusted_value():
+    pattern = np.array([0.8, 1.2, 1.0, 1.0])
+    y = 100 * pattern[np.arange(40) % 4]
+    forecast = baselines.naive2(y, 6, 4)
+    np.testing.assert_allclose(forecast, 100 * pattern[np.arange(40, 46) % 4], rtol=1e-6)
+
+
+def test_theta_follows_a_linear_trend_half_way():
+    y = 10 + 2.0 * np.arange(50)
+    forecast = baselines.theta(y, 4, 1)
+    assert np.all(np.diff(forecast) > 0)
+    assert forecast[0] == pytest.approx(y[-1] + 1.0, rel=0.05)  # theta=2: half the slope
+
+
+@pytest.mark.parametrize("fn", [baselines.sarimax, baselines.ets])
+def test_statsmodels_baselines_on_a_seasonal_series(fn):
+    t = np.arange(72)
+    y = (100 + t) * (1 + 0.2 * np.sin(2 * np.pi * t / 12))
+    forecast = fn(y[:60], 12, 12)
+    assert np.mean(np.abs(forecast / y[60:] - 1)) < 0.05
