@@ -39,7 +39,7 @@ def test_evaluate_json_has_metrics_and_baselines_and_writes_plots(capsys, monthl
     assert code == 0, err
     result = json.loads(out)  # exactly one JSON object on stdout
     assert set(result["metrics"]) == {"rmse", "mae", "mape", "smape", "mase"}
-    assert set(result["baselines"]) == {"naive", "seasonal_naive"}
+    assert set(result["baselines"]) == {"naive", "seasonal_naive", "sarimax", "ets"}
     assert set(result["baselines"]["seasonal_naive"]) == set(result["metrics"])
     assert result["season"] == 12 and result["test"] == 12
     for name in ("metrics.json", "forecast.png", "loss.png", "progress.png"):
@@ -224,3 +224,47 @@ def test_parquet_input(capsys, monthly_csv, tmp_path):
     (tmp_path / "bad.parquet").write_bytes(b"PAR1 not really")
     code, _, err = run(capsys, "evaluate", tmp_path / "bad.parquet", "--target", "y", *FAST)
     assert code == 1 and "bad.parquet: cannot be read as a table" in err
+
+
+@pytest.fixture
+def long_csv(tmp_path):
+    rows = []
+    for k, n in enumerate([60, 48, 10]):
+        t = np.arange(n)
+        rows.append(pd.DataFrame({
+            "store": f"shop{k}",
+            "week": pd.date_range("2020-01-06", periods=n, freq="W-MON").strftime("%Y-%m-%d"),
+            "units": (50 + 20 * k) * (1 + 0.1 * np.sin(2 * np.pi * t / 8)) + t,
+        }))
+    path = tmp_path / "long.csv"
+    pd.concat(rows).to_csv(path, index=False)
+    return path
+
+
+def test_many_series_in_long_format_evaluate_fit_forecast(capsys, long_csv, tmp_path):
+    common = ["--target", "units", "--time-col", "week", "--id-col", "store", "--window", "8",
+              "--season", "8", *FAST]
+    code, out, err = run(capsys, "evaluate", long_csv, *common, "--test", "4", "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["series"] == 3 and set(result["baselines"]) == {"naive", "seasonal_naive"}
+    model, csv = tmp_path / "model", tmp_path / "f.csv"
+    assert run(capsys, "fit", long_csv, *common, "--horizon", "4", "--out", model)[0] == 0
+    code, out, err = run(capsys, "forecast", model, "--horizon", "3", "--out", csv)
+    assert code == 0, err
+    frame = pd.read_csv(csv)
+    assert list(frame.columns) == ["store", "week", "units"]
+    assert frame.groupby("store").size().to_dict() == {"shop0": 3, "shop1": 3, "shop2": 3}
+    last = pd.read_csv(long_csv).groupby("store")["week"].max()
+    first_new = frame.groupby("store")["week"].min()
+    assert all(pd.Timestamp(first_new[s]) == pd.Timestamp(last[s]) + pd.Timedelta(weeks=1)
+               for s in last.index)
+
+
+def test_short_series_skipped_by_name(capsys, caplog, long_csv):
+    code, out, _ = run(capsys, "evaluate", long_csv, "--target", "units", "--id-col", "store",
+                         "--window", "8", "--test", "4", "--short", "skip", "--json", *FAST)
+    assert code == 0
+    assert "skipped 1 series too short for window + horizon = 12: shop2" in caplog.text
+    result = json.loads(out)
+    assert result["series"] == 2 and result["skipped"] == ["shop2"]  # scored where forecast

@@ -82,3 +82,22 @@ def theta(y, horizon: int, season: int) -> np.ndarray:
         model = ThetaModel(y, period=max(season, 1), deseasonalize=season > 1 and len(y) >= 2 * season,
                            method="auto")
         return np.asarray(model.fit().forecast(horizon, theta=2))
+
+
+def varmax(y, horizon: int, order: int = 1) -> np.ndarray:
+    """A VAR(order) with a constant on first differences (of logs when all values are positive),
+    via statsmodels' VARMAX, integrated back: the deck's classical multivariate alternative."""
+    from statsmodels.tsa.statespace.varmax import VARMAX
+
+    y = np.asarray(y, dtype=np.float64)
+    if y.ndim != 2 or y.shape[1] < 2:
+        raise ValueError("VARMAX needs a multivariate series (time, features) with 2+ features")
+    use_log = bool((y > 0).all())
+    data = np.log(y) if use_log else y
+    diffs = np.diff(data, axis=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = VARMAX(diffs, order=(order, 0), trend="c").fit(disp=False, maxiter=200)
+        steps = np.asarray(fit.forecast(horizon))
+    levels = data[-1] + np.cumsum(steps, axis=0)
+    return np.exp(levels) if use_log else levels

@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 
 from rnncast import __version__, plots
-from rnncast.data import SeriesData, load_series
+from rnncast.data import Panel, SeriesData, load_long, load_series
 from rnncast.errors import RnncastError
-from rnncast.evaluation import Evaluation, holdout
+from rnncast.evaluation import BASELINES, Evaluation, holdout
 from rnncast.forecaster import Forecaster
 from rnncast.persistence import write_text
 from rnncast.training import EpochInfo
@@ -46,6 +46,14 @@ def positive_float(text: str) -> float:
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
     return value
+
+
+def _names(text: str) -> list[str]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in BASELINES]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"unknown baseline {text!r}; choose from {', '.join(BASELINES)}")
+    return names
 
 
 def nonnegative_int(text: str) -> int:
@@ -102,6 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--test", type=positive_int,
                     help="points held out at the end (default: --horizon, else one season)")
     _model_arguments(ev)
+    ev.add_argument("--baselines", type=_names,
+                    help=f"comma-separated, from {', '.join(BASELINES)} (default: naive and "
+                         "seasonal naive; SARIMAX and ETS, or VARMAX, for a single series)")
     ev.add_argument("--out", type=Path, help="directory for metrics.json and the plots")
     _output_arguments(ev)
 
@@ -158,6 +169,8 @@ def _data_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--target", required=True, action="append",
                    help="column to forecast (repeat for a multivariate series)")
     p.add_argument("--time-col", help="time column (parsed as dates when it holds dates)")
+    p.add_argument("--id-col", help="series id column: a long file of many series "
+                                    "(one global model for all of them)")
 
 
 def _model_arguments(p: argparse.ArgumentParser) -> None:
@@ -183,6 +196,10 @@ def _model_arguments(p: argparse.ArgumentParser) -> None:
                    help="log-transform first (auto: when all values are positive)")
     g.add_argument("--no-level", action="store_true",
                    help="do not normalise each window by its last season's level")
+    g.add_argument("--deseasonalize", action="store_true",
+                   help="divide by classical multiplicative seasonal indices first")
+    g.add_argument("--short", choices=["error", "pad", "skip"],
+                   help="series too short for one window (default: error for one, pad for many)")
     t = p.add_argument_group("training")
     t.add_argument("--epochs", type=positive_int, default=300, help="maximum epochs")
     t.add_argument("--patience", type=positive_int, default=40, help="early-stopping patience")
@@ -210,6 +227,7 @@ def _forecaster(args: argparse.Namespace, horizon: int | None = None) -> Forecas
         layers=args.layers, activation=args.activation, layer_norm=args.layer_norm,
         strategy=args.strategy, season=args.season, scaler=args.scaler,
         log={"auto": "auto", "yes": True, "no": False}[args.log], level=not args.no_level,
+        deseasonalize=args.deseasonalize, short=args.short,
         validation=args.validation, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
         loss=args.loss, patience=args.patience, clip_norm=args.clip_norm,
         ensemble=args.ensemble, seed=args.seed,
@@ -248,10 +266,17 @@ def _say(args: argparse.Namespace, text: str) -> None:
 
 
 # -- commands ------------------------------------------------------------------------------------
+def _load(args: argparse.Namespace) -> SeriesData | Panel:
+    if args.id_col:
+        return load_long(args.data, args.id_col, args.target, args.time_col)
+    return load_series(args.data, args.target, args.time_col)
+
+
 def cmd_evaluate(args: argparse.Namespace) -> dict:
-    data = load_series(args.data, args.target, args.time_col)
-    season = args.season or data.season
-    test = args.test or args.horizon or (season if season > 1 else max(1, len(data.values) // 10))
+    data = _load(args)
+    first = data.series[0] if isinstance(data, Panel) else data
+    season = args.season or first.season
+    test = args.test or args.horizon or (season if season > 1 else max(1, len(first.values) // 10))
     model = _forecaster(args, horizon=test)
     result = _evaluate(args, data, test, model, f"evaluate {args.data.name}")
     out = _result_json(result, test)
@@ -269,7 +294,8 @@ def cmd_evaluate(args: argparse.Namespace) -> dict:
 def _evaluate(args, data: SeriesData, test: int, model: Forecaster, label: str) -> Evaluation:
     progress = Progress(args, label)
     try:
-        return holdout(data, test, model, args.season, watch=True, callback=progress)
+        return holdout(data, test, model, args.season, watch=True, callback=progress,
+                       baselines=getattr(args, "baselines", None))
     finally:
         progress.close()
 
@@ -281,6 +307,8 @@ def _result_json(result: Evaluation, test: int) -> dict:
         "baselines": result.baselines,
         "better_baselines": result.losers_to("rmse"),
         "test": test,
+        "series": result.series,
+        "skipped": result.skipped,
         "season": result.season,
         "settings": result.model.config(),
         "epochs_best": [h.best_epoch for h in result.model.histories],
@@ -302,7 +330,7 @@ def _write_evaluation(result: Evaluation, out: Path, summary: dict, title: str) 
 
 
 def cmd_fit(args: argparse.Namespace) -> dict:
-    data = load_series(args.data, args.target, args.time_col)
+    data = _load(args)
     model = _forecaster(args)
     progress = Progress(args, f"fit {args.data.name}")
     start = time.perf_counter()
@@ -313,9 +341,12 @@ def cmd_fit(args: argparse.Namespace) -> dict:
     model.save(args.out)
     seconds = time.perf_counter() - start
     history = model.history
-    _say(args, f"trained {len(model.nets)} network(s) on {len(data.values)} points in "
-               f"{seconds:.1f} s (best epoch {history.best_epoch}); saved {args.out}")
-    return {"model": str(args.out), "points": len(data.values), "seconds": seconds,
+    points = sum(len(s.values) for s in model.panel.series)
+    _say(args, f"trained {len(model.nets)} network(s) on {len(model.panel.series)} series, "
+               f"{points} points, in {seconds:.1f} s (best epoch {history.best_epoch}); "
+               f"saved {args.out}")
+    return {"model": str(args.out), "series": len(model.panel.series), "points": points,
+            "seconds": seconds,
             "epochs_best": [h.best_epoch for h in model.histories],
             "val_loss": [min(h.val_loss) if h.val_loss else None for h in model.histories],
             "settings": model.config()}
@@ -323,24 +354,50 @@ def cmd_fit(args: argparse.Namespace) -> dict:
 
 def cmd_forecast(args: argparse.Namespace) -> dict:
     model = Forecaster.load(args.model)
+    panel, first = model.panel, model.data
+    time_col = first.index.name if first.index is not None else None
     history = None
     if args.data is not None:
-        history = load_series(args.data, model.data.columns, model.data.index.name
-                              if model.data.index is not None else None)
+        if panel.single:
+            history = load_series(args.data, first.columns, time_col)
+        else:
+            history = load_long(args.data, panel.id_name, first.columns, time_col)
+            if history.ids != panel.ids:
+                raise RnncastError(f"{args.data}: holds series {_few(history.ids)}, but the model "
+                                   f"was fitted on {_few(panel.ids)}")
     forecast = model.predict(args.horizon, y=history)
-    frame = forecast.to_frame() if isinstance(forecast, pd.Series) else forecast
-    time_name = model.data.index.name if model.data.index is not None else None
-    frame.index.name = time_name or "step"
-    write_text(args.out, frame.to_csv())
     png = args.out.with_suffix(".png")
-    past = history or model.data
-    past_frame = pd.DataFrame(past.values, index=past.index, columns=past.columns)
-    plots.plot_future(past_frame, frame, png, title=f"Forecast, {args.horizon} steps")
-    _say(args, frame.to_string(float_format=lambda v: f"{v:.4g}"))
+    if panel.single:
+        frame = forecast.to_frame() if isinstance(forecast, pd.Series) else forecast
+        frame.index.name = time_col or "step"
+        write_text(args.out, frame.to_csv())
+        past = history or first
+        plots.plot_future(pd.DataFrame(past.values, index=past.index, columns=past.columns),
+                          frame, png, title=f"Forecast, {args.horizon} steps")
+        _say(args, frame.to_string(float_format=lambda v: f"{v:.4g}"))
+        span = (str(frame.index[0]), str(frame.index[-1]))
+        values = {c: frame[c].tolist() for c in frame.columns}
+    else:
+        write_text(args.out, forecast.to_csv(index=False))
+        shown = (history or panel).series[0]
+        head = forecast[forecast[panel.id_name] == panel.ids[0]].drop(columns=panel.id_name)
+        head = head.set_index(head.columns[0])
+        plots.plot_future(pd.DataFrame(shown.values, index=shown.index, columns=shown.columns),
+                          head, png, title=f"Forecast of series '{panel.ids[0]}', {args.horizon} steps")
+        _say(args, f"forecast {len(panel.ids)} series, {args.horizon} steps each (long format)")
+        span = (str(forecast.iloc[0, 1]), str(forecast.iloc[-1, 1]))
+        values = None
     _say(args, f"wrote {args.out} and {png}")
-    return {"forecast": str(args.out), "plot": str(png), "horizon": args.horizon,
-            "start": str(frame.index[0]), "end": str(frame.index[-1]),
-            "values": {c: frame[c].tolist() for c in frame.columns}}
+    out = {"forecast": str(args.out), "plot": str(png), "horizon": args.horizon,
+           "series": len(panel.series), "start": span[0], "end": span[1]}
+    if values is not None:
+        out["values"] = values
+    return out
+
+
+def _few(ids: list[str] | None) -> str:
+    ids = ids or []
+    return ", ".join(ids[:3]) + (f" … ({len(ids)} in all)" if len(ids) > 3 else "")
 
 
 def cmd_demo(args: argparse.Namespace) -> dict:

@@ -1,8 +1,9 @@
-"""Honest evaluation: hold out the end of a series, train on the rest, score the network and the
-baselines on the same range. The held-out part is never seen before the final scoring."""
+"""Honest evaluation: hold out the end of every series, train on the rest, score the network and
+the baselines on the same range. The held-out part is never seen before the final scoring."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
@@ -10,16 +11,28 @@ import numpy as np
 import pandas as pd
 
 from rnncast import baselines as base
-from rnncast.data import SeriesData, as_panel
+from rnncast.data import Panel, SeriesData, as_panel
 from rnncast.errors import DataError
 from rnncast.forecaster import Forecaster
 from rnncast.metrics import score
 from rnncast.training import EpochInfo
 
+log = logging.getLogger(__name__)
+
+# name -> (forecast(train (T,), horizon, season) for one column, needs statsmodels fits)
+UNIVARIATE = {
+    "naive": lambda y, h, m: base.naive(y, h),
+    "seasonal_naive": base.seasonal_naive,
+    "sarimax": base.sarimax,
+    "ets": base.ets,
+}
+BASELINES = (*UNIVARIATE, "varmax")
+
 
 @dataclass
 class Evaluation:
-    """Scores of the network and the baselines on one held-out range."""
+    """Scores of the network and the baselines on the held-out range (means over series);
+    the first series' data and forecasts, for the plots."""
 
     metrics: dict[str, float]
     baselines: dict[str, dict[str, float]]
@@ -29,6 +42,8 @@ class Evaluation:
     baseline_forecasts: dict[str, np.ndarray]
     season: int
     model: Forecaster
+    series: int = 1
+    skipped: list[str] = field(default_factory=list)
     snapshots: list[tuple[int, np.ndarray]] = field(default_factory=list)
 
     def losers_to(self, metric: str = "rmse") -> list[str]:
@@ -49,62 +64,106 @@ def split(data: SeriesData, test: int) -> tuple[SeriesData, SeriesData]:
     return part(slice(0, n - test)), part(slice(n - test, n))
 
 
+def default_baselines(panel: Panel) -> list[str]:
+    """Naive and seasonal naive always; SARIMAX and ETS for one univariate series; VARMAX for
+    one multivariate series (statsmodels fits are too slow to run per series on big panels)."""
+    names = ["naive", "seasonal_naive"]
+    if panel.single:
+        names += ["sarimax", "ets"] if panel.series[0].values.shape[1] == 1 else ["varmax"]
+    return names
+
+
 def holdout(
-    data: SeriesData,
+    data,
     test: int,
     model: Forecaster,
     season: int | None = None,
     watch: bool = False,
     callback: Callable[[EpochInfo], None] | None = None,
+    baselines: list[str] | None = None,
 ) -> Evaluation:
-    """Train ``model`` on all but the last ``test`` points, forecast them, score everything.
+    """Train ``model`` on all but the last ``test`` points of every series, forecast them, and
+    score the network and the ``baselines`` on the same points.
 
     ``watch``: also forecast the test range from the network being trained at epochs 1, 2, 4,
     8, … (first ensemble member), for the picture of the forecast improving while training.
     """
-    train, truth = split(data, test)
-    window = model.series_config.resolved(as_panel(train)).max_window
-    if len(data.values) < window + test + 1:
-        raise DataError(f"series of {len(data.values)} points is too short for window {window} "
+    panel = as_panel(data)
+    lengths = [len(s.values) for s in panel.series]
+    window = model.series_config.resolved(panel).max_window
+    shortest = int(np.argmin(lengths))
+    if lengths[shortest] < window + test + 1 and (panel.single or model.series_config.short == "error"):
+        raise DataError(f"series of {lengths[shortest]} points is too short for window {window} "
                         f"+ test {test}; use a shorter window or test range")
+    parts = [split(s, test) for s in panel.series]
+    train = Panel([p[0] for p in parts], panel.ids, panel.id_name)
+    truth = [p[1] for p in parts]
     snapshots: list[tuple[int, np.ndarray]] = []
 
-    def watch(info: EpochInfo) -> None:
+    def report(info: EpochInfo) -> None:
         if watch and info.member == 0 and info.epoch & (info.epoch - 1) == 0:  # powers of two
             snapshots.append((info.epoch, model.forecast_with(info.net, test)[:, 0]))
         if callback is not None:
             callback(info)
 
-    model.fit(train, callback=watch)
-    forecast = model.predict(test)
-    forecast = forecast.to_frame() if isinstance(forecast, pd.Series) else forecast
-    forecast.index = truth.index
+    model.fit(train, callback=report)
     m = season or model.fitted_config.season or 1
-    baseline_forecasts = {
-        "naive": np.column_stack([base.naive(col, test) for col in train.values.T]),
-        "seasonal_naive": np.column_stack([base.seasonal_naive(col, test, m)
-                                           for col in train.values.T]),
-    }
-    scores = {name: _score(truth.values, values, train.values, m)
-              for name, values in baseline_forecasts.items()}
+    forecast = model.predict(test)
+    skipped: list[str] = []
+    if panel.single:
+        frame = forecast.to_frame() if isinstance(forecast, pd.Series) else forecast
+        forecasts = [frame.to_numpy()]
+    else:  # score the series the model forecast (a `short="skip"` policy may drop some)
+        columns = panel.series[0].columns
+        by_id = {key: g[columns].to_numpy() for key, g in forecast.groupby(panel.id_name, sort=False)}
+        kept = [k for k, key in enumerate(panel.ids) if key in by_id]
+        skipped = [key for key in panel.ids if key not in by_id]
+        forecasts = [by_id[panel.ids[k]] for k in kept]
+        truth = [truth[k] for k in kept]
+        train = Panel([train.series[k] for k in kept], [panel.ids[k] for k in kept], panel.id_name)
+    names = baselines if baselines is not None else default_baselines(panel)
+    unknown = sorted(set(names) - set(BASELINES))
+    if unknown:
+        raise DataError(f"unknown baseline {unknown[0]!r}; choose from {', '.join(BASELINES)}")
+    baseline_forecasts = {name: [_baseline(name, tr.values, test, m) for tr in train.series]
+                          for name in names}
+    first_truth = _frame(truth[0])
     return Evaluation(
-        metrics=_score(truth.values, forecast.to_numpy(), train.values, m),
-        baselines=scores,
-        forecast=forecast,
-        truth=_frame(truth),
-        train=_frame(train),
-        baseline_forecasts=baseline_forecasts,
+        metrics=_mean_score(truth, forecasts, train.series, m),
+        baselines={name: _mean_score(truth, values, train.series, m)
+                   for name, values in baseline_forecasts.items()},
+        forecast=pd.DataFrame(forecasts[0], index=first_truth.index, columns=first_truth.columns),
+        truth=first_truth,
+        train=_frame(train.series[0]),
+        baseline_forecasts={name: values[0] for name, values in baseline_forecasts.items()},
         season=m,
         model=model,
+        series=len(forecasts),
+        skipped=skipped,
         snapshots=snapshots,
     )
 
 
-def _score(truth: np.ndarray, forecast: np.ndarray, insample: np.ndarray, season: int) -> dict:
-    """Metrics over all targets: the mean of each column's score."""
-    per_column = [score(truth[:, k], forecast[:, k], insample[:, k], season)
-                  for k in range(truth.shape[1])]
-    return {key: float(np.mean([s[key] for s in per_column])) for key in per_column[0]}
+def _baseline(name: str, train: np.ndarray, horizon: int, season: int) -> np.ndarray:
+    """One baseline's forecast ``(horizon, F)`` of a training part ``(T, F)``."""
+    if name == "varmax":
+        return base.varmax(train, horizon)
+    return np.column_stack([UNIVARIATE[name](col, horizon, season) for col in train.T])
+
+
+def _mean_score(truth: list[SeriesData], forecasts: list[np.ndarray], train: list[SeriesData],
+                season: int) -> dict[str, float]:
+    """Every metric, averaged over targets within a series, then over series."""
+    scores = [score(t.values[:, k], f[:, k], tr.values[:, k], season)
+              for t, f, tr in zip(truth, forecasts, train, strict=True)
+              for k in range(t.values.shape[1])]
+    return {key: _nanmean([s[key] for s in scores]) for key in scores[0]}
+
+
+def _nanmean(values: list[float]) -> float:
+    """Mean of the defined values (MAPE and MASE are undefined on some series); NaN if none."""
+    finite = [v for v in values if not np.isnan(v)]
+    return float(np.mean(finite)) if finite else float("nan")
 
 
 def _frame(data: SeriesData) -> pd.DataFrame:
