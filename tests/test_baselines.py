@@ -33,3 +33,15 @@ def test_statsmodels_baselines_on_a_seasonal_series(fn):
     y = (100 + t) * (1 + 0.2 * np.sin(2 * np.pi * t / 12))
     forecast = fn(y[:60], 12, 12)
     assert np.mean(np.abs(forecast / y[60:] - 1)) < 0.05
+
+
+def test_varmax_continues_a_joint_growth():
+    t = np.arange(80.0)
+    rng = np.random.default_rng(0)
+    growth = np.column_stack([100 * 1.02**t, 50 * 1.01**t])  # steady growth rates, in logs a VAR
+    y = growth * np.exp(rng.normal(scale=0.002, size=(80, 2)))
+    forecast = baselines.varmax(y[:72], 8)
+    assert forecast.shape == (8, 2)
+    np.testing.assert_allclose(forecast, growth[72:], rtol=0.02)
+    with pytest.raises(ValueError, match="VARMAX needs a multivariate series"):
+        baselines.varmax(y[:, :1], 3)
