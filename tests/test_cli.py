@@ -268,3 +268,15 @@ def test_short_series_skipped_by_name(capsys, caplog, long_csv):
     assert "skipped 1 series too short for window + horizon = 12: shop2" in caplog.text
     result = json.loads(out)
     assert result["series"] == 2 and result["skipped"] == ["shop2"]  # scored where forecast
+
+
+def test_demo_runs_the_whole_walk_through(capsys, tmp_path):
+    code, out, err = run(capsys, "demo", "--out", tmp_path / "demo", "--quick", "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert set(result["airpassengers"]["baselines"]) == {"naive", "seasonal_naive", "sarimax", "ets"}
+    assert min(result["future"]) == "1961-01-01" and len(result["future"]) == 24
+    for name in ("sine/forecast.png", "sine/progress.png", "airpassengers/loss.png",
+                 "airpassengers-forecast.csv", "airpassengers-forecast.png",
+                 "airpassengers-model/config.json"):
+        assert (tmp_path / "demo" / name).exists(), name

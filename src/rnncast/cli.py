@@ -160,6 +160,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--out", type=Path, default=Path("rnncast-demo"), help="output directory")
     demo.add_argument("--seed", type=int, default=0, help="random seed")
+    demo.add_argument("--quick", action="store_true",
+                      help="a smoke run: 20 epochs, one network per model (not for results)")
     _output_arguments(demo)
     return parser
 
@@ -407,30 +409,36 @@ def cmd_demo(args: argparse.Namespace) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     sine = datasets.sine_wave()
     sine_data = SeriesData(sine[:, None], pd.RangeIndex(len(sine), name="step"), ["sin"], None)
-    args.epochs, args.ensemble = 300, 1
+    args.epochs = 20 if args.quick else 300
+    members = 1 if args.quick else 5
+    args.ensemble, args.baselines = 1, ["naive", "seasonal_naive"]
     args.season = 63  # the wave's period in points (2π / 0.1), for the seasonal-naive baseline
-    sine_model = Forecaster(window=50, strategy="recursive", ensemble=1, seed=args.seed)
+    sine_model = Forecaster(window=50, strategy="recursive", ensemble=1, epochs=args.epochs,
+                            seed=args.seed)
     sine_result = _evaluate(args, sine_data, 50, sine_model, "sine wave")
     _write_evaluation(sine_result, out / "sine", _result_json(sine_result, 50),
                       "Sine wave: LSTM, window 50, recursive forecast of the last 50 points")
 
-    air = datasets.air_passengers()
-    air_data = SeriesData(air.to_numpy()[:, None], air.index.rename("month"), ["passengers"], "MS")
-    args.ensemble, args.season = 5, None
-    air_result = _evaluate(args, air_data, 12, Forecaster(seed=args.seed), "AirPassengers")
+    passengers = datasets.air_passengers()
+    air_data = SeriesData(passengers.to_numpy()[:, None], passengers.index.rename("month"),
+                          ["passengers"], "MS")
+    args.ensemble, args.season, args.baselines = members, None, None  # + SARIMAX and ETS
+    air = Forecaster(ensemble=members, epochs=args.epochs, seed=args.seed)
+    air_result = _evaluate(args, air_data, 12, air, "AirPassengers")
     _write_evaluation(air_result, out / "airpassengers", _result_json(air_result, 12),
                       "AirPassengers: 1960 held out")
 
     progress = Progress(args, "AirPassengers, all data")
     try:
-        final = Forecaster(seed=args.seed).fit(air_data, callback=progress)
+        final = Forecaster(ensemble=members, epochs=args.epochs, seed=args.seed)
+        final.fit(air_data, callback=progress)
     finally:
         progress.close()
     final.save(out / "airpassengers-model")
     future = final.predict(24).to_frame()
     future.index.name = "month"
     write_text(out / "airpassengers-forecast.csv", future.to_csv())
-    plots.plot_future(pd.DataFrame({"passengers": air}), future, out / "airpassengers-forecast.png",
+    plots.plot_future(pd.DataFrame({"passengers": passengers}), future, out / "airpassengers-forecast.png",
                       title="AirPassengers: forecast of 1961-1962 after retraining on 1949-1960")
     _say(args, _table([("sine wave (last 50)", sine_result), ("AirPassengers (1960)", air_result)]))
     _say(args, _verdict(air_result))

@@ -121,7 +121,7 @@ class SeriesConfig:
         """The window → level function. Sequence training scores every step, so its level comes
         from the first steps of the window (causal for the steps after them)."""
         if not self.level:
-            return forecasting._no_level
+            return forecasting.no_level
         span = self.level_span(window)
         if self.strategy == "stateful":
             return lambda w: first_level(w, span)

@@ -25,13 +25,14 @@ from rnncast.networks import RecurrentNet
 LevelFn = Callable[[Tensor], Tensor]
 
 
-def _no_level(window: Tensor) -> Tensor:
+def no_level(window: Tensor) -> Tensor:
+    """No level normalisation: a zero offset of the right shape."""
     return window.new_zeros(window.shape[0], 1, window.shape[2])
 
 
 @torch.no_grad()
 def recursive_rolling(
-    net: RecurrentNet, window: Tensor, steps: int, level: LevelFn = _no_level
+    net: RecurrentNet, window: Tensor, steps: int, level: LevelFn = no_level
 ) -> Tensor:
     """``window: (B, W, F)`` -> ``(B, steps, F)`` by the deck's append-and-drop recursion."""
     net.eval()
@@ -46,7 +47,7 @@ def recursive_rolling(
 
 @torch.no_grad()
 def recursive_stateful(
-    net: RecurrentNet, window: Tensor, steps: int, level: LevelFn = _no_level
+    net: RecurrentNet, window: Tensor, steps: int, level: LevelFn = no_level
 ) -> Tensor:
     """Like :func:`recursive_rolling`, carrying the recurrent state; the level stays the one of
     the forecast origin's window."""
@@ -61,7 +62,7 @@ def recursive_stateful(
 
 
 @torch.no_grad()
-def direct(net: RecurrentNet, window: Tensor, steps: int, level: LevelFn = _no_level) -> Tensor:
+def direct(net: RecurrentNet, window: Tensor, steps: int, level: LevelFn = no_level) -> Tensor:
     """All steps from one pass per ``net.horizon`` block: ``(B, W, F) -> (B, steps, F)``."""
     net.eval()
     blocks, done = [], 0
