@@ -230,9 +230,10 @@ class Forecaster:
         self.panel, self.fitted_config = panel, cfg  # set now, so callbacks can forecast
         Z = self._fit_transform(panel, cfg)
         self.nets, self.histories = [], []
+        pairs = {w: self._pairs(Z, cfg, w) for w in set(cfg.windows)}  # built once per length
         for member in range(self.ensemble):
             window = cfg.windows[member % len(cfg.windows)]
-            X, Y, Xv, Yv = self._pairs(Z, cfg, window)
+            X, Y, Xv, Yv = pairs[window]
             tc = replace(self.train_config, seed=self.train_config.seed + 1000 * member)
             net = self._new_net(n_features, cfg, window, tc.seed)
             report = None if callback is None else _tagged(callback, member)
@@ -280,18 +281,17 @@ class Forecaster:
                 for s in panel.series])
         else:
             self.seasonal = None
-        self.scalers = [Scaler(cfg.scaler, cfg.log).fit(self._deseason(k, s.values, 0))
-                        for k, s in enumerate(panel.series)]
-        return [self.scalers[k].transform(self._deseason(k, s.values, 0))
-                for k, s in enumerate(panel.series)]
+        adjusted = [self._deseason(k, s.values, 0) for k, s in enumerate(panel.series)]
+        self.scalers = [Scaler(cfg.scaler, cfg.log).fit(a) for a in adjusted]
+        return [scaler.transform(a) for scaler, a in zip(self.scalers, adjusted, strict=True)]
 
-    def _deseason(self, k: int, values: np.ndarray, start: int, inverse: bool = False):
-        """Divide (or multiply back) series ``k``'s values at positions ``start, start+1, …``."""
+    def _deseason(self, k: int, values: np.ndarray, start: int) -> np.ndarray:
+        """Divide series ``k``'s values at positions ``start, start+1, …`` by its seasonal
+        indices (:meth:`_inverse_all` multiplies them back)."""
         if self.seasonal is None:
             return values
         si = self.seasonal[k]  # (m, F)
-        factors = si[(start + np.arange(len(values))) % len(si)]  # (T, F)
-        return values * factors if inverse else values / factors
+        return values / si[(start + np.arange(len(values))) % len(si)]  # (T, F)
 
     def _pairs(self, Z: list[np.ndarray], cfg: SeriesConfig, window: int):
         """Training and validation tensors across all series: level-normalised ``X (N, W, F)``,
@@ -368,19 +368,20 @@ class Forecaster:
         long.update(zip(first.columns, values.reshape(-1, values.shape[2]).T, strict=True))
         return pd.DataFrame(long)
 
-    def _inverse_all(self, scaled: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-        """Undo scaling, log and seasonal adjustment for all series at once:
-        ``(B, h, F)`` scaled → original units; series ``b``'s first step is position
-        ``lengths[b]``."""
-        shift = np.stack([s.shift for s in self.scalers])[:, None, :]  # (B, 1, F)
-        scale = np.stack([s.scale for s in self.scalers])[:, None, :]
+    def _inverse_all(self, scaled: np.ndarray, lengths: np.ndarray, rows=slice(None)) -> np.ndarray:
+        """Undo scaling, log and seasonal adjustment for many series at once: ``(B, h, F)``
+        scaled → original units, for the series ``rows`` (all by default); series ``b``'s first
+        step is position ``lengths[b]``."""
+        scalers = np.asarray(self.scalers, dtype=object)[rows]
+        shift = np.stack([s.shift for s in scalers])[:, None, :]  # (B, 1, F)
+        scale = np.stack([s.scale for s in scalers])[:, None, :]
         values = scaled * scale + shift
         if self.scalers[0].log:
             values = np.exp(values)
         if self.seasonal is not None:
             m, steps = self.seasonal.shape[1], scaled.shape[1]
             phase = (lengths[:, None] + np.arange(steps)) % m  # (B, h)
-            values = values * np.take_along_axis(self.seasonal, phase[:, :, None], axis=1)
+            values = values * np.take_along_axis(self.seasonal[rows], phase[:, :, None], axis=1)
         return values
 
     def _last_windows(self, panel: Panel) -> np.ndarray:
@@ -419,8 +420,8 @@ class Forecaster:
         was_training = net.training
         out = forecasting.STRATEGIES[cfg.strategy](net, window, steps, cfg.level_fn(w))
         net.train(was_training)
-        values = self.scalers[0].inverse(out[0].double().cpu().numpy())
-        return self._deseason(0, values, len(self.panel.series[0].values), inverse=True)
+        length = np.array([len(self.panel.series[0].values)])
+        return self._inverse_all(out.double().cpu().numpy(), length, rows=[0])[0]
 
     # -- saving --------------------------------------------------------------------------------
     def restore(self, scalers: list[Scaler], panel: Panel, weights: dict, n_features: int,
