@@ -107,6 +107,11 @@ def main() -> None:
     cpu = time.process_time()
     model.predict(horizon)  # again, with PyTorch's kernels warm
     predict_warm = time.process_time() - cpu
+    other = "mean" if model.aggregate == "median" else "median"
+    model.aggregate, chosen = other, model.aggregate  # the same members, combined the other way
+    alternative = model.predict(horizon)
+    model.aggregate = chosen
+    other_forecasts = [g["y"].to_numpy() for _, g in alternative.groupby("id", sort=False)]
     forecasts = [group["y"].to_numpy() for _, group in long.groupby("id", sort=False)]
 
     cpu = time.process_time()
@@ -124,6 +129,8 @@ def main() -> None:
         "fit_cpu_s": fit_cpu, "fit_wall_s": fit_wall, "predict_cpu_s": predict_cpu,
         "predict_cpu_s_warm": predict_warm,
         "epochs_best": [h.best_epoch for h in model.histories],
+        "aggregate": chosen,
+        f"if_{other}": score_all(other_forecasts, series, season),
         "theta": {**score_all(theta, series, season), "cpu_s": theta_cpu},
         "naive2": score_all(naive2, series, season),
         "seasonal_naive": score_all(snaive, series, season),

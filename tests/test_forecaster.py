@@ -81,3 +81,24 @@ def test_clear_errors():
         Forecaster(strategy="magic")
     with pytest.raises(ValueError, match="ensemble must be >= 1, got 0"):
         Forecaster(ensemble=0)
+
+
+def test_ensemble_members_combine_by_median_or_mean():
+    y = monthly(60)
+    model = Forecaster(**{**FAST, "ensemble": 3}).fit(y)
+    assert len(model.nets) == 3
+    median = model.predict(4).to_numpy()
+    model.aggregate = "mean"
+    mean = model.predict(4).to_numpy()
+    members = []
+    for net in model.nets:
+        single = Forecaster(**FAST).fit(y)
+        single.nets = [net]
+        members.append(single.predict(4).to_numpy())
+    members = np.array(members)
+    np.testing.assert_allclose(median, np.median(members, 0), rtol=1e-5)
+    # the mean is taken where the networks work: after the log, so a geometric mean here
+    np.testing.assert_allclose(mean, np.exp(np.log(members).mean(0)), rtol=1e-5)
+    assert not np.allclose(mean, members.mean(0), rtol=1e-6)
+    with pytest.raises(ValueError, match="aggregate must be 'median' or 'mean'"):
+        Forecaster(aggregate="mode")

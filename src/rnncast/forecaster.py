@@ -174,12 +174,15 @@ class Forecaster:
         clip_norm: float | None = 1.0,
         clip_value: float | None = None,
         ensemble: int = 5,
+        aggregate: str = "median",
         seed: int = 0,
         device: str = "cpu",
     ) -> None:
         if ensemble < 1:
             raise ValueError(f"ensemble must be >= 1, got {ensemble}")
-        self.ensemble = ensemble
+        if aggregate not in ("median", "mean"):
+            raise ValueError(f"aggregate must be 'median' or 'mean', got {aggregate!r}")
+        self.ensemble, self.aggregate = ensemble, aggregate
         self.model_config = ModelConfig(cell, units, layers, dropout, activation, init,
                                         forget_bias, layer_norm, fused)
         self.series_config = SeriesConfig(window, horizon, season, strategy, scaler, log, level,
@@ -399,7 +402,8 @@ class Forecaster:
 
     def forecast_scaled(self, window: torch.Tensor, steps: int, strategy: str | None = None):
         """Batched forecast in the scaled space: ``(B, W, F) -> (B, steps, F)`` NumPy; the
-        median over ensemble members (each reads its own window length from the end)."""
+        median (or mean) over ensemble members, each reading its own window length from the end.
+        The mean is taken in the scaled space: a geometric mean when a log is used."""
         cfg = self.fitted_config
         strategy = strategy or cfg.strategy
         if (strategy == "direct") != (cfg.strategy == "direct"):
@@ -408,7 +412,9 @@ class Forecaster:
         run = forecasting.STRATEGIES[strategy]
         members = [run(net, window[:, -net.window :], steps, cfg.level_fn(net.window))
                    for net in self.nets]
-        return torch.stack(members).median(0).values.double().cpu().numpy()
+        stacked = torch.stack(members)
+        combined = stacked.median(0).values if self.aggregate == "median" else stacked.mean(0)
+        return combined.double().cpu().numpy()
 
     def forecast_with(self, net: RecurrentNet, steps: int) -> np.ndarray:
         """Forecast ``(steps, F)`` past the first series with one network, for instance the one
