@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import ast
 import json
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -140,7 +141,8 @@ def main() -> None:
     print(line)
     if not args.limit:
         RESULTS.mkdir(exist_ok=True)
-        tag = "_tuning" + "".join(f"_{x}" for x in args.set) if args.tuning else ""
+        tag = "_tuning" + "".join(f"_{re.sub(r'[^A-Za-z0-9=.-]', '', x)}" for x in args.set) \
+            if args.tuning else ""
         name = f"m3_{args.frequency}_{args.preset}_seed{args.seed}{tag}.json"
         (RESULTS / name).write_text(line + "\n")
 
