@@ -77,3 +77,32 @@ def test_clipping_by_norm_and_by_value_counts_clipped_steps():
 def test_bad_training_options_are_named(field, value, message):
     with pytest.raises(ValueError, match=message):
         TrainConfig(**{field: value})
+
+
+def test_spike_guard_skips_exploding_and_non_finite_steps():
+    from rnncast.training import SpikeGuard
+
+    X, Y = data()
+    model = net()
+    guard = SpikeGuard(factor=10.0, warmup=3)
+    for _ in range(5):  # ordinary steps build the recent median
+        model.zero_grad()
+        torch.nn.functional.mse_loss(model(X), Y).backward()
+        assert not guard.should_skip(model)
+    model.zero_grad()
+    torch.nn.functional.mse_loss(model(X), 1e4 * Y).backward()  # a gradient spike
+    assert guard.should_skip(model) and guard.last > 10 * guard.median
+    next(model.parameters()).grad[0] = float("inf")
+    assert guard.should_skip(model)
+
+
+def test_training_reports_skipped_steps_and_survives_a_spike():
+    X, Y = data(64)
+    Y = Y.clone()
+    Y[5] *= 1e4  # one absurd sample; with batches of one it makes one spiking step per epoch
+    history = train(net(), X, Y, TrainConfig(epochs=2, batch_size=1, clip_norm=None, seed=1))
+    assert 1 <= history.skipped_steps <= 2
+    assert history.steps == 2 * 64
+    off = train(net(), X, Y, TrainConfig(epochs=2, batch_size=1, clip_norm=None, seed=1,
+                                          spike_guard=None))
+    assert off.skipped_steps == 0

@@ -351,6 +351,8 @@ def cmd_fit(args: argparse.Namespace) -> dict:
             "seconds": seconds,
             "epochs_best": [h.best_epoch for h in model.histories],
             "val_loss": [min(h.val_loss) if h.val_loss else None for h in model.histories],
+            "clipped_steps": sum(h.clipped_steps for h in model.histories),
+            "skipped_steps": sum(h.skipped_steps for h in model.histories),
             "settings": model.config()}
 
 

@@ -173,6 +173,7 @@ class Forecaster:
         patience: int = 40,
         clip_norm: float | None = 1.0,
         clip_value: float | None = None,
+        spike_guard: float | None = 10.0,
         ensemble: int = 5,
         aggregate: str = "median",
         seed: int = 0,
@@ -189,7 +190,7 @@ class Forecaster:
                                           validation, refit, deseasonalize, short)
         self.train_config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, loss=loss,
                                         patience=patience, clip_norm=clip_norm,
-                                        clip_value=clip_value, seed=seed)
+                                        clip_value=clip_value, spike_guard=spike_guard, seed=seed)
         self.device = torch.device(device)
         self.nets: list[RecurrentNet] = []
         self.histories: list[History] = []

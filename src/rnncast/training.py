@@ -43,6 +43,7 @@ class TrainConfig:
     clip_value: float | None = None
     weight_decay: float = 0.0
     lr_decay: float = 0.5  # multiply the learning rate by this after patience/4 epochs of no gain
+    spike_guard: float | None = 10.0  # skip a step whose gradient norm tops this × the recent median
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -53,7 +54,7 @@ class TrainConfig:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.lr <= 0:
             raise ValueError(f"lr must be > 0, got {self.lr}")
-        for name in ("clip_norm", "clip_value"):
+        for name in ("clip_norm", "clip_value", "spike_guard"):
             value = getattr(self, name)
             if value is not None and value <= 0:
                 raise ValueError(f"{name} must be > 0 or None, got {value}")
@@ -84,6 +85,7 @@ class History:
     stopped_early: bool = False
     seconds: float = 0.0
     clipped_steps: int = 0
+    skipped_steps: int = 0  # exploding-gradient guard: non-finite or spiking gradient norms
     steps: int = 0
 
     def to_dict(self) -> dict:
@@ -118,6 +120,7 @@ def train(
     n, history = len(X), History()
     best_state, best = None, math.inf
     start, bad_epochs = time.perf_counter(), 0
+    guard = SpikeGuard(config.spike_guard)
     for epoch in range(1, (epochs or config.epochs) + 1):
         net.train()
         order = torch.from_numpy(rng.permutation(n))
@@ -132,9 +135,14 @@ def train(
                 )
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            history.steps += 1
+            if guard.should_skip(net):
+                history.skipped_steps += 1
+                log.info("skipped step %d: gradient norm %.3g (recent median %.3g)",
+                         history.steps, guard.last, guard.median)
+                continue
             history.clipped_steps += _clip(net, config)
             optimizer.step()
-            history.steps += 1
             total += loss.item() * len(batch)
         history.loss.append(total / n)
         val = evaluate_loss(net, *validation, loss_fn) if validation is not None else None
@@ -171,6 +179,30 @@ def evaluate_loss(net: nn.Module, X: Tensor, Y: Tensor, loss_fn: Callable | str 
         value = loss_fn(net(X), Y).item()
     net.train(was_training)
     return value
+
+
+class SpikeGuard:
+    """Flags a step whose gradient norm is not finite, or exceeds ``factor`` times the median
+    of the last 50 norms (after 20 steps), so the step can be skipped instead of taken."""
+
+    def __init__(self, factor: float | None, window: int = 50, warmup: int = 20) -> None:
+        self.factor, self.window, self.warmup = factor, window, warmup
+        self.norms: list[float] = []
+        self.last = self.median = float("nan")
+
+    def should_skip(self, net: nn.Module) -> bool:
+        grads = [p.grad for p in net.parameters() if p.grad is not None]
+        self.last = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))
+        self.last = float(self.last)
+        if not math.isfinite(self.last):
+            return True
+        recent = self.norms[-self.window :]
+        self.median = float(np.median(recent)) if recent else float("nan")
+        spike = (self.factor is not None and len(self.norms) >= self.warmup
+                 and self.last > self.factor * self.median)
+        if not spike:
+            self.norms.append(self.last)
+        return spike
 
 
 def _clip(net: nn.Module, config: TrainConfig) -> int:
