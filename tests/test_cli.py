@@ -280,3 +280,18 @@ def test_demo_runs_the_whole_walk_through(capsys, tmp_path):
                  "airpassengers-forecast.csv", "airpassengers-forecast.png",
                  "airpassengers-model/config.json"):
         assert (tmp_path / "demo" / name).exists(), name
+
+
+def test_covariates_and_calendar_from_the_command_line(capsys, monthly_csv, tmp_path):
+    common = ["--target", "sales", "--covariate", "price", "--calendar", "--time-col", "month", *FAST]
+    code, out, err = run(capsys, "evaluate", monthly_csv, *common, "--test", "6", "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["settings"]["series"]["covariates"] == ["price"]
+    assert set(result["metrics"]) == {"rmse", "mae", "mape", "smape", "mase"}
+    model, csv = tmp_path / "m", tmp_path / "f.csv"
+    assert run(capsys, "fit", monthly_csv, *common, "--horizon", "6", "--out", model)[0] == 0
+    assert run(capsys, "forecast", model, "--horizon", "6", "--out", csv)[0] == 0
+    assert list(pd.read_csv(csv).columns) == ["month", "sales"]
+    code, _, err = run(capsys, "forecast", model, "--horizon", "7", "--out", csv)
+    assert code == 1 and "forecast at most horizon = 6 steps" in err

@@ -13,6 +13,7 @@ class DeckNet(nn.Module):
     """Stands in for a trained network: answers the deck's numbers and records its inputs."""
 
     answers: ClassVar[dict[float, float]] = {9.0: 10.0, 10.0: 11.2, 11.2: 12.4, 12.4: 14.0}
+    n_outputs = 1
 
     def __init__(self):
         super().__init__()

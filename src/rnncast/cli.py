@@ -200,6 +200,12 @@ def _model_arguments(p: argparse.ArgumentParser) -> None:
                    help="do not normalise each window by its last season's level")
     g.add_argument("--deseasonalize", action="store_true",
                    help="divide by classical multiplicative seasonal indices first")
+    g.add_argument("--covariate", action="append", default=[], metavar="COL",
+                   help="a column fed as input but not forecast (repeat for more; direct strategy)")
+    g.add_argument("--calendar", action="store_true",
+                   help="feed the position in the season (month of year, weekday, …) as inputs")
+    g.add_argument("--id-embedding", type=nonnegative_int, default=0, metavar="N",
+                   help="with --id-col: a learned vector of N numbers per series (0: none)")
     g.add_argument("--short", choices=["error", "pad", "skip"],
                    help="series too short for one window (default: error for one, pad for many)")
     t = p.add_argument_group("training")
@@ -229,7 +235,8 @@ def _forecaster(args: argparse.Namespace, horizon: int | None = None) -> Forecas
         layers=args.layers, activation=args.activation, layer_norm=args.layer_norm,
         strategy=args.strategy, season=args.season, scaler=args.scaler,
         log={"auto": "auto", "yes": True, "no": False}[args.log], level=not args.no_level,
-        deseasonalize=args.deseasonalize, short=args.short,
+        deseasonalize=args.deseasonalize, short=args.short, covariates=args.covariate,
+        calendar=args.calendar, id_embedding=args.id_embedding,
         validation=args.validation, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
         loss=args.loss, patience=args.patience, clip_norm=args.clip_norm,
         ensemble=args.ensemble, seed=args.seed,
@@ -269,9 +276,10 @@ def _say(args: argparse.Namespace, text: str) -> None:
 
 # -- commands ------------------------------------------------------------------------------------
 def _load(args: argparse.Namespace) -> SeriesData | Panel:
+    columns = args.target + [c for c in args.covariate if c not in args.target]
     if args.id_col:
-        return load_long(args.data, args.id_col, args.target, args.time_col)
-    return load_series(args.data, args.target, args.time_col)
+        return load_long(args.data, args.id_col, columns, args.time_col)
+    return load_series(args.data, columns, args.time_col)
 
 
 def cmd_evaluate(args: argparse.Namespace) -> dict:

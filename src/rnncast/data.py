@@ -28,6 +28,7 @@ class SeriesData:
     index: pd.Index | None
     columns: list[str]
     freq: str | None
+    start: int = 0  # position of the first row in the whole series (a saved model keeps a tail)
 
     @property
     def season(self) -> int:
@@ -258,3 +259,14 @@ def load_series(
             freq = infer_freq(index)
     values = np.column_stack([numeric_column(frame[c], c, str(path)) for c in targets])
     return SeriesData(values, index, targets, freq)
+
+
+def season_phase(index: pd.Index | None, season: int) -> int | None:
+    """Where in its season a series' first point falls (0 … season-1): the month of year for
+    monthly data, the quarter, the weekday, the hour; None without dates (phase by position)."""
+    if season < 2 or not isinstance(index, pd.DatetimeIndex) or not len(index):
+        return None
+    first = index[0]
+    by_season = {12: first.month - 1, 4: first.quarter - 1, 7: first.day_of_week, 5: first.day_of_week,
+                 24: first.hour, 52: first.isocalendar()[1] - 1, 60: first.minute}
+    return int(by_season.get(season, 0)) % season

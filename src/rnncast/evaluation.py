@@ -107,6 +107,9 @@ def holdout(
             callback(info)
 
     model.fit(train, callback=report)
+    targets = model.panel.series[0].columns[: model.n_targets]  # covariates are not scored
+    truth = [_columns(t, targets) for t in truth]
+    train = Panel([_columns(s, targets) for s in train.series], train.ids, train.id_name)
     m = season or model.fitted_config.season or 1
     forecast = model.predict(test)
     skipped: list[str] = []
@@ -114,14 +117,13 @@ def holdout(
         frame = forecast.to_frame() if isinstance(forecast, pd.Series) else forecast
         forecasts = [frame.to_numpy()]
     else:  # score the series the model forecast (a `short="skip"` policy may drop some)
-        columns = panel.series[0].columns
-        by_id = {key: g[columns].to_numpy() for key, g in forecast.groupby(panel.id_name, sort=False)}
+        by_id = {key: g[targets].to_numpy() for key, g in forecast.groupby(panel.id_name, sort=False)}
         kept = [k for k, key in enumerate(panel.ids) if key in by_id]
         skipped = [key for key in panel.ids if key not in by_id]
         forecasts = [by_id[panel.ids[k]] for k in kept]
         truth = [truth[k] for k in kept]
         train = Panel([train.series[k] for k in kept], [panel.ids[k] for k in kept], panel.id_name)
-    names = baselines if baselines is not None else default_baselines(panel)
+    names = baselines if baselines is not None else default_baselines(train)
     unknown = sorted(set(names) - set(BASELINES))
     if unknown:
         raise DataError(f"unknown baseline {unknown[0]!r}; choose from {', '.join(BASELINES)}")
@@ -164,6 +166,11 @@ def _nanmean(values: list[float]) -> float:
     """Mean of the defined values (MAPE and MASE are undefined on some series); NaN if none."""
     finite = [v for v in values if not np.isnan(v)]
     return float(np.mean(finite)) if finite else float("nan")
+
+
+def _columns(data: SeriesData, names: list[str]) -> SeriesData:
+    take = [data.columns.index(n) for n in names]
+    return replace(data, values=data.values[:, take], columns=list(names))
 
 
 def _frame(data: SeriesData) -> pd.DataFrame:

@@ -21,7 +21,7 @@ import pandas as pd
 import torch
 
 from rnncast import forecasting
-from rnncast.data import Panel, SeriesData, as_panel, future_index
+from rnncast.data import Panel, SeriesData, as_panel, future_index, season_phase
 from rnncast.errors import DataError
 from rnncast.networks import ModelConfig, RecurrentNet
 from rnncast.scaling import SCALERS, Scaler, first_level, seasonal_indices, window_level
@@ -45,6 +45,8 @@ class SeriesConfig:
     divide by classical multiplicative seasonal indices first (the Theta/ES-RNN route).
     ``short``: a series too short for one window is an ``error``, ``pad``-ded at the start with
     its first value, or ``skip``-ped (None: error for one series, pad for many).
+    ``covariates``: columns that are inputs only (past covariates, not forecast; direct strategy).
+    ``calendar``: feed the position in the season (month of year, …) as sin/cos inputs.
     """
 
     window: int | tuple[int, ...] | None = None
@@ -58,10 +60,16 @@ class SeriesConfig:
     refit: bool = True
     deseasonalize: bool = False
     short: str | None = None
+    covariates: tuple[str, ...] = ()
+    calendar: bool = False
 
     def __post_init__(self) -> None:
         if isinstance(self.window, list | tuple):
             object.__setattr__(self, "window", tuple(int(w) for w in self.window))
+        object.__setattr__(self, "covariates", tuple(self.covariates or ()))
+        if self.covariates and self.strategy != "direct":
+            raise ValueError("covariates are known only up to the forecast origin, so they need "
+                             f"strategy='direct', got {self.strategy!r}")
         if self.strategy not in STRATEGIES:
             raise ValueError(f"strategy must be one of {STRATEGIES}, got {self.strategy!r}")
         if self.scaler not in SCALERS:
@@ -117,15 +125,21 @@ class SeriesConfig:
     def level_span(self, window: int) -> int:
         return min(self.season or 1, window)
 
-    def level_fn(self, window: int) -> Callable[[torch.Tensor], torch.Tensor]:
-        """The window → level function. Sequence training scores every step, so its level comes
-        from the first steps of the window (causal for the steps after them)."""
+    def level_fn(self, window: int, leveled: int | None = None) -> Callable[[torch.Tensor], torch.Tensor]:
+        """The window → level function for the first ``leveled`` channels (the data; calendar and
+        id channels get no offset). Sequence training scores every step, so its level comes from
+        the first steps of the window (causal for the steps after them)."""
         if not self.level:
             return forecasting.no_level
         span = self.level_span(window)
-        if self.strategy == "stateful":
-            return lambda w: first_level(w, span)
-        return lambda w: window_level(w, span)
+        level = first_level if self.strategy == "stateful" else window_level
+
+        def offset(w: torch.Tensor) -> torch.Tensor:
+            data = level(w[..., :leveled], span)  # (B, 1, leveled)
+            rest = w.shape[2] - data.shape[2]
+            return torch.cat([data, data.new_zeros(w.shape[0], 1, rest)], dim=2) if rest else data
+
+        return offset
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -164,6 +178,9 @@ class Forecaster:
         level: bool = True,
         deseasonalize: bool = False,
         short: str | None = None,
+        covariates: list[str] | tuple[str, ...] | None = None,
+        calendar: bool = False,
+        id_embedding: int = 0,
         validation: int | None = None,
         refit: bool = True,
         epochs: int = 300,
@@ -185,9 +202,10 @@ class Forecaster:
             raise ValueError(f"aggregate must be 'median' or 'mean', got {aggregate!r}")
         self.ensemble, self.aggregate = ensemble, aggregate
         self.model_config = ModelConfig(cell, units, layers, dropout, activation, init,
-                                        forget_bias, layer_norm, fused)
+                                        forget_bias, layer_norm, fused, id_embedding)
         self.series_config = SeriesConfig(window, horizon, season, strategy, scaler, log, level,
-                                          validation, refit, deseasonalize, short)
+                                          validation, refit, deseasonalize, short,
+                                          tuple(covariates or ()), calendar)
         self.train_config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, loss=loss,
                                         patience=patience, clip_norm=clip_norm,
                                         clip_value=clip_value, spike_guard=spike_guard, seed=seed)
@@ -230,8 +248,9 @@ class Forecaster:
         widths = {s.values.shape[1] for s in panel.series}
         if len(widths) > 1:
             raise DataError(f"all series need the same number of columns, got {sorted(widths)}")
-        n_features = widths.pop()
+        panel = _targets_first(panel, cfg.covariates)
         self.panel, self.fitted_config = panel, cfg  # set now, so callbacks can forecast
+        self._set_channels(panel, cfg)
         Z = self._fit_transform(panel, cfg)
         self.nets, self.histories = [], []
         pairs = {w: self._pairs(Z, cfg, w) for w in set(cfg.windows)}  # built once per length
@@ -239,18 +258,43 @@ class Forecaster:
             window = cfg.windows[member % len(cfg.windows)]
             X, Y, Xv, Yv = pairs[window]
             tc = replace(self.train_config, seed=self.train_config.seed + 1000 * member)
-            net = self._new_net(n_features, cfg, window, tc.seed)
+            net = self._new_net(cfg, window, tc.seed)
             report = None if callback is None else _tagged(callback, member)
             validation = (Xv, Yv) if len(Xv) else None
             history = train(net, X, Y, tc, validation, report)
             if validation is not None and cfg.refit:
                 # Same seed, all pairs, as many epochs as early stopping found best.
-                net = self._new_net(n_features, cfg, window, tc.seed)
+                net = self._new_net(cfg, window, tc.seed)
                 train(net, torch.cat([X, Xv]), torch.cat([Y, Yv]), replace(tc, restore_best=False),
                       epochs=max(1, history.best_epoch))
             self.nets.append(net)
             self.histories.append(history)
         return self
+
+    def _set_channels(self, panel: Panel, cfg: SeriesConfig) -> None:
+        """Input channels: targets, covariates (both scaled and levelled), then sin/cos of the
+        season's phase and the series' number when asked for."""
+        self.n_columns = panel.series[0].values.shape[1]
+        self.n_targets = self.n_columns - len(cfg.covariates)
+        m = cfg.season or 1
+        phases = [season_phase(s.index, m) for s in panel.series]  # of each first stored row
+        self.phase0 = np.array([0 if p is None else p - s.start  # … and of position 0
+                                for p, s in zip(phases, panel.series, strict=True)])
+        self.n_extra = 2 * bool(cfg.calendar and m > 1) + bool(self.model_config.id_embedding)
+
+    def _extras(self, rows: np.ndarray, positions: np.ndarray) -> np.ndarray:
+        """Input-only channels for series ``rows`` (B,) at ``positions`` (B, k) from each series'
+        start: ``(B, k, n_extra)``."""
+        parts = []
+        m = self.fitted_config.season or 1
+        if self.fitted_config.calendar and m > 1:
+            angle = 2 * np.pi * ((self.phase0[rows][:, None] + positions) % m) / m
+            parts += [np.sin(angle), np.cos(angle)]
+        if self.model_config.id_embedding:
+            parts.append(np.broadcast_to(np.asarray(rows, dtype=np.float64)[:, None], positions.shape))
+        if not parts:
+            return np.zeros((*positions.shape, 0))
+        return np.stack(parts, axis=2)
 
     def _keep_long_enough(self, panel: Panel, cfg: SeriesConfig) -> Panel:
         """Apply the ``short`` policy to series without one full (window → horizon) pair."""
@@ -310,9 +354,11 @@ class Forecaster:
         horizon = 1 if cfg.head == "sequence" else cfg.head_horizon
         need = cfg.max_window + cfg.head_horizon + v  # pad to this when the policy says so
         train_parts, val_parts = [], []
-        for z in Z:
-            if cfg.short == "pad" and len(z) < need:
-                z = np.concatenate([np.repeat(z[:1], need - len(z), axis=0), z])  # (need, F)
+        for k, z in enumerate(Z):
+            pad = need - len(z) if cfg.short == "pad" and len(z) < need else 0
+            z = np.concatenate([np.repeat(z[:1], pad, axis=0), z])  # (T + pad, F)
+            positions = np.arange(-pad, len(z) - pad)[None]  # from the series' start
+            z = np.concatenate([z, self._extras(np.array([k]), positions)[0]], axis=1)  # (T, C)
             X, Y = make_windows(z, span, horizon)
             pairs = np.concatenate([X, Y], axis=1)  # (n, span + horizon, F): one array per series
             n_val = min(v, len(pairs) - 1) if v else 0
@@ -324,19 +370,20 @@ class Forecaster:
     def _split_pairs(self, pairs: np.ndarray, cfg: SeriesConfig, window: int, span: int):
         pairs = torch.tensor(pairs, dtype=torch.float32, device=self.device)  # copies the views
         if cfg.head == "sequence":
-            X, Y = pairs[:, :-1], pairs[:, 1:]  # (N, W+h-1, F) each, Y one step ahead
+            X, Y = pairs[:, :-1], pairs[:, 1:]  # (N, W+h-1, C) each, Y one step ahead
         else:
             X, Y = pairs[:, :span], pairs[:, span:]
-        offset = cfg.level_fn(window)(X) if len(X) else 0  # (N, 1, F)
+        F = self.n_targets
+        offset = cfg.level_fn(window, self.n_columns)(X) if len(X) else X.new_zeros(1, 1, X.shape[2])
         if cfg.head == "sequence" and cfg.level:
             Y = Y[:, cfg.level_span(window) - 1 :]  # steps scored: after the level
-        return X - offset, Y - offset
+        return X - offset, Y[..., :F] - offset[..., :F]  # targets only in Y: (N, h, F)
 
-    def _new_net(self, n_features: int, cfg: SeriesConfig, window: int, seed: int) -> RecurrentNet:
+    def _new_net(self, cfg: SeriesConfig, window: int, seed: int) -> RecurrentNet:
         seed_everything(seed)
         skip = cfg.level_span(window) - 1 if cfg.head == "sequence" and cfg.level else 0
-        net = RecurrentNet(self.model_config, n_features, n_features, cfg.head, cfg.head_horizon,
-                           skip)
+        net = RecurrentNet(self.model_config, self.n_columns + self.n_extra, self.n_targets,
+                           cfg.head, cfg.head_horizon, skip, n_ids=len(self.panel.series))
         net.window = window  # the input length this member reads
         return net.to(self.device)
 
@@ -357,35 +404,58 @@ class Forecaster:
             raise DataError(f"the model was fitted on {len(self.scalers)} series, "
                             f"got {len(panel.series)}")
         window = torch.as_tensor(self._last_windows(panel), dtype=torch.float32,
-                                 device=self.device)  # (B, W, F)
-        scaled = self.forecast_scaled(window, horizon, strategy)  # (B, horizon, F)
-        lengths = np.array([len(s.values) for s in panel.series])
-        values = self._inverse_all(scaled, lengths)  # (B, horizon, F), original units
-        indexes = [future_index(s.index, s.freq, len(s.values), horizon) for s in panel.series]
+                                 device=self.device)  # (B, W, C)
+        ends = np.array([s.start + len(s.values) for s in panel.series])  # next positions
+        extend = self._extender(np.arange(len(panel.series)), ends)
+        scaled = self.forecast_scaled(window, horizon, strategy, extend)  # (B, horizon, F)
+        values = self._inverse_all(scaled, ends)  # (B, horizon, F), original units
+        indexes = [future_index(s.index, s.freq, s.start + len(s.values), horizon)
+                   for s in panel.series]
         first = panel.series[0]
+        columns = first.columns[: self.n_targets]
         if panel.single:
-            frame = pd.DataFrame(values[0], index=indexes[0], columns=first.columns)
+            frame = pd.DataFrame(values[0], index=indexes[0], columns=columns)
             return frame.iloc[:, 0] if frame.shape[1] == 1 else frame
         time_name = (first.index.name if first.index is not None else None) or "time"
         long = {panel.id_name: np.repeat(np.asarray(panel.ids, dtype=object), horizon),
                 time_name: np.concatenate([np.asarray(i) for i in indexes])}
-        long.update(zip(first.columns, values.reshape(-1, values.shape[2]).T, strict=True))
+        long.update(zip(columns, values.reshape(-1, values.shape[2]).T, strict=True))
         return pd.DataFrame(long)
+
+    def _extender(self, rows: np.ndarray, ends: np.ndarray):
+        """The ``extend`` function for forecasting: predicted targets → all input channels."""
+        if self.n_columns > self.n_targets:
+            def covariates_unknown(values, done):
+                raise DataError("covariates are known only up to the forecast origin: forecast at "
+                                f"most horizon = {self.fitted_config.horizon} steps")
+            return covariates_unknown
+        if not self.n_extra:
+            return forecasting.targets_only
+
+        def extend(values: torch.Tensor, done: int) -> torch.Tensor:
+            positions = ends[:, None] + done + np.arange(values.shape[1])  # (B, k)
+            extra = torch.as_tensor(self._extras(rows, positions), dtype=values.dtype,
+                                    device=values.device)
+            return torch.cat([values, extra], dim=2)
+
+        return extend
 
     def _inverse_all(self, scaled: np.ndarray, lengths: np.ndarray, rows=slice(None)) -> np.ndarray:
         """Undo scaling, log and seasonal adjustment for many series at once: ``(B, h, F)``
         scaled → original units, for the series ``rows`` (all by default); series ``b``'s first
         step is position ``lengths[b]``."""
+        F = self.n_targets
         scalers = np.asarray(self.scalers, dtype=object)[rows]
-        shift = np.stack([s.shift for s in scalers])[:, None, :]  # (B, 1, F)
-        scale = np.stack([s.scale for s in scalers])[:, None, :]
+        shift = np.stack([s.shift[:F] for s in scalers])[:, None, :]  # (B, 1, F)
+        scale = np.stack([s.scale[:F] for s in scalers])[:, None, :]
         values = scaled * scale + shift
         if self.scalers[0].log:
             values = np.exp(values)
         if self.seasonal is not None:
             m, steps = self.seasonal.shape[1], scaled.shape[1]
             phase = (lengths[:, None] + np.arange(steps)) % m  # (B, h)
-            values = values * np.take_along_axis(self.seasonal[rows], phase[:, :, None], axis=1)
+            indices = self.seasonal[rows][..., :F]  # (B, m, F)
+            values = values * np.take_along_axis(indices, phase[:, :, None], axis=1)
         return values
 
     def _last_windows(self, panel: Panel) -> np.ndarray:
@@ -393,15 +463,19 @@ class Forecaster:
         W, out = self.fitted_config.max_window, []
         for k, s in enumerate(panel.series):
             tail = s.values[-W:]
-            z = self.scalers[k].transform(self._deseason(k, tail, len(s.values) - len(tail)))
+            first = s.start + len(s.values) - len(tail)  # position of the tail's first row
+            z = self.scalers[k].transform(self._deseason(k, tail, first))
             if len(z) < W:
                 if self.fitted_config.short != "pad":
                     raise DataError(f"need at least window = {W} points to forecast, got {len(z)}")
+                first -= W - len(z)
                 z = np.concatenate([np.repeat(z[:1], W - len(z), axis=0), z])
-            out.append(z)
-        return np.stack(out)
+            positions = first + np.arange(W)[None]
+            out.append(np.concatenate([z, self._extras(np.array([k]), positions)[0]], axis=1))
+        return np.stack(out)  # (B, W, C)
 
-    def forecast_scaled(self, window: torch.Tensor, steps: int, strategy: str | None = None):
+    def forecast_scaled(self, window: torch.Tensor, steps: int, strategy: str | None = None,
+                        extend=forecasting.targets_only):
         """Batched forecast in the scaled space: ``(B, W, F) -> (B, steps, F)`` NumPy; the
         median (or mean) over ensemble members, each reading its own window length from the end.
         The mean is taken in the scaled space: a geometric mean when a log is used."""
@@ -411,8 +485,10 @@ class Forecaster:
             raise ValueError(f"a model trained for strategy {cfg.strategy!r} cannot forecast "
                              f"with {strategy!r}")
         run = forecasting.STRATEGIES[strategy]
-        members = [run(net, window[:, -net.window :], steps, cfg.level_fn(net.window))
-                   for net in self.nets]
+        if strategy != "direct" or steps > cfg.horizon:
+            extend(window[:, :0, : self.n_targets], 0)  # fails early when it cannot continue
+        members = [run(net, window[:, -net.window :], steps, cfg.level_fn(net.window, self.n_columns),
+                       extend) for net in self.nets]
         stacked = torch.stack(members)
         combined = stacked.median(0).values if self.aggregate == "median" else stacked.mean(0)
         return combined.double().cpu().numpy()
@@ -421,14 +497,16 @@ class Forecaster:
         """Forecast ``(steps, F)`` past the first series with one network, for instance the one
         being trained (the deck's picture of the forecast improving while training)."""
         cfg, w = self.fitted_config, net.window
-        first = Panel([self.panel.series[0]])
-        window = torch.as_tensor(self._last_windows(first)[:1, -w:], dtype=torch.float32,
+        first = self.panel.series[0]
+        window = torch.as_tensor(self._last_windows(Panel([first]))[:1, -w:], dtype=torch.float32,
                                  device=self.device)
+        end = np.array([first.start + len(first.values)])
         was_training = net.training
-        out = forecasting.STRATEGIES[cfg.strategy](net, window, steps, cfg.level_fn(w))
+        out = forecasting.STRATEGIES[cfg.strategy](net, window, steps,
+                                                   cfg.level_fn(w, self.n_columns),
+                                                   self._extender(np.array([0]), end))
         net.train(was_training)
-        length = np.array([len(self.panel.series[0].values)])
-        return self._inverse_all(out.double().cpu().numpy(), length, rows=[0])[0]
+        return self._inverse_all(out.double().cpu().numpy(), end, rows=[0])[0]
 
     # -- saving --------------------------------------------------------------------------------
     def restore(self, scalers: list[Scaler], panel: Panel, weights: dict, n_features: int,
@@ -436,8 +514,9 @@ class Forecaster:
         """Install a fitted state: scalers, the tails of the series, each member's weights."""
         cfg = self.fitted_config = self.series_config
         self.scalers, self.panel, self.seasonal, self.nets = scalers, panel, seasonal, []
+        self._set_channels(panel, cfg)
         for k in range(self.ensemble):
-            net = self._new_net(n_features, cfg, cfg.windows[k % len(cfg.windows)], seed=0)
+            net = self._new_net(cfg, cfg.windows[k % len(cfg.windows)], seed=0)
             prefix = f"member{k}."
             net.load_state_dict({name[len(prefix):]: t for name, t in weights.items()
                                  if name.startswith(prefix)})
@@ -462,6 +541,22 @@ class Forecaster:
         series = getattr(self, "fitted_config", self.series_config)
         return {"model": self.model_config.to_dict(), "series": series.to_dict(),
                 "train": self.train_config.to_dict()}
+
+
+def _targets_first(panel: Panel, covariates: tuple[str, ...]) -> Panel:
+    """Reorder every series' columns: targets, then covariates (checked to exist)."""
+    if not covariates:
+        return panel
+    columns = panel.series[0].columns
+    missing = [c for c in covariates if c not in columns]
+    if missing:
+        raise DataError(f"no covariate column '{missing[0]}' (columns: {', '.join(columns)})")
+    order = [c for c in columns if c not in covariates] + list(covariates)
+    if len(order) == len(covariates):
+        raise DataError("every column is a covariate: at least one column must be forecast")
+    take = [columns.index(c) for c in order]
+    series = [replace(s, values=s.values[:, take], columns=order) for s in panel.series]
+    return Panel(series, panel.ids, panel.id_name)
 
 
 def _tagged(callback: Callable[[EpochInfo], None], member: int) -> Callable[[EpochInfo], None]:

@@ -1,7 +1,11 @@
 """Forecasting strategies over a trained network, each batched over many series at once.
 
-All functions work on normalised tensors ``(B, W, F)`` (B series, or B origins) and a
-``normalise`` pair of functions supplied by the caller; they never loop over series.
+All functions take windows ``(B, W, C)`` (B series, or B origins) whose first ``F`` channels are
+the forecast targets (``F = net.n_outputs``); any further channels are inputs only (covariates,
+calendar, series id). A ``level`` function gives each window's offset ``(B, 1, C)``, removed
+before the network and added back to its outputs; an ``extend`` function turns predicted targets
+``(B, k, F)`` into the full channels of those ``k`` future steps, so they can be fed back. No
+function loops over series.
 
 - :func:`recursive_rolling`: the deck's walk-through. Predict one step from the window, append
   the prediction, drop the oldest value, predict again. Re-runs the whole window each step.
@@ -21,8 +25,15 @@ from torch import Tensor
 
 from rnncast.networks import RecurrentNet
 
-# level(window) -> offset subtracted from inputs and added back to outputs, (B, 1, F)
+# level(window) -> offset subtracted from inputs and added back to outputs, (B, 1, C)
 LevelFn = Callable[[Tensor], Tensor]
+# extend(targets (B, k, F), steps already forecast) -> the k future steps' channels (B, k, C)
+ExtendFn = Callable[[Tensor, int], Tensor]
+
+
+def targets_only(values: Tensor, done: int) -> Tensor:
+    """No input-only channels: the predicted targets are the whole input."""
+    return values
 
 
 def no_level(window: Tensor) -> Tensor:
@@ -32,46 +43,53 @@ def no_level(window: Tensor) -> Tensor:
 
 @torch.no_grad()
 def recursive_rolling(
-    net: RecurrentNet, window: Tensor, steps: int, level: LevelFn = no_level
+    net: RecurrentNet, window: Tensor, steps: int, level: LevelFn = no_level,
+    extend: ExtendFn = targets_only,
 ) -> Tensor:
-    """``window: (B, W, F)`` -> ``(B, steps, F)`` by the deck's append-and-drop recursion."""
+    """``window: (B, W, C)`` -> ``(B, steps, F)`` by the deck's append-and-drop recursion."""
     net.eval()
-    preds = []
-    for _ in range(steps):
-        offset = level(window)  # (B, 1, F)
-        nxt = net(window - offset)[:, -1:] + offset  # (B, 1, F)
+    preds, F = [], net.n_outputs
+    for k in range(steps):
+        offset = level(window)  # (B, 1, C)
+        nxt = net(window - offset)[:, -1:] + offset[..., :F]  # (B, 1, F)
         preds.append(nxt)
-        window = torch.cat([window[:, 1:], nxt], dim=1)  # drop the oldest, append the newest
+        window = torch.cat([window[:, 1:], extend(nxt, k)], dim=1)  # drop the oldest, append
     return torch.cat(preds, dim=1)
 
 
 @torch.no_grad()
 def recursive_stateful(
-    net: RecurrentNet, window: Tensor, steps: int, level: LevelFn = no_level
+    net: RecurrentNet, window: Tensor, steps: int, level: LevelFn = no_level,
+    extend: ExtendFn = targets_only,
 ) -> Tensor:
     """Like :func:`recursive_rolling`, carrying the recurrent state; the level stays the one of
     the forecast origin's window."""
     net.eval()
-    offset = level(window)  # (B, 1, F), fixed at the origin
-    nxt, state = net.step(window - offset)  # (B, F)
+    offset = level(window)  # (B, 1, C), fixed at the origin
+    nxt, state = net.step(window - offset)  # (B, F), normalised
     preds = [nxt]
-    for _ in range(steps - 1):
-        nxt, state = net.step(nxt[:, None], state)  # feed back the newest value only
+    for k in range(steps - 1):
+        # feed back the newest value only; input-only channels carry no offset
+        nxt, state = net.step(extend(nxt[:, None], k), state)
         preds.append(nxt)
-    return torch.stack(preds, dim=1) + offset
+    return torch.stack(preds, dim=1) + offset[..., : net.n_outputs]
 
 
 @torch.no_grad()
-def direct(net: RecurrentNet, window: Tensor, steps: int, level: LevelFn = no_level) -> Tensor:
-    """All steps from one pass per ``net.horizon`` block: ``(B, W, F) -> (B, steps, F)``."""
+def direct(
+    net: RecurrentNet, window: Tensor, steps: int, level: LevelFn = no_level,
+    extend: ExtendFn = targets_only,
+) -> Tensor:
+    """All steps from one pass per ``net.horizon`` block: ``(B, W, C) -> (B, steps, F)``."""
     net.eval()
     blocks, done = [], 0
     while done < steps:
         offset = level(window)
-        block = net(window - offset) + offset  # (B, horizon, F)
+        block = net(window - offset) + offset[..., : net.n_outputs]  # (B, horizon, F)
         blocks.append(block)
+        if done + block.shape[1] < steps:  # continue from the block, as if it were observed
+            window = torch.cat([window, extend(block, done)], dim=1)[:, -window.shape[1] :]
         done += block.shape[1]
-        window = torch.cat([window, block], dim=1)[:, -window.shape[1]:]
     return torch.cat(blocks, dim=1)[:, :steps]
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+import torch
 from torch import Tensor, nn
 
 from rnncast.cells import ACTIVATIONS, CELLS, INITS
@@ -33,6 +34,7 @@ class ModelConfig:
     forget_bias: float = 1.0
     layer_norm: bool = False
     fused: bool | None = None
+    id_embedding: int = 0  # width of a learned per-series vector fed at every step (0: none)
 
     def __post_init__(self) -> None:
         if self.cell not in CELLS:
@@ -43,6 +45,8 @@ class ModelConfig:
             raise ValueError(f"init must be one of {INITS}, got {self.init!r}")
         if self.units < 1 or self.layers < 1:
             raise ValueError(f"units and layers must be >= 1, got {self.units} and {self.layers}")
+        if self.id_embedding < 0:
+            raise ValueError(f"id_embedding must be >= 0, got {self.id_embedding}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -59,6 +63,7 @@ class RecurrentNet(nn.Module):
         head: str = "last",
         horizon: int = 1,
         skip: int = 0,
+        n_ids: int = 0,
     ) -> None:
         super().__init__()
         if head not in HEADS:
@@ -67,15 +72,28 @@ class RecurrentNet(nn.Module):
             raise ValueError(f"head {head!r} predicts one step; horizon must be 1, got {horizon}")
         self.config, self.head, self.horizon, self.skip = config, head, horizon, skip
         self.n_inputs, self.n_outputs = n_inputs, n_outputs
+        width = n_inputs
+        self.embedding = None
+        if config.id_embedding and n_ids:  # the last input channel holds the series' number
+            self.embedding = nn.Embedding(n_ids, config.id_embedding)
+            width = n_inputs - 1 + config.id_embedding
         self.recurrent = Recurrent(
-            config.cell, n_inputs, config.units, config.layers, config.dropout, config.fused,
+            config.cell, width, config.units, config.layers, config.dropout, config.fused,
             config.activation, config.init, config.forget_bias, config.layer_norm,
         )
         self.output = nn.Linear(config.units, n_outputs * horizon)
 
+    def _embed(self, x: Tensor) -> Tensor:
+        """Replace the series-number channel by its learned vector:
+        ``(B, T, I) -> (B, T, I - 1 + E)``."""
+        if self.embedding is None:
+            return x
+        vectors = self.embedding(x[:, 0, -1].round().long())  # (B, E), one per series
+        return torch.cat([x[..., :-1], vectors[:, None].expand(-1, x.shape[1], -1)], dim=2)
+
     def forward(self, x: Tensor, state: State | None = None) -> Tensor:
         """``x: (B, T, n_inputs)`` -> predictions, shaped by ``head`` (see the module doc)."""
-        out, _ = self.recurrent(x, state)  # (B, T, H)
+        out, _ = self.recurrent(self._embed(x), state)  # (B, T, H)
         if self.head == "sequence":
             return self.output(out[:, self.skip :])  # (B, T - skip, F_out)
         y = self.output(out[:, -1])  # (B, horizon·F_out)
@@ -84,5 +102,5 @@ class RecurrentNet(nn.Module):
     def step(self, x: Tensor, state: State | None = None) -> tuple[Tensor, State]:
         """Run ``x: (B, T, I)`` from ``state``; the next-value prediction ``(B, F_out)`` and the
         state after the last step (for state-carrying recursive forecasts)."""
-        out, state = self.recurrent(x, state)
+        out, state = self.recurrent(self._embed(x), state)
         return self.output(out[:, -1]), state

@@ -87,7 +87,8 @@ def save_model(model, path: str | Path, version: str) -> Path:
     tensors = {f"member{k}.{name}": p.detach().cpu().contiguous()
                for k, net in enumerate(model.nets) for name, p in net.state_dict().items()}
     for k, s in enumerate(panel.series):  # the tail each series needs to forecast again
-        tensors[f"history{k}"] = torch.tensor(s.values[-cfg.max_window:], dtype=torch.float64)
+        tensors[f"history{k}"] = torch.tensor(np.ascontiguousarray(s.values[-cfg.max_window:]),
+                                              dtype=torch.float64)
     if model.seasonal is not None:
         tensors["seasonal"] = torch.tensor(model.seasonal, dtype=torch.float64)
     first = panel.series[0]
@@ -118,7 +119,7 @@ def save_model(model, path: str | Path, version: str) -> Path:
 def _series_meta(s) -> dict:
     index = s.index
     return {
-        "length": len(s.values),
+        "length": s.start + len(s.values),
         "index": ("datetime" if isinstance(index, pd.DatetimeIndex)
                   else "integer" if index is not None else "none"),
         "last": (str(index[-1]) if isinstance(index, pd.DatetimeIndex)
@@ -167,7 +168,8 @@ def load_model(path: str | Path):
         for k, item in enumerate(meta["series"]):
             history = tensors.pop(f"history{k}").numpy()
             index = _index(item, len(history), meta["freq"], meta.get("name"))
-            series.append(SeriesData(history, index, meta["columns"], meta["freq"]))
+            start = int(item["length"]) - len(history)
+            series.append(SeriesData(history, index, meta["columns"], meta["freq"], start))
         seasonal = tensors.pop("seasonal").numpy() if "seasonal" in tensors else None
         panel = Panel(series, meta["ids"], meta.get("id_name", "id"))
         model.restore([Scaler.from_state(s) for s in config["scalers"]], panel, tensors,
@@ -184,4 +186,4 @@ def _index(meta: dict, rows: int, freq: str | None, name: str | None) -> pd.Inde
         return pd.date_range(end=pd.Timestamp(meta["last"]), periods=rows, freq=freq, name=name)
     if meta["index"] == "integer":
         return pd.Index(np.arange(meta["last"] - rows + 1, meta["last"] + 1), name=name)
-    return pd.RangeIndex(meta["length"] - rows, meta["length"], name=name)
+    return pd.RangeIndex(meta["length"] - rows, meta["length"], name=name)  # positions
