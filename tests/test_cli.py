@@ -295,3 +295,14 @@ def test_covariates_and_calendar_from_the_command_line(capsys, monthly_csv, tmp_
     assert list(pd.read_csv(csv).columns) == ["month", "sales"]
     code, _, err = run(capsys, "forecast", model, "--horizon", "7", "--out", csv)
     assert code == 1 and "forecast at most horizon = 6 steps" in err
+
+
+def test_a_baseline_that_cannot_be_fitted_is_left_out_not_a_crash(capsys, caplog, tmp_path):
+    path = write(tmp_path, "tiny.csv", "t,y\n1,2\n2,3\n3,4\n")
+    code, out, err = run(capsys, "evaluate", path, "--target", "y", "--season", "2", "--test", "1",
+                         "--window", "1", "--epochs", "2", "--ensemble", "1", "--json")
+    assert code == 0, err
+    result = json.loads(out)  # strict JSON: undefined metrics are null, not NaN
+    assert result["baselines"]["sarimax"] == dict.fromkeys(
+        ["rmse", "mae", "mape", "smape", "mase"])
+    assert "the sarimax baseline could not be fitted" in caplog.text

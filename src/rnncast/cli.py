@@ -326,7 +326,7 @@ def _write_evaluation(result: Evaluation, out: Path, summary: dict, title: str) 
     plots.plot_losses(history.loss, history.val_loss, out / "loss.png", history.best_epoch)
     if result.snapshots:
         plots.plot_progress(result.truth[first], result.snapshots, out / "progress.png")
-    write_text(out / "metrics.json", json.dumps(summary, indent=2, default=_jsonable) + "\n")
+    write_text(out / "metrics.json", _json(summary, indent=2) + "\n")
 
 
 def cmd_fit(args: argparse.Namespace) -> dict:
@@ -473,6 +473,20 @@ def _verdict(result: Evaluation) -> str:
             "consider a longer window, more data, or the simpler method.")
 
 
+def _json(value, indent: int | None = None) -> str:
+    """Strict JSON: NaN and infinities (metrics that are undefined) become null."""
+    def clean(v):
+        if isinstance(v, dict):
+            return {k: clean(x) for k, x in v.items()}
+        if isinstance(v, list | tuple):
+            return [clean(x) for x in v]
+        if isinstance(v, float | np.floating) and not np.isfinite(v):
+            return None
+        return v
+
+    return json.dumps(clean(value), default=_jsonable, allow_nan=False, indent=indent)
+
+
 def _jsonable(value):
     if isinstance(value, np.generic):
         return value.item()
@@ -503,7 +517,7 @@ def main(argv: list[str] | None = None) -> int:
         print("rnncast: interrupted; nothing was overwritten", file=sys.stderr)
         return 130
     if args.json:
-        print(json.dumps(result, default=_jsonable))
+        print(_json(result))
     return 0
 
 

@@ -147,10 +147,18 @@ def holdout(
 
 
 def _baseline(name: str, train: np.ndarray, horizon: int, season: int) -> np.ndarray:
-    """One baseline's forecast ``(horizon, F)`` of a training part ``(T, F)``."""
-    if name == "varmax":
-        return base.varmax(train, horizon)
-    return np.column_stack([UNIVARIATE[name](col, horizon, season) for col in train.T])
+    """One baseline's forecast ``(horizon, F)`` of a training part ``(T, F)``; NaN (scored as
+    unavailable) when a statistical model cannot be fitted to these data."""
+    try:
+        if name == "varmax":
+            return base.varmax(train, horizon)
+        return np.column_stack([UNIVARIATE[name](col, horizon, season) for col in train.T])
+    except Exception as error:  # statsmodels raises many kinds on short or degenerate data
+        if name in ("naive", "seasonal_naive"):
+            raise
+        log.warning("the %s baseline could not be fitted (%s: %s); left out",
+                    name, type(error).__name__, error)
+        return np.full((horizon, train.shape[1]), np.nan)
 
 
 def _mean_score(truth: list[SeriesData], forecasts: list[np.ndarray], train: list[SeriesData],

@@ -56,6 +56,8 @@ def mase(y, yhat, insample, season: int = 1) -> float:
 
 
 def score(y, yhat, insample, season: int = 1) -> dict[str, float]:
-    """Every metric at once: ``rmse, mae, mape, smape, mase``."""
+    """Every metric at once: ``rmse, mae, mape, smape, mase`` (all NaN for a missing forecast)."""
+    if np.isnan(np.asarray(yhat, dtype=np.float64)).any():
+        return dict.fromkeys(("rmse", "mae", "mape", "smape", "mase"), float("nan"))
     return {"rmse": rmse(y, yhat), "mae": mae(y, yhat), "mape": mape(y, yhat),
             "smape": smape(y, yhat), "mase": mase(y, yhat, insample, season)}
