@@ -58,7 +58,8 @@ class Scaler:
         if not self.log:
             return y
         if np.any(y <= 0):
-            raise ValueError("log scaling needs strictly positive values; use log=False")
+            raise ValueError("log scaling needs strictly positive values; turn it off (log=False, "
+                             "--log no)")
         return np.log(y)
 
     def state(self) -> dict:
