@@ -204,7 +204,7 @@ def test_failed_fit_keeps_the_old_model(capsys, model_dir, tmp_path):
 
 
 def test_help_teaches_with_examples(capsys):
-    for verb in ("evaluate", "fit", "forecast", "demo"):
+    for verb in ("evaluate", "fit", "forecast", "backtest", "demo"):
         with pytest.raises(SystemExit) as exit_info:
             main([verb, "--help"])
         assert exit_info.value.code == 0
@@ -306,3 +306,17 @@ def test_a_baseline_that_cannot_be_fitted_is_left_out_not_a_crash(capsys, caplog
     assert result["baselines"]["sarimax"] == dict.fromkeys(
         ["rmse", "mae", "mape", "smape", "mase"])
     assert "the sarimax baseline could not be fitted" in caplog.text
+
+
+def test_backtest_scores_every_fold(capsys, monthly_csv, tmp_path):
+    code, out, err = run(capsys, "backtest", monthly_csv, "--target", "sales", "--time-col", "month",
+                         "--folds", "2", "--horizon", "6", "--baselines", "naive,seasonal_naive",
+                         "--out", tmp_path / "bt", "--json", *FAST)
+    assert code == 0, err
+    result = json.loads(out)
+    assert [f["origin_from_end"] for f in result["folds"]] == [12, 6]
+    assert set(result["mean"]["baselines"]) == {"naive", "seasonal_naive"}
+    assert (tmp_path / "bt" / "backtest.png").stat().st_size > 1000
+    code, out, _ = run(capsys, "backtest", monthly_csv, "--target", "sales", "--time-col", "month",
+                       "--folds", "2", "--horizon", "6", "--no-refit", *FAST[:-1])
+    assert code == 0 and "fold 2" in out and "mean" in out

@@ -19,7 +19,7 @@ import pandas as pd
 from rnncast import __version__, plots
 from rnncast.data import Panel, SeriesData, load_long, load_series
 from rnncast.errors import RnncastError
-from rnncast.evaluation import BASELINES, Evaluation, holdout
+from rnncast.evaluation import BASELINES, Evaluation, backtest, holdout
 from rnncast.forecaster import Forecaster
 from rnncast.persistence import write_text
 from rnncast.training import EpochInfo
@@ -76,7 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
             "  rnncast demo --out demo\n"
             "  rnncast evaluate sales.csv --target sales --time-col month --test 12 --out eval\n"
             "  rnncast fit sales.csv --target sales --time-col month --out model\n"
-            "  rnncast forecast model --horizon 12 --out forecast.csv\n\n"
+            "  rnncast forecast model --horizon 12 --out forecast.csv\n"
+            "  rnncast backtest sales.csv --target sales --time-col month --folds 3\n\n"
             "`rnncast COMMAND --help` explains each command."
         ),
     )
@@ -137,6 +138,28 @@ def build_parser() -> argparse.ArgumentParser:
     fc.add_argument("--data", type=Path, help="newer history (same columns as at fit time)")
     fc.add_argument("--out", type=Path, required=True, help="CSV file to write")
     _output_arguments(fc)
+
+    bt = verbs.add_parser(
+        "backtest", formatter_class=HelpFormatter,
+        help="score the network and the baselines from several forecast origins",
+        description=(
+            "Rolling origin: forecast --horizon points from --folds origins at the end of the\n"
+            "data, --step apart, refitting before each (or, with --no-refit, training once\n"
+            "before the first). Every fold is scored with every metric for the network and the\n"
+            "baselines; prints the per-fold RMSE and the means, and with --out writes\n"
+            "backtest.json and a plot."
+        ),
+        epilog=("example:\n  rnncast backtest airpassengers.csv --target passengers "
+                "--time-col month --folds 3 --horizon 12"),
+    )
+    _data_arguments(bt)
+    bt.add_argument("--folds", type=positive_int, default=3, help="forecast origins")
+    bt.add_argument("--step", type=positive_int, help="points between origins (default: horizon)")
+    bt.add_argument("--no-refit", action="store_true", help="train once, before the first origin")
+    _model_arguments(bt)
+    bt.add_argument("--baselines", type=_names, help="comma-separated baselines (as in evaluate)")
+    bt.add_argument("--out", type=Path, help="directory for backtest.json and backtest.png")
+    _output_arguments(bt)
 
     demo = verbs.add_parser(
         "demo", formatter_class=HelpFormatter,
@@ -402,6 +425,37 @@ def _few(ids: list[str] | None) -> str:
     return ", ".join(ids[:3]) + (f" … ({len(ids)} in all)" if len(ids) > 3 else "")
 
 
+def cmd_backtest(args: argparse.Namespace) -> dict:
+    data = _load(args)
+    first = data.series[0] if isinstance(data, Panel) else data
+    season = args.season or first.season
+    horizon = args.horizon or (season if season > 1 else max(1, len(first.values) // 10))
+    args.horizon = horizon
+    progress = Progress(args, f"backtest {args.data.name}")
+    try:
+        result = backtest(data, args.folds, horizon, lambda k: _forecaster(args), args.step,
+                          refit=not args.no_refit, season=args.season, baselines=args.baselines)
+    finally:
+        progress.close()
+    out = {**result.to_dict(), "horizon": horizon, "refit": not args.no_refit,
+           "data": str(args.data), "target": args.target}
+    names = ["network", *result.mean["baselines"]]
+    rows = [[f["metrics"]["rmse"], *(f["baselines"][n]["rmse"] for n in names[1:])]
+            for f in result.folds]
+    means = [result.mean["metrics"]["rmse"], *(result.mean["baselines"][n]["rmse"] for n in names[1:])]
+    lines = [f"{'RMSE':<14}" + "".join(f"{n.replace('_', ' '):>16}" for n in names)]
+    for f, row in zip(result.folds, rows, strict=True):
+        lines.append(f"{'fold ' + str(f['fold'] + 1):<14}" + "".join(f"{v:>16.4g}" for v in row))
+    lines.append(f"{'mean':<14}" + "".join(f"{v:>16.4g}" for v in means))
+    _say(args, "\n".join(lines))
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+        write_text(args.out / "backtest.json", _json(out, indent=2) + "\n")
+        plots.plot_backtest(names, rows, args.out / "backtest.png")
+        _say(args, f"wrote {args.out}/backtest.json and backtest.png")
+    return out
+
+
 def cmd_demo(args: argparse.Namespace) -> dict:
     from rnncast import datasets
 
@@ -495,7 +549,8 @@ def _jsonable(value):
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
-COMMANDS = {"evaluate": cmd_evaluate, "fit": cmd_fit, "forecast": cmd_forecast, "demo": cmd_demo}
+COMMANDS = {"evaluate": cmd_evaluate, "fit": cmd_fit, "forecast": cmd_forecast,
+            "backtest": cmd_backtest, "demo": cmd_demo}
 
 
 def main(argv: list[str] | None = None) -> int:

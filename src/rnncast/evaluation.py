@@ -183,3 +183,99 @@ def _columns(data: SeriesData, names: list[str]) -> SeriesData:
 
 def _frame(data: SeriesData) -> pd.DataFrame:
     return pd.DataFrame(data.values, index=data.index, columns=data.columns)
+
+
+@dataclass
+class Backtest:
+    """Rolling-origin evaluation: one :class:`Evaluation`-style score table per fold, oldest
+    first, and their means."""
+
+    folds: list[dict]
+    mean: dict
+
+    def to_dict(self) -> dict:
+        return {"folds": self.folds, "mean": self.mean}
+
+
+def truncate(data, drop: int) -> Panel:
+    """Every series without its last ``drop`` points."""
+    panel = as_panel(data)
+    if drop == 0:
+        return panel
+    series = []
+    for s in panel.series:
+        index = s.index if s.index is not None else pd.RangeIndex(len(s.values))
+        series.append(replace(s, values=s.values[:-drop], index=index[:-drop]))
+    return Panel(series, panel.ids, panel.id_name)
+
+
+def backtest(
+    data,
+    folds: int,
+    horizon: int,
+    make_model: Callable[[int], Forecaster],
+    step: int | None = None,
+    refit: bool = True,
+    season: int | None = None,
+    baselines: list[str] | None = None,
+) -> Backtest:
+    """Forecast ``horizon`` points from ``folds`` origins at the end of the data, ``step`` apart
+    (default ``horizon``), and score the network and the baselines on each.
+
+    ``refit``: a new model (``make_model(fold)``) trained on everything before each origin;
+    otherwise one model trained before the first origin forecasts from every later one. Nothing
+    after an origin is seen by the forecast made from it.
+    """
+    if folds < 1 or horizon < 1:
+        raise DataError(f"folds and horizon must be positive integers, got {folds} and {horizon}")
+    step = step or horizon
+    panel = as_panel(data)
+    shortest = min(len(s.values) for s in panel.series)
+    if shortest <= horizon + (folds - 1) * step:
+        raise DataError(f"series of {shortest} points cannot hold {folds} folds of {horizon} "
+                        f"points, {step} apart; use fewer folds or a shorter horizon")
+    drops = [(folds - 1 - k) * step for k in range(folds)]  # points after each fold's test part
+    results = []
+    first_model = None
+    for k, drop in enumerate(drops):
+        fold_data = truncate(panel, drop)
+        if refit or first_model is None:
+            model = make_model(k)
+            evaluation = holdout(fold_data, horizon, model, season, baselines=baselines)
+            first_model = model
+        else:
+            evaluation = _reuse(first_model, fold_data, horizon, season, baselines)
+        results.append({"fold": k, "origin_from_end": drop + horizon,
+                        "metrics": evaluation.metrics, "baselines": evaluation.baselines})
+    mean = {"metrics": _mean_of([r["metrics"] for r in results]),
+            "baselines": {name: _mean_of([r["baselines"][name] for r in results])
+                          for name in results[0]["baselines"]}}
+    return Backtest(results, mean)
+
+
+def _reuse(model: Forecaster, data: Panel, test: int, season: int | None,
+           baselines: list[str] | None) -> Evaluation:
+    """Score an already trained model forecasting the last ``test`` points of ``data``."""
+    parts = [split(s, test) for s in data.series]
+    history = Panel([p[0] for p in parts], data.ids, data.id_name)
+    targets = model.panel.series[0].columns[: model.n_targets]
+    truth = [_columns(p[1], targets) for p in parts]
+    train = [_columns(s, targets) for s in history.series]
+    forecast = model.predict(test, y=history)
+    if data.single:
+        frame = forecast.to_frame() if isinstance(forecast, pd.Series) else forecast
+        forecasts = [frame.to_numpy()]
+    else:
+        forecasts = [g[targets].to_numpy() for _, g in forecast.groupby(data.id_name, sort=False)]
+    m = season or model.fitted_config.season or 1
+    names = baselines if baselines is not None else default_baselines(Panel(train, data.ids))
+    scores = {name: _mean_score(truth, [_baseline(name, t.values, test, m) for t in train], train, m)
+              for name in names}
+    first = _frame(truth[0])
+    return Evaluation(_mean_score(truth, forecasts, train, m), scores,
+                      pd.DataFrame(forecasts[0], index=first.index, columns=first.columns),
+                      first, _frame(train[0]), {}, m, model, len(forecasts))
+
+
+def _mean_of(tables: list[dict[str, float]]) -> dict[str, float]:
+    return {key: _nanmean([t[key] for t in tables]) for key in tables[0]}

@@ -100,3 +100,22 @@ def plot_future(history: pd.DataFrame, forecast: pd.DataFrame, path: str | Path,
     ax.legend(fontsize=8, loc="upper left")
     ax.grid(alpha=0.3)
     return _save(fig, path)
+
+
+def plot_backtest(names: list[str], rows: list[list[float]], path: str | Path) -> Path:
+    """RMSE of each model at each forecast origin, oldest first."""
+    fig, ax = plt.subplots(figsize=(7, 3.8))
+    values = np.asarray(rows, dtype=np.float64)  # (folds, models)
+    folds = np.arange(1, len(values) + 1)
+    for k, name in enumerate(names):
+        palette = f"C{k - 1 if k < 4 else k}"  # the default cycle without C3, the network's red
+        style = dict(lw=2.2, color=COLORS["forecast"]) if k == 0 else dict(lw=1.2, ls="--",
+                                                                            color=palette)
+        ax.plot(folds, values[:, k], marker="o", label=name.replace("_", " "), **style)
+    ax.set_xticks(folds)
+    ax.set_xlabel("fold (forecast origin, oldest first)")
+    ax.set_ylabel("RMSE")
+    ax.set_title("Backtest: error at each forecast origin")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return _save(fig, path)

@@ -1,0 +1,46 @@
+"""Rolling-origin backtests: fold boundaries, refit or not, and no look past an origin."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rnncast import Forecaster
+from rnncast.errors import DataError
+from rnncast.evaluation import backtest, truncate
+
+FAST = dict(units=8, epochs=10, ensemble=1, patience=5, window=12, horizon=4, season=12)
+
+
+def series(n=96):
+    t = np.arange(n)
+    return pd.Series(100 + t + 10 * np.sin(2 * np.pi * t / 12),
+                     index=pd.date_range("2010-01-01", periods=n, freq="MS"))
+
+
+def test_folds_end_where_they_should_and_means_are_means():
+    y = series()
+    result = backtest(y, folds=3, horizon=4, step=2, make_model=lambda k: Forecaster(**FAST),
+                      baselines=["naive", "seasonal_naive"])
+    assert [f["origin_from_end"] for f in result.folds] == [8, 6, 4]
+    rmse = [f["metrics"]["rmse"] for f in result.folds]
+    assert result.mean["metrics"]["rmse"] == pytest.approx(np.mean(rmse))
+    naive = [float(np.sqrt(np.mean((y.iloc[-o:][:4].to_numpy() - y.iloc[-o - 1]) ** 2)))
+             for o in (8, 6, 4)]
+    np.testing.assert_allclose([f["baselines"]["naive"]["rmse"] for f in result.folds], naive)
+
+
+@pytest.mark.parametrize("refit", [True, False])
+def test_a_fold_never_sees_past_its_origin(refit):
+    y = series()
+    changed = y.copy()
+    changed.iloc[-4:] *= 3  # only the last fold's test part differs
+    runs = [backtest(data, 2, 4, lambda k: Forecaster(**FAST), refit=refit,
+                     baselines=["naive"]) for data in (y, changed)]
+    assert runs[0].folds[0] == runs[1].folds[0]  # the earlier fold is untouched
+    assert runs[0].folds[1]["metrics"] != runs[1].folds[1]["metrics"]
+
+
+def test_too_many_folds_is_a_clear_error():
+    with pytest.raises(DataError, match="series of 30 points cannot hold 8 folds of 4 points"):
+        backtest(series(30), 8, 4, lambda k: Forecaster(**FAST))
+    assert len(truncate(series(30), 5).series[0].values) == 25
