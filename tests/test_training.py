@@ -85,15 +85,19 @@ def test_spike_guard_skips_exploding_and_non_finite_steps():
     X, Y = data()
     model = net()
     guard = SpikeGuard(factor=10.0, warmup=3)
+
+    def norm(model):
+        return float(torch.nn.utils.get_total_norm([p.grad for p in model.parameters()]))
+
     for _ in range(5):  # ordinary steps build the recent median
         model.zero_grad()
         torch.nn.functional.mse_loss(model(X), Y).backward()
-        assert not guard.should_skip(model)
+        assert not guard.should_skip(norm(model))
     model.zero_grad()
     torch.nn.functional.mse_loss(model(X), 1e4 * Y).backward()  # a gradient spike
-    assert guard.should_skip(model) and guard.last > 10 * guard.median
+    assert guard.should_skip(norm(model)) and guard.last > 10 * guard.median
     next(model.parameters()).grad[0] = float("inf")
-    assert guard.should_skip(model)
+    assert guard.should_skip(norm(model))
 
 
 def test_training_reports_skipped_steps_and_survives_a_spike():
@@ -106,3 +110,17 @@ def test_training_reports_skipped_steps_and_survives_a_spike():
     off = train(net(), X, Y, TrainConfig(epochs=2, batch_size=1, clip_norm=None, seed=1,
                                           spike_guard=None))
     assert off.skipped_steps == 0
+
+
+def test_clipping_by_norm_scales_the_gradient_that_the_optimiser_sees():
+    from rnncast.training import _clip
+
+    X, Y = data()
+    model = net()
+    torch.nn.functional.mse_loss(model(X), 1000 * Y).backward()
+    grads = [p.grad for p in model.parameters()]
+    before = float(torch.nn.utils.get_total_norm(grads))
+    assert before > 1.0
+    assert _clip(model, grads, before, TrainConfig(clip_norm=1.0)) == 1
+    after = float(torch.nn.utils.get_total_norm([p.grad for p in model.parameters()]))
+    assert after == pytest.approx(1.0, rel=1e-4)

@@ -278,7 +278,10 @@ class Progress:
         self.bar.set_postfix(post, refresh=False)
         self.bar.refresh()
 
-    def close(self) -> None:
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(self, *exc) -> None:
         self.bar.close()
 
 
@@ -295,11 +298,16 @@ def _load(args: argparse.Namespace) -> SeriesData | Panel:
     return load_series(args.data, columns, args.time_col)
 
 
-def cmd_evaluate(args: argparse.Namespace) -> dict:
-    data = _load(args)
+def _default_span(args: argparse.Namespace, data: SeriesData | Panel) -> int:
+    """Points to forecast when not given: one season, else a tenth of the (first) series."""
     first = data.series[0] if isinstance(data, Panel) else data
     season = args.season or first.season
-    test = args.test or args.horizon or (season if season > 1 else max(1, len(first.values) // 10))
+    return season if season > 1 else max(1, len(first.values) // 10)
+
+
+def cmd_evaluate(args: argparse.Namespace) -> dict:
+    data = _load(args)
+    test = args.test or args.horizon or _default_span(args, data)
     model = _forecaster(args, horizon=test)
     result = _evaluate(args, data, test, model, f"evaluate {args.data.name}")
     out = _result_json(result, test)
@@ -315,12 +323,9 @@ def cmd_evaluate(args: argparse.Namespace) -> dict:
 
 
 def _evaluate(args, data: SeriesData, test: int, model: Forecaster, label: str) -> Evaluation:
-    progress = Progress(args, label)
-    try:
+    with Progress(args, label) as progress:
         return holdout(data, test, model, args.season, watch=True, callback=progress,
                        baselines=getattr(args, "baselines", None))
-    finally:
-        progress.close()
 
 
 def _result_json(result: Evaluation, test: int) -> dict:
@@ -355,12 +360,9 @@ def _write_evaluation(result: Evaluation, out: Path, summary: dict, title: str) 
 def cmd_fit(args: argparse.Namespace) -> dict:
     data = _load(args)
     model = _forecaster(args)
-    progress = Progress(args, f"fit {args.data.name}")
     start = time.perf_counter()
-    try:
+    with Progress(args, f"fit {args.data.name}") as progress:
         model.fit(data, callback=progress)
-    finally:
-        progress.close()
     model.save(args.out)
     seconds = time.perf_counter() - start
     history = model.history
@@ -427,16 +429,11 @@ def _few(ids: list[str] | None) -> str:
 
 def cmd_backtest(args: argparse.Namespace) -> dict:
     data = _load(args)
-    first = data.series[0] if isinstance(data, Panel) else data
-    season = args.season or first.season
-    horizon = args.horizon or (season if season > 1 else max(1, len(first.values) // 10))
-    args.horizon = horizon
-    progress = Progress(args, f"backtest {args.data.name}")
-    try:
+    horizon = args.horizon = args.horizon or _default_span(args, data)
+    with Progress(args, f"backtest {args.data.name}") as progress:
         result = backtest(data, args.folds, horizon, lambda k: _forecaster(args), args.step,
-                          refit=not args.no_refit, season=args.season, baselines=args.baselines)
-    finally:
-        progress.close()
+                          refit=not args.no_refit, season=args.season, baselines=args.baselines,
+                          callback=progress)
     out = {**result.to_dict(), "horizon": horizon, "refit": not args.no_refit,
            "data": str(args.data), "target": args.target}
     names = ["network", *result.mean["baselines"]]
@@ -482,12 +479,9 @@ def cmd_demo(args: argparse.Namespace) -> dict:
     _write_evaluation(air_result, out / "airpassengers", _result_json(air_result, 12),
                       "AirPassengers: 1960 held out")
 
-    progress = Progress(args, "AirPassengers, all data")
-    try:
-        final = Forecaster(ensemble=members, epochs=args.epochs, seed=args.seed)
+    final = Forecaster(ensemble=members, epochs=args.epochs, seed=args.seed)
+    with Progress(args, "AirPassengers, all data") as progress:
         final.fit(air_data, callback=progress)
-    finally:
-        progress.close()
     final.save(out / "airpassengers-model")
     future = final.predict(24).to_frame()
     future.index.name = "month"

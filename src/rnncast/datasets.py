@@ -22,11 +22,6 @@ def air_passengers() -> pd.Series:
     return series
 
 
-def air_passengers_path() -> str:
-    """Path of the shipped CSV (columns ``month, passengers``), for the command line."""
-    return str(resources.files("rnncast").joinpath("data/airpassengers.csv"))
-
-
 def adding_problem(n: int, length: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """The adding problem (Hochreiter & Schmidhuber 1997), a long-memory task.
 

@@ -97,7 +97,6 @@ def holdout(
                         f"+ test {test}; use a shorter window or test range")
     parts = [split(s, test) for s in panel.series]
     train = Panel([p[0] for p in parts], panel.ids, panel.id_name)
-    truth = [p[1] for p in parts]
     snapshots: list[tuple[int, np.ndarray]] = []
 
     def report(info: EpochInfo) -> None:
@@ -107,42 +106,59 @@ def holdout(
             callback(info)
 
     model.fit(train, callback=report)
+    evaluation = _score_trained(model, panel, parts, test, season, baselines, own_history=True)
+    evaluation.snapshots = snapshots
+    return evaluation
+
+
+def _score_trained(
+    model: Forecaster,
+    panel: Panel,
+    parts: list[tuple[SeriesData, SeriesData]],
+    test: int,
+    season: int | None,
+    baselines: list[str] | None,
+    own_history: bool,
+) -> Evaluation:
+    """Forecast the test parts of ``parts`` (history, truth) with a trained model, and score it
+    and the baselines there. ``own_history``: forecast from the data the model was fitted on
+    (which a ``short="skip"`` policy may have thinned) rather than from the given histories."""
     targets = model.panel.series[0].columns[: model.n_targets]  # covariates are not scored
-    truth = [_columns(t, targets) for t in truth]
-    train = Panel([_columns(s, targets) for s in train.series], train.ids, train.id_name)
+    truth = [_columns(p[1], targets) for p in parts]
+    train = [_columns(p[0], targets) for p in parts]
+    history = Panel([p[0] for p in parts], panel.ids, panel.id_name)
+    forecast = model.predict(test, y=None if own_history else history)
     m = season or model.fitted_config.season or 1
-    forecast = model.predict(test)
     skipped: list[str] = []
     if panel.single:
         frame = forecast.to_frame() if isinstance(forecast, pd.Series) else forecast
         forecasts = [frame.to_numpy()]
-    else:  # score the series the model forecast (a `short="skip"` policy may drop some)
+    else:  # score the series the model forecast
         by_id = {key: g[targets].to_numpy() for key, g in forecast.groupby(panel.id_name, sort=False)}
         kept = [k for k, key in enumerate(panel.ids) if key in by_id]
         skipped = [key for key in panel.ids if key not in by_id]
         forecasts = [by_id[panel.ids[k]] for k in kept]
-        truth = [truth[k] for k in kept]
-        train = Panel([train.series[k] for k in kept], [panel.ids[k] for k in kept], panel.id_name)
-    names = baselines if baselines is not None else default_baselines(train)
+        truth, train = [truth[k] for k in kept], [train[k] for k in kept]
+    names = baselines if baselines is not None else default_baselines(
+        Panel(train, None if panel.single else panel.ids))
     unknown = sorted(set(names) - set(BASELINES))
     if unknown:
         raise DataError(f"unknown baseline {unknown[0]!r}; choose from {', '.join(BASELINES)}")
-    baseline_forecasts = {name: [_baseline(name, tr.values, test, m) for tr in train.series]
+    baseline_forecasts = {name: [_baseline(name, tr.values, test, m) for tr in train]
                           for name in names}
     first_truth = _frame(truth[0])
     return Evaluation(
-        metrics=_mean_score(truth, forecasts, train.series, m),
-        baselines={name: _mean_score(truth, values, train.series, m)
+        metrics=_mean_score(truth, forecasts, train, m),
+        baselines={name: _mean_score(truth, values, train, m)
                    for name, values in baseline_forecasts.items()},
         forecast=pd.DataFrame(forecasts[0], index=first_truth.index, columns=first_truth.columns),
         truth=first_truth,
-        train=_frame(train.series[0]),
+        train=_frame(train[0]),
         baseline_forecasts={name: values[0] for name, values in baseline_forecasts.items()},
         season=m,
         model=model,
         series=len(forecasts),
         skipped=skipped,
-        snapshots=snapshots,
     )
 
 
@@ -202,11 +218,7 @@ def truncate(data, drop: int) -> Panel:
     panel = as_panel(data)
     if drop == 0:
         return panel
-    series = []
-    for s in panel.series:
-        index = s.index if s.index is not None else pd.RangeIndex(len(s.values))
-        series.append(replace(s, values=s.values[:-drop], index=index[:-drop]))
-    return Panel(series, panel.ids, panel.id_name)
+    return Panel([split(s, drop)[0] for s in panel.series], panel.ids, panel.id_name)
 
 
 def backtest(
@@ -218,6 +230,7 @@ def backtest(
     refit: bool = True,
     season: int | None = None,
     baselines: list[str] | None = None,
+    callback: Callable[[EpochInfo], None] | None = None,
 ) -> Backtest:
     """Forecast ``horizon`` points from ``folds`` origins at the end of the data, ``step`` apart
     (default ``horizon``), and score the network and the baselines on each.
@@ -241,40 +254,19 @@ def backtest(
         fold_data = truncate(panel, drop)
         if refit or first_model is None:
             model = make_model(k)
-            evaluation = holdout(fold_data, horizon, model, season, baselines=baselines)
+            evaluation = holdout(fold_data, horizon, model, season, callback=callback,
+                                 baselines=baselines)
             first_model = model
         else:
-            evaluation = _reuse(first_model, fold_data, horizon, season, baselines)
+            parts = [split(s, horizon) for s in fold_data.series]
+            evaluation = _score_trained(first_model, fold_data, parts, horizon, season, baselines,
+                                        own_history=False)
         results.append({"fold": k, "origin_from_end": drop + horizon,
                         "metrics": evaluation.metrics, "baselines": evaluation.baselines})
     mean = {"metrics": _mean_of([r["metrics"] for r in results]),
             "baselines": {name: _mean_of([r["baselines"][name] for r in results])
                           for name in results[0]["baselines"]}}
     return Backtest(results, mean)
-
-
-def _reuse(model: Forecaster, data: Panel, test: int, season: int | None,
-           baselines: list[str] | None) -> Evaluation:
-    """Score an already trained model forecasting the last ``test`` points of ``data``."""
-    parts = [split(s, test) for s in data.series]
-    history = Panel([p[0] for p in parts], data.ids, data.id_name)
-    targets = model.panel.series[0].columns[: model.n_targets]
-    truth = [_columns(p[1], targets) for p in parts]
-    train = [_columns(s, targets) for s in history.series]
-    forecast = model.predict(test, y=history)
-    if data.single:
-        frame = forecast.to_frame() if isinstance(forecast, pd.Series) else forecast
-        forecasts = [frame.to_numpy()]
-    else:
-        forecasts = [g[targets].to_numpy() for _, g in forecast.groupby(data.id_name, sort=False)]
-    m = season or model.fitted_config.season or 1
-    names = baselines if baselines is not None else default_baselines(Panel(train, data.ids))
-    scores = {name: _mean_score(truth, [_baseline(name, t.values, test, m) for t in train], train, m)
-              for name in names}
-    first = _frame(truth[0])
-    return Evaluation(_mean_score(truth, forecasts, train, m), scores,
-                      pd.DataFrame(forecasts[0], index=first.index, columns=first.columns),
-                      first, _frame(train[0]), {}, m, model, len(forecasts))
 
 
 def _mean_of(tables: list[dict[str, float]]) -> dict[str, float]:

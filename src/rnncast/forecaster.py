@@ -424,11 +424,6 @@ class Forecaster:
 
     def _extender(self, rows: np.ndarray, ends: np.ndarray):
         """The ``extend`` function for forecasting: predicted targets → all input channels."""
-        if self.n_columns > self.n_targets:
-            def covariates_unknown(values, done):
-                raise DataError("covariates are known only up to the forecast origin: forecast at "
-                                f"most horizon = {self.fitted_config.horizon} steps")
-            return covariates_unknown
         if not self.n_extra:
             return forecasting.targets_only
 
@@ -484,19 +479,26 @@ class Forecaster:
         if (strategy == "direct") != (cfg.strategy == "direct"):
             raise ValueError(f"a model trained for strategy {cfg.strategy!r} cannot forecast "
                              f"with {strategy!r}")
+        self._check_continuable(strategy, steps)
         run = forecasting.STRATEGIES[strategy]
-        if strategy != "direct" or steps > cfg.horizon:
-            extend(window[:, :0, : self.n_targets], 0)  # fails early when it cannot continue
         members = [run(net, window[:, -net.window :], steps, cfg.level_fn(net.window, self.n_columns),
                        extend) for net in self.nets]
         stacked = torch.stack(members)
         combined = stacked.median(0).values if self.aggregate == "median" else stacked.mean(0)
         return combined.double().cpu().numpy()
 
+    def _check_continuable(self, strategy: str, steps: int) -> None:
+        """Covariates are unknown past the origin: only one direct block can be forecast."""
+        cfg = self.fitted_config
+        if self.n_columns > self.n_targets and (strategy != "direct" or steps > cfg.horizon):
+            raise DataError("covariates are known only up to the forecast origin: forecast at "
+                            f"most horizon = {cfg.horizon} steps")
+
     def forecast_with(self, net: RecurrentNet, steps: int) -> np.ndarray:
         """Forecast ``(steps, F)`` past the first series with one network, for instance the one
         being trained (the deck's picture of the forecast improving while training)."""
         cfg, w = self.fitted_config, net.window
+        self._check_continuable(cfg.strategy, steps)
         first = self.panel.series[0]
         window = torch.as_tensor(self._last_windows(Panel([first]))[:1, -w:], dtype=torch.float32,
                                  device=self.device)

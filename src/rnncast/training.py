@@ -136,12 +136,14 @@ def train(
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             history.steps += 1
-            if guard.should_skip(net):
+            grads = [p.grad for p in net.parameters() if p.grad is not None]
+            norm = float(nn.utils.get_total_norm(grads))  # once per step, for guard and clipping
+            if guard.should_skip(norm):
                 history.skipped_steps += 1
                 log.info("skipped step %d: gradient norm %.3g (recent median %.3g)",
                          history.steps, guard.last, guard.median)
                 continue
-            history.clipped_steps += _clip(net, config)
+            history.clipped_steps += _clip(net, grads, norm, config)
             optimizer.step()
             total += loss.item() * len(batch)
         history.loss.append(total / n)
@@ -187,32 +189,34 @@ class SpikeGuard:
 
     def __init__(self, factor: float | None, window: int = 50, warmup: int = 20) -> None:
         self.factor, self.window, self.warmup = factor, window, warmup
-        self.norms: list[float] = []
+        self.norms: list[float] = []  # the last `window` accepted norms
+        self.seen = 0  # accepted steps so far
         self.last = self.median = float("nan")
 
-    def should_skip(self, net: nn.Module) -> bool:
-        grads = [p.grad for p in net.parameters() if p.grad is not None]
-        self.last = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))
-        self.last = float(self.last)
-        if not math.isfinite(self.last):
+    def should_skip(self, norm: float) -> bool:
+        """``norm``: this step's total gradient norm."""
+        self.last = norm
+        if not math.isfinite(norm):
             return True
-        recent = self.norms[-self.window :]
-        self.median = float(np.median(recent)) if recent else float("nan")
-        spike = (self.factor is not None and len(self.norms) >= self.warmup
-                 and self.last > self.factor * self.median)
+        self.median = float(np.median(self.norms)) if self.norms else float("nan")
+        spike = (self.factor is not None and self.seen >= self.warmup
+                 and norm > self.factor * self.median)
         if not spike:
-            self.norms.append(self.last)
+            self.norms = [*self.norms[-(self.window - 1) :], norm]  # the last `window` norms
+            self.seen += 1
         return spike
 
 
-def _clip(net: nn.Module, config: TrainConfig) -> int:
-    """Clip gradients as configured; 1 when this step was clipped, else 0."""
+def _clip(net: nn.Module, grads: list[Tensor], norm: float, config: TrainConfig) -> int:
+    """Clip gradients as configured; 1 when this step was clipped, else 0. ``norm`` is the
+    total norm of ``grads`` before any clipping."""
     clipped = 0
     if config.clip_value is not None:
-        grads = [p.grad for p in net.parameters() if p.grad is not None]
         clipped = int(any(g.abs().max() > config.clip_value for g in grads))
-        nn.utils.clip_grad_value_(net.parameters(), config.clip_value)
-    if config.clip_norm is not None:
-        norm = nn.utils.clip_grad_norm_(net.parameters(), config.clip_norm)
-        clipped = max(clipped, int(norm > config.clip_norm))
+        nn.utils.clip_grad_value_(net.parameters(), config.clip_value)  # in place: grads too
+        if clipped:
+            norm = float(nn.utils.get_total_norm(grads))  # the value clip changed it
+    if config.clip_norm is not None and norm > config.clip_norm:
+        nn.utils.clip_grads_with_norm_(net.parameters(), config.clip_norm, torch.tensor(norm))
+        clipped = 1
     return clipped
