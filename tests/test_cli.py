@@ -204,12 +204,12 @@ def test_failed_fit_keeps_the_old_model(capsys, model_dir, tmp_path):
 
 
 def test_help_teaches_with_examples(capsys):
-    for verb in ("evaluate", "fit", "forecast", "backtest", "demo"):
+    for verb in ("evaluate", "fit", "forecast", "backtest", "diagnose", "demo"):
         with pytest.raises(SystemExit) as exit_info:
             main([verb, "--help"])
         assert exit_info.value.code == 0
         text = capsys.readouterr().out
-        assert "example:" in text and f"rnncast {verb}" in text
+        assert ("example:" in text or "examples:" in text) and f"rnncast {verb}" in text
 
 
 def test_parquet_input(capsys, monthly_csv, tmp_path):
@@ -320,3 +320,68 @@ def test_backtest_scores_every_fold(capsys, monthly_csv, tmp_path):
     code, out, _ = run(capsys, "backtest", monthly_csv, "--target", "sales", "--time-col", "month",
                        "--folds", "2", "--horizon", "6", "--no-refit", *FAST[:-1])
     assert code == 0 and "fold 2" in out and "mean" in out
+
+
+# -- diagnose ------------------------------------------------------------------------------------
+TINY = ["--samples", "300", "--epochs", "2", "--units", "8", "--quiet"]
+
+
+def test_diagnose_adding_json_names_every_cell(capsys):
+    code, out, _ = run(capsys, "diagnose", "--task", "adding", "--length", "12",
+                       "--cells", "rnn,lstm", "--json", *TINY)
+    assert code == 0
+    result = json.loads(out)
+    assert result["length"] == 12 and set(result["cells"]) == {"rnn", "lstm"}
+    for entry in result["cells"].values():
+        assert entry["gradient_ratio"] > 0 and entry["final_loss"] > 0
+        assert entry["baseline_loss"] == pytest.approx(1 / 6, abs=0.04)  # the mean predictor
+    again = json.loads(run(capsys, "diagnose", "--task", "adding", "--length", "12",
+                           "--cells", "rnn,lstm", "--json", *TINY)[1])
+    assert again["cells"]["lstm"]["final_loss"] == result["cells"]["lstm"]["final_loss"]
+
+
+def test_diagnose_lengths_remedies_and_plots(capsys, tmp_path):
+    out_dir = tmp_path / "diag"
+    code, out, _ = run(capsys, "diagnose", "--task", "adding", "--length", "6,20", "--cells", "rnn,gru",
+                       "--remedies", "--explode-lr", "1", "--out", out_dir, "--json", *TINY[:-3],
+                       "--units", "32", "--samples", "1000", "--quiet")
+    assert code == 0
+    result = json.loads(out)
+    assert set(result["by_length"]) == {"6", "20"}
+    rows = result["remedies"]["rows"]
+    assert {"relu", "xavier init", "layer norm", "clip norm 1"} <= set(rows)
+    assert rows["SGD lr 1, no clipping"]["diverged"] is True  # the loss became NaN or inf
+    assert rows["SGD lr 1, clip norm 1"]["diverged"] is False
+    for name in ("diagnose.json", "gradient_flow.png", "layer_gradients.png", "memory.png"):
+        assert (out_dir / name).stat().st_size > 1000
+    code, text, _ = run(capsys, "diagnose", "--task", "adding", "--length", "6", "--cells", "rnn",
+                        "--remedies", *TINY[:-1])
+    assert code == 0 and "remedies, one at a time" in text and "leaky_relu" in text
+
+
+def test_diagnose_on_a_data_file(capsys, monthly_csv):
+    code, out, _ = run(capsys, "diagnose", monthly_csv, "--target", "sales", "--time-col", "month",
+                       "--window", "12", "--cells", "lstm,gru", "--json", *TINY)
+    assert code == 0
+    result = json.loads(out)
+    assert result["length"] == 12 and set(result["cells"]) == {"lstm", "gru"}
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--length", "1"], "integers >= 2"),
+    (["--cells", "rnn,lstmm"], "unknown cell"),
+])
+def test_diagnose_bad_arguments(capsys, argv, message):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["diagnose", "--task", "adding", *argv, *TINY])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and message in err and "Traceback" not in err
+    code, _, err = run(capsys, "diagnose", "--task", "adding", "--explode-lr", "1", *TINY)
+    assert code == 2 and "add --remedies" in err
+
+
+def test_diagnose_needs_data_or_a_task(capsys, monthly_csv):
+    code, _, err = run(capsys, "diagnose", *TINY)
+    assert code == 2 and "either a DATA file or --task" in err
+    code, _, err = run(capsys, "diagnose", monthly_csv, "--task", "adding", *TINY)
+    assert code == 2 and "either a DATA file or --task" in err

@@ -69,3 +69,83 @@ def test_adding_problem_has_two_markers_and_their_sum_as_target():
     assert np.mean((Y - 1.0) ** 2) == pytest.approx(1 / 6, abs=0.03)  # predicting the mean
     with pytest.raises(ValueError, match="length must be >= 2"):
         adding_problem(3, 1)
+
+
+# -- chrono initialisation -----------------------------------------------------------------------
+@pytest.mark.parametrize("init", ["xavier", "pytorch"])
+def test_chrono_biases_open_the_memory_gate_for_up_to_t_steps(init):
+    from rnncast.cells import make_cell
+
+    T, H = 40, 200
+    lstm = make_cell("lstm", 3, H, init=init, chrono=T)
+    forget = lstm.bias.detach()[H : 2 * H]
+    assert forget.min() >= 0.0 and forget.max() <= np.log(T - 1) + 1e-6
+    assert forget.std() > 0.5  # spread over time scales, not one value
+    gru = make_cell("gru", 3, H, init=init, chrono=T)  # h = (1 - z) h + z h̃: keep with z → 0
+    assert gru.bias.detach()[H : 2 * H].max() <= 0.0
+    torch_gru = make_cell("gru_torch", 3, H, init=init, chrono=T)  # h = (1 - z) n + z h
+    assert torch_gru.bias.detach()[H : 2 * H].min() >= 0.0
+    assert torch.all(torch_gru.bias_hh.detach()[H : 2 * H] == 0)  # the two biases add up
+    with pytest.raises(ValueError, match="chrono"):
+        make_cell("lstm", 3, H, chrono=1)
+
+
+def test_chrono_keeps_the_lstm_gradient_alive_where_the_rnn_loses_it():
+    """The issue's picture at L = 50 (PyTorch init): the RNN's first-step gradient is orders of
+    magnitude below its last; an LSTM with chrono gates stays within 10×."""
+    X, Y = batch(64, 50)
+    ratios = {}
+    for cell, chrono in (("rnn", 0), ("lstm", 50), ("lstm_plain", 0)):
+        torch.manual_seed(0)
+        config = ModelConfig(cell=cell.split("_")[0], units=32, init="pytorch", chrono=chrono)
+        ratios[cell] = gradient_flow(RecurrentNet(config, 2, 1).double(), X, Y).ratio
+    assert ratios["rnn"] < 1e-2
+    assert ratios["lstm"] > 0.1
+    assert ratios["lstm_plain"] < 1e-3  # a forget gate at σ(0) = ½ halves the memory each step
+
+
+# -- probing and remedies ------------------------------------------------------------------------
+def small_adding(length=10, n=600):
+    from rnncast.diagnostics import adding_data
+
+    return adding_data(length, n_train=n, n_val=200, seed=0)
+
+
+def test_probe_scores_against_the_mean_and_learns_a_short_memory():
+    from rnncast.diagnostics import probe
+    from rnncast.training import TrainConfig
+
+    data = small_adding(6, 2000)
+    result = probe(data, ModelConfig(cell="lstm", units=16, chrono=6),
+                   TrainConfig(epochs=15, batch_size=50, lr=1e-2, patience=15))
+    Y, Yv = data[1], data[3]
+    assert result.baseline_loss == pytest.approx(float(((Yv - Y.mean()) ** 2).mean()), rel=1e-6)
+    assert not result.diverged and result.epochs == 15
+    assert result.reduction > 0.5  # six steps of memory are easy
+    assert len(result.layer_norms) == 15 and set(result.layer_norms[0]) == {"layer 1", "output"}
+    assert result.to_dict()["gradient_ratio"] == result.flow.ratio
+
+
+def test_large_sgd_step_diverges_without_clipping_and_stays_finite_with_it():
+    from rnncast.diagnostics import probe
+    from rnncast.training import TrainConfig
+
+    data = small_adding(20, 1000)
+    config = TrainConfig(epochs=3, batch_size=50, lr=1.0, optimizer="sgd", clip_norm=None,
+                         spike_guard=None)
+    model = ModelConfig(cell="rnn", units=32, init="pytorch")
+    wild = probe(data, model, config)
+    assert wild.diverged and np.isnan(wild.final_loss)
+    from dataclasses import replace
+
+    tamed = probe(data, model, replace(config, clip_norm=1.0))
+    assert not tamed.diverged and np.isfinite(tamed.final_loss)
+    assert tamed.clipped_fraction > 0
+
+
+def test_layer_norms_group_parameters_per_layer():
+    from rnncast.diagnostics import layer_norms
+
+    grouped = layer_norms({"recurrent.cells.0.weight_hh": 3.0, "recurrent.cells.0.bias": 4.0,
+                           "recurrent.cells.1.weight_ih": 1.0, "output.weight": 2.0})
+    assert grouped == {"layer 1": 5.0, "layer 2": 1.0, "output": 2.0}

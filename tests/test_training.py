@@ -100,6 +100,17 @@ def test_spike_guard_skips_exploding_and_non_finite_steps():
     assert guard.should_skip(norm(model))
 
 
+def test_spike_guard_accepts_a_lasting_rise_of_the_gradient_scale():
+    """Leaving a plateau raises the gradient norm for good: after half a window of large norms the
+    guard takes them as the new normal instead of skipping every step from then on."""
+    from rnncast.training import SpikeGuard
+
+    guard = SpikeGuard(factor=10.0, window=50, warmup=20)
+    assert not any(guard.should_skip(1.0) for _ in range(50))
+    skipped = [guard.should_skip(100.0) for _ in range(60)]
+    assert skipped[0] and sum(skipped) == 25 and not any(skipped[25:])
+
+
 def test_training_reports_skipped_steps_and_survives_a_spike():
     X, Y = data(64)
     Y = Y.clone()

@@ -36,12 +36,16 @@ class Cell(nn.Module):
     Weights: ``weight_ih: (gates·H, I)``, ``weight_hh: (gates·H, H)``, ``bias: (gates·H,)``.
     ``init="xavier"``: Glorot-uniform input blocks, orthogonal recurrent blocks, zero biases
     (the forget-gate block gets ``forget_bias``); ``init="pytorch"``: U(-1/√H, 1/√H) everywhere.
+    ``chrono=T`` (either init) draws the bias of the gate that keeps memory (the LSTM's forget
+    gate, the GRU's update gate) as log U(1, T-1), so units start with memories of up to T steps
+    (Tallec & Ollivier 2018, "chrono initialisation"); it replaces ``forget_bias``.
     ``layer_norm=True`` normalises each gate's pre-activation over the units (Ba et al. 2016).
     """
 
     gates: int = 1
     state_size: int = 1
     forget_block: int | None = None  # index of the forget gate's block, if the cell has one
+    memory_gate: tuple[int, float] | None = None  # (block, sign): a larger sign·bias keeps more
 
     def __init__(
         self,
@@ -52,6 +56,7 @@ class Cell(nn.Module):
         forget_bias: float = 1.0,
         layer_norm: bool = False,
         bias: bool = True,
+        chrono: int = 0,
     ) -> None:
         super().__init__()
         if input_size < 1 or hidden_size < 1:
@@ -62,6 +67,9 @@ class Cell(nn.Module):
             raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
         if init not in INITS:
             raise ValueError(f"init must be one of {INITS}, got {init!r}")
+        if chrono == 1 or chrono < 0:
+            raise ValueError(f"chrono must be 0 (off) or >= 2 steps, got {chrono}")
+        self.chrono = chrono
         self.input_size, self.hidden_size = input_size, hidden_size
         self.activation, self.init, self.forget_bias = activation, init, forget_bias
         self.layer_norm = layer_norm
@@ -96,6 +104,13 @@ class Cell(nn.Module):
             if self.forget_block is not None and self.bias is not None:
                 with torch.no_grad():
                     self.bias[self.forget_block * H : (self.forget_block + 1) * H] = self.forget_bias
+        if self.chrono and self.memory_gate is not None and self.bias is not None:
+            block, sign = self.memory_gate
+            with torch.no_grad():
+                for b in self._biases():
+                    b[block * H : (block + 1) * H] = 0.0
+                ages = torch.empty(H).uniform_(1.0, self.chrono - 1)
+                self.bias[block * H : (block + 1) * H] = sign * torch.log(ages)
         if self.layer_norm:
             nn.init.ones_(self.ln_gain)
             nn.init.zeros_(self.ln_shift)
@@ -134,6 +149,7 @@ class Cell(nn.Module):
         return (
             f"{self.input_size}, {self.hidden_size}, activation={self.activation!r}, "
             f"init={self.init!r}, layer_norm={self.layer_norm}"
+            + (f", chrono={self.chrono}" if self.chrono else "")
         )
 
 
@@ -160,7 +176,7 @@ class LSTMCell(Cell):
     State: ``(h_t, C_t)``.
     """
 
-    gates, state_size, forget_block = 4, 2, 1
+    gates, state_size, forget_block, memory_gate = 4, 2, 1, (1, 1.0)
 
     def step(self, xw: Tensor, state: State) -> State:
         h, c = state
@@ -186,7 +202,7 @@ class PeepholeLSTMCell(Cell):
     LSTM. C̃_t, C_t and h_t are as in :class:`LSTMCell`.
     """
 
-    gates, state_size, forget_block = 4, 2, 1
+    gates, state_size, forget_block, memory_gate = 4, 2, 1, (1, 1.0)
 
     def add_parameters(self) -> None:
         self.peephole = nn.Parameter(torch.zeros(3, self.hidden_size))
@@ -221,7 +237,7 @@ class GRUCell(Cell):
     :class:`TorchGRUCell`.
     """
 
-    gates = 3
+    gates, memory_gate = 3, (1, -1.0)  # z_t near 0 keeps h_{t-1}
 
     def step(self, xw: Tensor, state: State) -> State:
         (h,) = state
@@ -251,7 +267,7 @@ class TorchGRUCell(Cell):
     Holds a second bias ``bias_hh: (3·H,)`` because ``b_hn`` sits inside the reset product.
     """
 
-    gates = 3
+    gates, memory_gate = 3, (1, 1.0)  # z_t near 1 keeps h_{t-1}
 
     def add_parameters(self) -> None:
         if self.layer_norm:

@@ -14,4 +14,6 @@ class ModelFileError(RnncastError):
 
 
 class TrainingDiverged(RnncastError, FloatingPointError):
-    """The loss became NaN or infinite."""
+    """The loss became NaN or infinite (``history``: the training history up to then)."""
+
+    history = None

@@ -170,6 +170,7 @@ class Forecaster:
         init: str = "xavier",
         layer_norm: bool = False,
         forget_bias: float = 1.0,
+        chrono: int = 0,
         fused: bool | None = None,
         strategy: str = "direct",
         season: int | None = None,
@@ -202,7 +203,7 @@ class Forecaster:
             raise ValueError(f"aggregate must be 'median' or 'mean', got {aggregate!r}")
         self.ensemble, self.aggregate = ensemble, aggregate
         self.model_config = ModelConfig(cell, units, layers, dropout, activation, init,
-                                        forget_bias, layer_norm, fused, id_embedding)
+                                        forget_bias, layer_norm, fused, id_embedding, chrono)
         self.series_config = SeriesConfig(window, horizon, season, strategy, scaler, log, level,
                                           validation, refit, deseasonalize, short,
                                           tuple(covariates or ()), calendar)
@@ -238,19 +239,7 @@ class Forecaster:
     def fit(self, y, callback: Callable[[EpochInfo], None] | None = None) -> Forecaster:
         """Train on the whole of ``y`` (early stopping on the last ``validation`` points of
         each series). ``y``: a series (pandas, NumPy), a list or dict of series, or a Panel."""
-        panel = as_panel(y)
-        cfg = self.series_config.resolved(panel)
-        panel = self._keep_long_enough(panel, cfg)
-        W, h, v = cfg.max_window, cfg.head_horizon, cfg.validation
-        if panel.single and count_windows(len(panel.series[0].values) - v, W, h) < 2:
-            log.warning("series too short to hold out %d validation points; training without", v)
-            cfg = replace(cfg, validation=0)
-        widths = {s.values.shape[1] for s in panel.series}
-        if len(widths) > 1:
-            raise DataError(f"all series need the same number of columns, got {sorted(widths)}")
-        panel = _targets_first(panel, cfg.covariates)
-        self.panel, self.fitted_config = panel, cfg  # set now, so callbacks can forecast
-        self._set_channels(panel, cfg)
+        panel, cfg = self._prepare(y)
         Z = self._fit_transform(panel, cfg)
         self.nets, self.histories = [], []
         pairs = {w: self._pairs(Z, cfg, w) for w in set(cfg.windows)}  # built once per length
@@ -270,6 +259,29 @@ class Forecaster:
             self.nets.append(net)
             self.histories.append(history)
         return self
+
+    def pairs(self, y, window: int | None = None) -> tuple[torch.Tensor, ...]:
+        """The level-normalised tensors one member trains on, ``(X, Y, Xv, Yv)``, for input
+        length ``window`` (default: the first): what :meth:`fit` would build from ``y``."""
+        panel, cfg = self._prepare(y)
+        return self._pairs(self._fit_transform(panel, cfg), cfg, window or cfg.windows[0])
+
+    def _prepare(self, y) -> tuple[Panel, SeriesConfig]:
+        """Check ``y`` and resolve the settings that depend on it; sets the fitted panel."""
+        panel = as_panel(y)
+        cfg = self.series_config.resolved(panel)
+        panel = self._keep_long_enough(panel, cfg)
+        W, h, v = cfg.max_window, cfg.head_horizon, cfg.validation
+        if panel.single and count_windows(len(panel.series[0].values) - v, W, h) < 2:
+            log.warning("series too short to hold out %d validation points; training without", v)
+            cfg = replace(cfg, validation=0)
+        widths = {s.values.shape[1] for s in panel.series}
+        if len(widths) > 1:
+            raise DataError(f"all series need the same number of columns, got {sorted(widths)}")
+        panel = _targets_first(panel, cfg.covariates)
+        self.panel, self.fitted_config = panel, cfg  # set now, so callbacks can forecast
+        self._set_channels(panel, cfg)
+        return panel, cfg
 
     def _set_channels(self, panel: Panel, cfg: SeriesConfig) -> None:
         """Input channels: targets, covariates (both scaled and levelled), then sin/cos of the

@@ -35,6 +35,7 @@ class ModelConfig:
     layer_norm: bool = False
     fused: bool | None = None
     id_embedding: int = 0  # width of a learned per-series vector fed at every step (0: none)
+    chrono: int = 0  # > 1: memory-gate biases for memories up to this many steps (see cells)
 
     def __post_init__(self) -> None:
         if self.cell not in CELLS:
@@ -80,6 +81,7 @@ class RecurrentNet(nn.Module):
         self.recurrent = Recurrent(
             config.cell, width, config.units, config.layers, config.dropout, config.fused,
             config.activation, config.init, config.forget_bias, config.layer_norm,
+            chrono=config.chrono,
         )
         self.output = nn.Linear(config.units, n_outputs * horizon)
 

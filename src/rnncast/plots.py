@@ -119,3 +119,61 @@ def plot_backtest(names: list[str], rows: list[list[float]], path: str | Path) -
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     return _save(fig, path)
+
+
+CELL_COLORS = {"rnn": "#d62728", "lstm": "#1f77b4", "peephole": "#9467bd", "gru": "#2ca02c",
+               "gru_torch": "#17becf"}
+
+
+def plot_gradient_flow(flows: dict[str, np.ndarray], path: str | Path, title: str) -> Path:
+    """‖∂loss/∂h_t‖ against steps back from the last input, one curve per cell, log scale."""
+    fig, ax = plt.subplots(figsize=(8, 4.2))
+    for cell, norms in flows.items():
+        back = np.arange(len(norms))[::-1]  # the last step is 0 steps back
+        shown = np.where(norms > 0, norms, np.nan)  # a norm that underflowed to 0 has no log
+        ax.plot(back, shown, lw=2, color=CELL_COLORS.get(cell), label=cell)
+    ax.set_yscale("log")
+    ax.set_xlabel("steps back from the last input")
+    ax.set_ylabel("‖∂loss/∂h_t‖ (mean over the batch)")
+    ax.set_title(title)
+    ax.legend(title="cell", fontsize=9)
+    ax.grid(alpha=0.3, which="both")
+    return _save(fig, path)
+
+
+def plot_layer_gradients(norms: dict[str, list[dict[str, float]]], clipped: dict[str, float],
+                         path: str | Path, title: str) -> Path:
+    """Each layer's weight-gradient norm after every epoch, per cell (log scale); the legend
+    gives the share of training steps whose gradient was clipped."""
+    fig, ax = plt.subplots(figsize=(8, 4.2))
+    styles = ["-", "--", ":", "-."]
+    for cell, epochs in norms.items():
+        layers = list(epochs[0]) if epochs else []
+        for k, layer in enumerate(layers):
+            values = [e.get(layer, np.nan) for e in epochs]
+            label = f"{cell} {layer}" + (f" ({clipped[cell]:.0%} of steps clipped)" if k == 0 else "")
+            ax.plot(np.arange(1, len(values) + 1), values, styles[k % len(styles)], lw=1.8,
+                    color=CELL_COLORS.get(cell), label=label)
+    ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("weight-gradient norm")
+    ax.set_title(title)
+    ax.legend(fontsize=8, ncol=2)
+    ax.grid(alpha=0.3, which="both")
+    return _save(fig, path)
+
+
+def plot_memory(lengths: list[int], reductions: dict[str, list[float]], path: str | Path,
+                title: str) -> Path:
+    """Share of the best possible error reduction reached, against the memory length L."""
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    for cell, values in reductions.items():
+        ax.plot(lengths, 100 * np.asarray(values), "o-", lw=2, color=CELL_COLORS.get(cell), label=cell)
+    ax.axhline(95, color="#888888", ls=":", lw=1)
+    ax.set_ylim(-5, 105)
+    ax.set_xlabel("L: steps between the first marked value and the answer")
+    ax.set_ylabel("error reduction over the mean (%)")
+    ax.set_title(title)
+    ax.legend(title="cell", fontsize=9)
+    ax.grid(alpha=0.3)
+    return _save(fig, path)

@@ -50,6 +50,7 @@ class Recurrent(nn.Module):
         forget_bias: float = 1.0,
         layer_norm: bool = False,
         bias: bool = True,
+        chrono: int = 0,
     ) -> None:
         super().__init__()
         if layers < 1:
@@ -65,7 +66,8 @@ class Recurrent(nn.Module):
         self.kind, self.units, self.num_layers, self.dropout = cell, units, layers, dropout
         self.fused = can_fuse if fused is None else fused
         options = dict(
-            activation=activation, init=init, forget_bias=forget_bias, layer_norm=layer_norm, bias=bias
+            activation=activation, init=init, forget_bias=forget_bias, layer_norm=layer_norm,
+            bias=bias, chrono=chrono,
         )
         self.cells = nn.ModuleList(
             make_cell(cell, input_size if k == 0 else units, units, **options) for k in range(layers)

@@ -27,11 +27,12 @@ LOSSES: dict[str, Callable[[Tensor, Tensor], Tensor]] = {
     "mae": F.l1_loss,
     "huber": lambda pred, target: F.huber_loss(pred, target, delta=1.0),
 }
+OPTIMIZERS = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD}
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """How to train: Adam on ``loss``, early stopping on the validation loss."""
+    """How to train: Adam (or plain SGD) on ``loss``, early stopping on the validation loss."""
 
     epochs: int = 300
     batch_size: int = 32
@@ -45,6 +46,7 @@ class TrainConfig:
     lr_decay: float = 0.5  # multiply the learning rate by this after patience/4 epochs of no gain
     spike_guard: float | None = 10.0  # skip a step whose gradient norm tops this × the recent median
     seed: int = 0
+    optimizer: str = "adam"  # or "sgd": plain gradient descent, the deck's setting
 
     def __post_init__(self) -> None:
         if self.loss not in LOSSES:
@@ -52,6 +54,8 @@ class TrainConfig:
         for name in ("epochs", "batch_size", "patience"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {sorted(OPTIMIZERS)}, got {self.optimizer!r}")
         if self.lr <= 0:
             raise ValueError(f"lr must be > 0, got {self.lr}")
         for name in ("clip_norm", "clip_value", "spike_guard"):
@@ -112,7 +116,8 @@ def train(
     stopping found). Raises :class:`TrainingDiverged` when the loss becomes NaN or infinite.
     """
     loss_fn = LOSSES[config.loss]
-    optimizer = torch.optim.Adam(net.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    optimizer = OPTIMIZERS[config.optimizer](net.parameters(), lr=config.lr,
+                                             weight_decay=config.weight_decay)
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
         optimizer, factor=config.lr_decay, patience=max(1, config.patience // 4)
     )
@@ -129,10 +134,12 @@ def train(
             xb, yb = X[batch], Y[batch]
             loss = loss_fn(net(xb), yb)
             if not torch.isfinite(loss):
-                raise TrainingDiverged(
+                error = TrainingDiverged(
                     f"training diverged at epoch {epoch}: the loss became {loss.item()}; "
                     "lower the learning rate or turn on gradient clipping"
                 )
+                error.history = history  # what happened up to here
+                raise error
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             history.steps += 1
@@ -185,12 +192,16 @@ def evaluate_loss(net: nn.Module, X: Tensor, Y: Tensor, loss_fn: Callable | str 
 
 class SpikeGuard:
     """Flags a step whose gradient norm is not finite, or exceeds ``factor`` times the median
-    of the last 50 norms (after 20 steps), so the step can be skipped instead of taken."""
+    of the last 50 finite norms (after 20 steps), so the step can be skipped instead of taken.
+
+    Skipped norms still enter the window: a lasting rise of the gradient scale (as when a model
+    leaves a plateau) is accepted once it fills half the window, while a lone spike never moves
+    the median."""
 
     def __init__(self, factor: float | None, window: int = 50, warmup: int = 20) -> None:
         self.factor, self.window, self.warmup = factor, window, warmup
-        self.norms: list[float] = []  # the last `window` accepted norms
-        self.seen = 0  # accepted steps so far
+        self.norms: list[float] = []  # the last `window` finite norms
+        self.seen = 0  # finite norms seen so far
         self.last = self.median = float("nan")
 
     def should_skip(self, norm: float) -> bool:
@@ -201,9 +212,8 @@ class SpikeGuard:
         self.median = float(np.median(self.norms)) if self.norms else float("nan")
         spike = (self.factor is not None and self.seen >= self.warmup
                  and norm > self.factor * self.median)
-        if not spike:
-            self.norms = [*self.norms[-(self.window - 1) :], norm]  # the last `window` norms
-            self.seen += 1
+        self.norms = [*self.norms[-(self.window - 1) :], norm]  # the last `window` norms
+        self.seen += 1
         return spike
 
 
