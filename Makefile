@@ -18,7 +18,7 @@ demo: setup
 	$(BIN)/rnncast demo --out rnncast-demo
 
 test: setup
-	$(BIN)/ruff check src tests benchmarks examples
+	$(BIN)/ruff check src tests benchmarks examples scripts
 	$(BIN)/python -m pytest
 
 bench: setup

@@ -5,6 +5,7 @@ trained on the training parts only, with early stopping on the last `h` points o
 series; the test parts are read only for the final scoring. One thread.
 
     python benchmarks/m3.py --frequency monthly [--preset accurate|fast] [--limit N] [--seed N]
+                            [--intervals 80,95]
 
 Prints one JSON line (sMAPE as in M3: mean over the horizon of 200·|y−ŷ|/(|y|+|ŷ|), then over
 series; MASE with season 12/4/1) and writes it to benchmarks/results/m3_<frequency>_<preset>.json.
@@ -24,6 +25,7 @@ import numpy as np
 import torch
 
 from rnncast import Forecaster, baselines, metrics
+from rnncast.intervals import coverage
 
 RESULTS = Path(__file__).parent / "results"
 SEASON = {"monthly": 12, "quarterly": 4, "yearly": 1, "other": 1}
@@ -86,6 +88,8 @@ def main() -> None:
                              "test part: the protocol for choosing settings without the test data")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="override one Forecaster setting (with --tuning), e.g. --set window=24")
+    parser.add_argument("--intervals", help="conformal interval levels, e.g. 80,95: calibrates on "
+                                            "the training parts first and reports coverage_80, …")
     parser.add_argument("--json", action="store_true", help="print only the JSON line")
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -99,6 +103,12 @@ def main() -> None:
     train = {str(s.sn): np.asarray(s.x, dtype=np.float64) for s in series}  # test parts unused
 
     model = preset(args.preset, args.frequency, args.seed, dict(_setting(x) for x in args.set))
+    levels = [float(v) for v in args.intervals.split(",")] if args.intervals else []
+    calibrate_cpu = None
+    if levels:  # a copy trained without the last h points of each training part measures errors
+        cpu = time.process_time()
+        model.calibrate(train, horizon)
+        calibrate_cpu = time.process_time() - cpu
     cpu, wall = time.process_time(), time.perf_counter()
     model.fit(train)
     fit_cpu, fit_wall = time.process_time() - cpu, time.perf_counter() - wall
@@ -115,6 +125,13 @@ def main() -> None:
     other_forecasts = [g["y"].to_numpy() for _, g in alternative.groupby("id", sort=False)]
     forecasts = [group["y"].to_numpy() for _, group in long.groupby("id", sort=False)]
 
+    intervals = {}
+    if levels:
+        banded = model.predict(horizon, levels=levels)
+        truth = np.concatenate([s.xx for s in series])
+        intervals = {f"coverage_{v:g}": coverage(truth, banded[f"lo-{v:g}"], banded[f"hi-{v:g}"])
+                     for v in levels}
+        intervals["calibrate_cpu_s"] = calibrate_cpu
     cpu = time.process_time()
     theta = [baselines.theta(s.x, horizon, season) for s in series]
     theta_cpu = time.process_time() - cpu
@@ -127,6 +144,7 @@ def main() -> None:
         "overrides": args.set,
         "series": len(series), "horizon": horizon,
         **score_all(forecasts, series, season),
+        **intervals,
         "fit_cpu_s": fit_cpu, "fit_wall_s": fit_wall, "predict_cpu_s": predict_cpu,
         "predict_cpu_s_warm": predict_warm,
         "epochs_best": [h.best_epoch for h in model.histories],
@@ -143,6 +161,7 @@ def main() -> None:
         RESULTS.mkdir(exist_ok=True)
         tag = "_tuning" + "".join(f"_{re.sub(r'[^A-Za-z0-9=.-]', '', x)}" for x in args.set) \
             if args.tuning else ""
+        tag += "_intervals" if levels else ""
         name = f"m3_{args.frequency}_{args.preset}_seed{args.seed}{tag}.json"
         (RESULTS / name).write_text(line + "\n")
 

@@ -385,3 +385,44 @@ def test_diagnose_needs_data_or_a_task(capsys, monthly_csv):
     assert code == 2 and "either a DATA file or --task" in err
     code, _, err = run(capsys, "diagnose", monthly_csv, "--task", "adding", *TINY)
     assert code == 2 and "either a DATA file or --task" in err
+
+
+# -- prediction intervals ------------------------------------------------------------------------
+def test_fit_with_intervals_then_forecast_writes_bands(capsys, monthly_csv, tmp_path):
+    model = tmp_path / "model"
+    code, _, _ = run(capsys, "fit", monthly_csv, "--target", "sales", "--time-col", "month",
+                       "--horizon", "6", "--intervals", "--out", model, *FAST)
+    assert code == 0
+    out_csv = tmp_path / "f.csv"
+    code, _, _ = run(capsys, "forecast", model, "--horizon", "6", "--intervals", "80,95",
+                       "--out", out_csv, "--json")
+    assert code == 0
+    frame = pd.read_csv(out_csv)
+    assert list(frame.columns) == ["month", "sales", "lo-80", "hi-80", "lo-95", "hi-95"]
+    assert np.all(frame["lo-95"] <= frame["lo-80"]) and np.all(frame["hi-80"] <= frame["hi-95"])
+    assert out_csv.with_suffix(".png").stat().st_size > 1000
+    code, _, err = run(capsys, "forecast", model, "--horizon", "7", "--intervals", "80",
+                       "--out", out_csv)
+    assert code == 1 and "calibrated for 6 steps" in err
+
+
+def test_forecast_intervals_need_a_calibrated_model(capsys, model_dir, tmp_path):
+    code, _, err = run(capsys, "forecast", model_dir, "--horizon", "3", "--intervals", "80",
+                       "--out", tmp_path / "f.csv")
+    assert code == 1 and "fit it again with --intervals" in err
+    with pytest.raises(SystemExit):
+        main(["forecast", str(model_dir), "--horizon", "3", "--intervals", "80,120",
+              "--out", str(tmp_path / "f.csv")])
+    assert "between 0 and 100" in capsys.readouterr().err
+
+
+def test_backtest_reports_interval_coverage(capsys, monthly_csv):
+    code, out, _ = run(capsys, "backtest", monthly_csv, "--target", "sales", "--time-col", "month",
+                       "--folds", "2", "--horizon", "6", "--intervals", "80,95",
+                       "--baselines", "naive", "--json", *FAST)
+    assert code == 0
+    result = json.loads(out)
+    for fold in result["folds"]:
+        assert set(fold["coverage"]) == {"80", "95"}
+        assert 0 <= fold["coverage"]["80"] <= fold["coverage"]["95"] <= 1
+    assert set(result["mean"]["coverage"]) == {"80", "95"}

@@ -102,3 +102,56 @@ def test_ensemble_members_combine_by_median_or_mean():
     assert not np.allclose(mean, members.mean(0), rtol=1e-6)
     with pytest.raises(ValueError, match="aggregate must be 'median' or 'mean'"):
         Forecaster(aggregate="mode")
+
+
+# -- prediction intervals ------------------------------------------------------------------------
+def test_conformal_halfwidth_is_the_corrected_rank_of_the_errors():
+    from rnncast.intervals import Calibration
+
+    errors = np.arange(1, 20, dtype=np.float64)  # 19 errors: 1, 2, …, 19
+    calibration = Calibration(np.stack([errors, 2 * errors], axis=1)[:, :, None])  # (19, 2, 1)
+    # level 80: rank ⌈20 · 0.8⌉ = 16; level 95: rank 19; level 99: rank 20 > 19 → unbounded
+    np.testing.assert_array_equal(calibration.halfwidth(80)[:, 0], [16, 32])
+    np.testing.assert_array_equal(calibration.halfwidth(95)[:, 0], [19, 38])
+    assert np.all(np.isinf(calibration.halfwidth(99)))
+    with pytest.raises(ValueError, match="calibrated for 2 steps"):
+        calibration.halfwidth(80, horizon=3)
+    with pytest.raises(ValueError, match="between 0 and 100"):
+        calibration.halfwidth(0.8 * 100 + 20)
+
+
+def test_intervals_cover_the_truth_of_a_noisy_series_about_as_asked():
+    """Forecast a seasonal series with known Gaussian noise from many origins: the 80% and 95%
+    bands hold roughly 80% and 95% of the truth, and they nest around the forecast."""
+    from rnncast.intervals import coverage
+
+    rng = np.random.default_rng(0)
+    t = np.arange(300)
+    series = [50 + 10 * np.sin(2 * np.pi * (t + k) / 12) + rng.normal(0, 1.0, len(t))
+              for k in range(30)]
+    train = [s[:-6] for s in series]
+    model = Forecaster(window=24, horizon=6, season=12, ensemble=1, epochs=30, units=16,
+                       batch_size=256, seed=0)
+    model.calibrate(train, horizon=6)
+    assert model.calibration.scores.shape == (30, 6, 1)  # one origin of 30 series
+    model.fit(train)
+    frame = model.predict(6, levels=(80, 95))
+    assert list(frame.columns[-5:]) == ["y", "lo-80", "hi-80", "lo-95", "hi-95"]
+    assert np.all(frame["lo-95"] <= frame["lo-80"]) and np.all(frame["lo-80"] <= frame["y"])
+    assert np.all(frame["y"] <= frame["hi-80"]) and np.all(frame["hi-80"] <= frame["hi-95"])
+    truth = np.concatenate([s[-6:] for s in series])
+    assert 0.6 <= coverage(truth, frame["lo-80"], frame["hi-80"]) <= 0.97
+    assert 0.85 <= coverage(truth, frame["lo-95"], frame["hi-95"]) <= 1.0
+
+
+def test_intervals_survive_save_and_load(tmp_path):
+    y = np.sin(np.arange(120) / 3) + 2
+    model = Forecaster(window=12, horizon=4, ensemble=1, epochs=5, units=8, seed=0)
+    model.calibrate(y, horizon=4)
+    assert model.calibration.scores.shape[0] == 20  # one series: 20 origins
+    model.fit(y)
+    model.save(tmp_path / "m")
+    loaded = Forecaster.load(tmp_path / "m")
+    pd.testing.assert_frame_equal(loaded.predict(4, levels=[90]), model.predict(4, levels=[90]))
+    with pytest.raises(ValueError, match="without calibration"):
+        Forecaster(window=12, ensemble=1, epochs=2, units=8).fit(y).predict(4, levels=[90])

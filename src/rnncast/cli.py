@@ -22,6 +22,7 @@ from rnncast.errors import RnncastError
 from rnncast.evaluation import BASELINES, Evaluation, backtest, holdout
 from rnncast.forecaster import Forecaster
 from rnncast.persistence import write_text
+from rnncast.report import verdict, write_report
 from rnncast.training import EpochInfo
 
 METRICS = ("rmse", "mae", "mape", "smape", "mase")
@@ -63,6 +64,17 @@ def _lengths(text: str) -> list[int]:
         values = []
     if not values or min(values) < 2:
         raise argparse.ArgumentTypeError(f"must be integers >= 2, comma-separated, got {text!r}")
+    return values
+
+
+def _levels(text: str) -> list[float]:
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        values = []
+    if not values or not all(0 < v < 100 for v in values):
+        raise argparse.ArgumentTypeError(f"must be percentages between 0 and 100, comma-separated "
+                                         f"(e.g. 80,95), got {text!r}")
     return values
 
 
@@ -126,6 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help=f"comma-separated, from {', '.join(BASELINES)} (default: naive and "
                          "seasonal naive; SARIMAX and ETS, or VARMAX, for a single series)")
     ev.add_argument("--out", type=Path, help="directory for metrics.json and the plots")
+    ev.add_argument("--report", type=Path, metavar="HTML",
+                    help="write one self-contained HTML page: data, split, settings, plots, scores")
     _output_arguments(ev)
 
     fit = verbs.add_parser(
@@ -141,6 +155,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _data_arguments(fit)
     _model_arguments(fit)
+    fit.add_argument("--intervals", action="store_true",
+                     help="calibrate prediction intervals for --horizon steps (trains one more "
+                          "model, on the data without its end, to measure its errors)")
     fit.add_argument("--out", type=Path, required=True, help="model directory to write")
     _output_arguments(fit)
 
@@ -157,6 +174,9 @@ def build_parser() -> argparse.ArgumentParser:
     fc.add_argument("model", type=Path, help="model directory written by `rnncast fit`")
     fc.add_argument("--horizon", type=positive_int, required=True, help="steps to forecast")
     fc.add_argument("--data", type=Path, help="newer history (same columns as at fit time)")
+    fc.add_argument("--intervals", type=_levels, metavar="LEVELS",
+                    help="prediction intervals at these levels, e.g. 80,95: adds lo-80, hi-80, … "
+                         "columns and bands (the model needs `fit --intervals`)")
     fc.add_argument("--out", type=Path, required=True, help="CSV file to write")
     _output_arguments(fc)
 
@@ -177,6 +197,9 @@ def build_parser() -> argparse.ArgumentParser:
     bt.add_argument("--folds", type=positive_int, default=3, help="forecast origins")
     bt.add_argument("--step", type=positive_int, help="points between origins (default: horizon)")
     bt.add_argument("--no-refit", action="store_true", help="train once, before the first origin")
+    bt.add_argument("--intervals", type=_levels, metavar="LEVELS",
+                    help="also calibrate intervals at these levels (e.g. 80,95) before each fold "
+                         "and report the share of test points inside them")
     _model_arguments(bt)
     bt.add_argument("--baselines", type=_names, help="comma-separated baselines (as in evaluate)")
     bt.add_argument("--out", type=Path, help="directory for backtest.json and backtest.png")
@@ -391,10 +414,43 @@ def cmd_evaluate(args: argparse.Namespace) -> dict:
         _write_evaluation(result, args.out, out, title=f"{', '.join(args.target)}: last {test} held out")
         out["out"] = str(args.out)
     _say(args, _table([(f"{args.data.name} (test {test})", result)]))
-    _say(args, _verdict(result))
+    _say(args, verdict(result))
     if args.out:
         _say(args, f"wrote {args.out}/metrics.json, forecast.png, loss.png, progress.png")
+    if args.report:
+        write_report(args.report, result, f"rnncast: {', '.join(args.target)} in {args.data.name}",
+                     _facts(args, data, result, test), __version__)
+        out["report"] = str(args.report)
+        _say(args, f"wrote {args.report}")
     return out
+
+
+def _when(stamp) -> str:
+    """A time as a person writes it: the date alone when there is no time of day."""
+    if isinstance(stamp, pd.Timestamp) and stamp == stamp.normalize():
+        return str(stamp.date())
+    return str(stamp)
+
+
+def _facts(args: argparse.Namespace, data: SeriesData | Panel, result: Evaluation,
+           test: int) -> dict[str, object]:
+    """What the report says about the data and the split."""
+    panel = data if isinstance(data, Panel) else Panel([data])
+    first = panel.series[0]
+    index = first.index if first.index is not None else range(len(first.values))
+    cfg = result.model.fitted_config
+    facts = {"file": args.data, "target": ", ".join(args.target), "series": len(panel.series),
+             "points": sum(len(s.values) for s in panel.series),
+             "first series from": _when(index[0]), "first series to": _when(index[-1]),
+             "frequency": first.freq or "none (integer steps)",
+             "training part": f"all but the last {test} points of each series",
+             "test part (held out)": f"the last {test} points: {_when(index[len(index) - test])} "
+                                     f"to {_when(index[-1])}",
+             "early stopping on": f"the last {cfg.validation} points of the training part",
+             "window (input length)": cfg.window, "networks in the ensemble": len(result.model.nets)}
+    if result.skipped:
+        facts["skipped (too short)"] = ", ".join(result.skipped)
+    return facts
 
 
 def _evaluate(args, data: SeriesData, test: int, model: Forecaster, label: str) -> Evaluation:
@@ -436,6 +492,11 @@ def cmd_fit(args: argparse.Namespace) -> dict:
     data = _load(args)
     model = _forecaster(args)
     start = time.perf_counter()
+    if args.intervals:
+        with Progress(args, "calibrating intervals") as progress:
+            model.calibrate(data, args.horizon or _default_span(args, data), callback=progress)
+        _say(args, f"calibrated intervals over {model.calibration.horizon} steps from "
+                   f"{len(model.calibration.scores)} forecast errors per step")
     with Progress(args, f"fit {args.data.name}") as progress:
         model.fit(data, callback=progress)
     model.save(args.out)
@@ -467,7 +528,13 @@ def cmd_forecast(args: argparse.Namespace) -> dict:
             if history.ids != panel.ids:
                 raise RnncastError(f"{args.data}: holds series {_few(history.ids)}, but the model "
                                    f"was fitted on {_few(panel.ids)}")
-    forecast = model.predict(args.horizon, y=history)
+    if args.intervals and model.calibration is None:
+        raise RnncastError(f"{args.model}: this model has no interval calibration; fit it again "
+                           "with --intervals")
+    if args.intervals and args.horizon > model.calibration.horizon:
+        raise RnncastError(f"{args.model}: intervals were calibrated for {model.calibration.horizon} "
+                           f"steps; forecast at most that many, or fit again with a longer --horizon")
+    forecast = model.predict(args.horizon, y=history, levels=args.intervals)
     png = args.out.with_suffix(".png")
     if panel.single:
         frame = forecast.to_frame() if isinstance(forecast, pd.Series) else forecast
@@ -508,7 +575,7 @@ def cmd_backtest(args: argparse.Namespace) -> dict:
     with Progress(args, f"backtest {args.data.name}") as progress:
         result = backtest(data, args.folds, horizon, lambda k: _forecaster(args), args.step,
                           refit=not args.no_refit, season=args.season, baselines=args.baselines,
-                          callback=progress)
+                          callback=progress, levels=args.intervals)
     out = {**result.to_dict(), "horizon": horizon, "refit": not args.no_refit,
            "data": str(args.data), "target": args.target}
     names = ["network", *result.mean["baselines"]]
@@ -519,6 +586,9 @@ def cmd_backtest(args: argparse.Namespace) -> dict:
     for f, row in zip(result.folds, rows, strict=True):
         lines.append(f"{'fold ' + str(f['fold'] + 1):<14}" + "".join(f"{v:>16.4g}" for v in row))
     lines.append(f"{'mean':<14}" + "".join(f"{v:>16.4g}" for v in means))
+    if args.intervals:
+        lines.append("interval coverage (share of test points inside): " + ", ".join(
+            f"{level}%: {share:.0%}" for level, share in result.mean["coverage"].items()))
     _say(args, "\n".join(lines))
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
@@ -564,7 +634,7 @@ def cmd_demo(args: argparse.Namespace) -> dict:
     plots.plot_future(pd.DataFrame({"passengers": passengers}), future, out / "airpassengers-forecast.png",
                       title="AirPassengers: forecast of 1961-1962 after retraining on 1949-1960")
     _say(args, _table([("sine wave (last 50)", sine_result), ("AirPassengers (1960)", air_result)]))
-    _say(args, _verdict(air_result))
+    _say(args, verdict(air_result))
     _say(args, f"\nretrained on 1949-1960 and forecast 1961-1962: {out}/airpassengers-forecast.csv"
                f"\nplots and metrics in {out}/ (forecast.png, loss.png, progress.png per data set)")
     return {"sine": _result_json(sine_result, 50), "airpassengers": _result_json(air_result, 12),
@@ -673,16 +743,6 @@ def _table(rows: list[tuple[str, Evaluation]]) -> str:
             cells = " ".join(f"{scores[m]:>9.4g}" for m in METRICS)
             lines.append(f"{label if k == 0 else '':<24} {model:<16} {cells}")
     return "\n".join(lines)
-
-
-def _verdict(result: Evaluation) -> str:
-    better = result.losers_to("rmse")
-    if not better:
-        return "The network beats every baseline on RMSE."
-    best = min(better, key=lambda b: result.baselines[b]["rmse"])
-    return (f"The {best.replace('_', ' ')} baseline is more accurate than the network on this test "
-            f"range (RMSE {result.baselines[best]['rmse']:.4g} vs {result.metrics['rmse']:.4g}); "
-            "consider a longer window, more data, or the simpler method.")
 
 
 def _json(value, indent: int | None = None) -> str:

@@ -14,6 +14,7 @@ from rnncast import baselines as base
 from rnncast.data import Panel, SeriesData, as_panel
 from rnncast.errors import DataError
 from rnncast.forecaster import Forecaster
+from rnncast.intervals import coverage
 from rnncast.metrics import score
 from rnncast.training import EpochInfo
 
@@ -231,6 +232,7 @@ def backtest(
     season: int | None = None,
     baselines: list[str] | None = None,
     callback: Callable[[EpochInfo], None] | None = None,
+    levels: tuple[float, ...] | list[float] | None = None,
 ) -> Backtest:
     """Forecast ``horizon`` points from ``folds`` origins at the end of the data, ``step`` apart
     (default ``horizon``), and score the network and the baselines on each.
@@ -238,6 +240,9 @@ def backtest(
     ``refit``: a new model (``make_model(fold)``) trained on everything before each origin;
     otherwise one model trained before the first origin forecasts from every later one. Nothing
     after an origin is seen by the forecast made from it.
+
+    ``levels`` (e.g. ``(80, 95)``): each model is also calibrated on its own training part, and
+    every fold reports the share of its test points inside the conformal intervals.
     """
     if folds < 1 or horizon < 1:
         raise DataError(f"folds and horizon must be positive integers, got {folds} and {horizon}")
@@ -252,21 +257,47 @@ def backtest(
     first_model = None
     for k, drop in enumerate(drops):
         fold_data = truncate(panel, drop)
+        parts = [split(s, horizon) for s in fold_data.series]
         if refit or first_model is None:
             model = make_model(k)
+            if levels:
+                model.calibrate(truncate(fold_data, horizon), horizon)
             evaluation = holdout(fold_data, horizon, model, season, callback=callback,
                                  baselines=baselines)
             first_model = model
         else:
-            parts = [split(s, horizon) for s in fold_data.series]
             evaluation = _score_trained(first_model, fold_data, parts, horizon, season, baselines,
                                         own_history=False)
-        results.append({"fold": k, "origin_from_end": drop + horizon,
-                        "metrics": evaluation.metrics, "baselines": evaluation.baselines})
+        result = {"fold": k, "origin_from_end": drop + horizon,
+                  "metrics": evaluation.metrics, "baselines": evaluation.baselines}
+        if levels:
+            result["coverage"] = interval_coverage(first_model, parts, horizon, levels)
+        results.append(result)
     mean = {"metrics": _mean_of([r["metrics"] for r in results]),
             "baselines": {name: _mean_of([r["baselines"][name] for r in results])
                           for name in results[0]["baselines"]}}
+    if levels:
+        mean["coverage"] = _mean_of([r["coverage"] for r in results])
     return Backtest(results, mean)
+
+
+def interval_coverage(model: Forecaster, parts: list[tuple[SeriesData, SeriesData]], horizon: int,
+                      levels) -> dict[str, float]:
+    """Share of the test points of ``parts`` (history, truth) inside ``model``'s intervals."""
+    history = Panel([p[0] for p in parts], model.panel.ids, model.panel.id_name)
+    frame = model.predict(horizon, y=history, levels=levels)
+    targets = model.panel.series[0].columns[: model.n_targets]
+    truth = np.concatenate([p[1].values[:, : len(targets)] for p in parts])  # (B·h, F)
+    if isinstance(frame, pd.Series):
+        frame = frame.to_frame()
+    out = {}
+    for level in levels:
+        names = [(f"lo-{level:g}", f"hi-{level:g}")] if len(targets) == 1 else \
+            [(f"{c}-lo-{level:g}", f"{c}-hi-{level:g}") for c in targets]
+        lo = np.column_stack([frame[a].to_numpy() for a, _ in names])
+        hi = np.column_stack([frame[b].to_numpy() for _, b in names])
+        out[f"{level:g}"] = coverage(truth, lo, hi)
+    return out
 
 
 def _mean_of(tables: list[dict[str, float]]) -> dict[str, float]:

@@ -23,6 +23,7 @@ import torch
 from rnncast import forecasting
 from rnncast.data import Panel, SeriesData, as_panel, future_index, season_phase
 from rnncast.errors import DataError
+from rnncast.intervals import Calibration
 from rnncast.networks import ModelConfig, RecurrentNet
 from rnncast.scaling import SCALERS, Scaler, first_level, seasonal_indices, window_level
 from rnncast.training import EpochInfo, History, TrainConfig, seed_everything, train
@@ -216,6 +217,7 @@ class Forecaster:
         self.scalers: list[Scaler] = []
         self.seasonal: np.ndarray | None = None  # (N, season, F) multiplicative indices
         self.panel: Panel | None = None
+        self.calibration: Calibration | None = None  # forecast errors, for prediction intervals
 
     @classmethod
     def from_configs(cls, model: ModelConfig, series: SeriesConfig, train: TrainConfig,
@@ -400,16 +402,49 @@ class Forecaster:
         return net.to(self.device)
 
     # -- forecasting ---------------------------------------------------------------------------
-    def predict(self, horizon: int | None = None, y=None, strategy: str | None = None):
+    def predict(self, horizon: int | None = None, y=None, strategy: str | None = None,
+                levels: tuple[float, ...] | list[float] | None = None):
         """Forecast ``horizon`` steps past the end of the training data (or of ``y``).
 
         One series: a pandas Series (one target) or DataFrame indexed by the future times.
         Many: a long DataFrame with the id, the time and one column per target.
+        With ``levels`` (e.g. ``(80, 95)``, after :meth:`calibrate`), conformal prediction
+        intervals too: columns ``lo-80, hi-80, …`` (``<target>-lo-80`` … for several targets),
+        and a DataFrame even for one target.
         """
+        horizon = horizon or (self.fitted_config.horizon if self.nets else None)
+        panel, scaled, ends = self._forecast(horizon, y, strategy)
+        values = self._inverse_all(scaled, ends)  # (B, horizon, F), original units
+        first = panel.series[0]
+        columns = list(first.columns[: self.n_targets])
+        if levels and self.calibration is None:
+            raise ValueError("no prediction intervals without calibration: call calibrate() "
+                             "before fit() (rnncast fit --intervals)")
+        if levels:
+            bands = {level: self.calibration.halfwidth(level, horizon) for level in levels}
+            parts, names = [values], list(columns)
+            for level, q in bands.items():  # q: (horizon, F) on the model's scale
+                lo, hi = self._inverse_all(scaled - q, ends), self._inverse_all(scaled + q, ends)
+                parts += [lo, hi]
+                for side in ("lo", "hi"):
+                    names += [f"{side}-{level:g}" if len(columns) == 1 else f"{c}-{side}-{level:g}"
+                              for c in columns]
+            values, columns = np.concatenate(parts, axis=2), names
+        indexes = [future_index(s.index, s.freq, s.start + len(s.values), horizon)
+                   for s in panel.series]
+        if panel.single:
+            frame = pd.DataFrame(values[0], index=indexes[0], columns=columns)
+            return frame.iloc[:, 0] if frame.shape[1] == 1 else frame
+        time_name = (first.index.name if first.index is not None else None) or "time"
+        long = {panel.id_name: np.repeat(np.asarray(panel.ids, dtype=object), horizon),
+                time_name: np.concatenate([np.asarray(i) for i in indexes])}
+        long.update(zip(columns, values.reshape(-1, values.shape[2]).T, strict=True))
+        return pd.DataFrame(long)
+
+    def _forecast(self, horizon: int, y=None, strategy: str | None = None):
+        """``(panel, scaled (B, horizon, F), ends (B,))``: the forecast on the model's scale."""
         if not self.nets:
             raise RuntimeError("call fit() before predict()")
-        cfg = self.fitted_config
-        horizon = horizon or cfg.horizon
         _positive("horizon", horizon)
         panel = self.panel if y is None else as_panel(y)
         if len(panel.series) != len(self.scalers):
@@ -419,20 +454,62 @@ class Forecaster:
                                  device=self.device)  # (B, W, C)
         ends = np.array([s.start + len(s.values) for s in panel.series])  # next positions
         extend = self._extender(np.arange(len(panel.series)), ends)
-        scaled = self.forecast_scaled(window, horizon, strategy, extend)  # (B, horizon, F)
-        values = self._inverse_all(scaled, ends)  # (B, horizon, F), original units
-        indexes = [future_index(s.index, s.freq, s.start + len(s.values), horizon)
-                   for s in panel.series]
-        first = panel.series[0]
-        columns = first.columns[: self.n_targets]
-        if panel.single:
-            frame = pd.DataFrame(values[0], index=indexes[0], columns=columns)
-            return frame.iloc[:, 0] if frame.shape[1] == 1 else frame
-        time_name = (first.index.name if first.index is not None else None) or "time"
-        long = {panel.id_name: np.repeat(np.asarray(panel.ids, dtype=object), horizon),
-                time_name: np.concatenate([np.asarray(i) for i in indexes])}
-        long.update(zip(columns, values.reshape(-1, values.shape[2]).T, strict=True))
-        return pd.DataFrame(long)
+        return panel, self.forecast_scaled(window, horizon, strategy, extend), ends
+
+    # -- prediction intervals ------------------------------------------------------------------
+    def calibrate(self, y, horizon: int | None = None, origins: int | None = None,
+                  callback: Callable[[EpochInfo], None] | None = None) -> Forecaster:
+        """Learn how wrong forecasts of this kind are, for conformal prediction intervals.
+
+        A copy with the same settings is trained on ``y`` without its last ``horizon + origins
+        - 1`` points and forecasts ``horizon`` steps from each of the last ``origins`` origins;
+        the errors, per horizon step on the model's scale (log and scaling, so comparable across
+        series), are kept in :attr:`calibration`. ``origins`` defaults to one for 20 series or
+        more, else enough for about 20 errors per step.
+        """
+        panel = as_panel(y)
+        cfg = self.series_config.resolved(panel)
+        horizon = horizon or cfg.horizon
+        _positive("horizon", horizon)
+        if origins is None:
+            origins = 1 if len(panel.series) >= 20 else -(-20 // len(panel.series))
+        shortest = min(len(s.values) for s in panel.series)
+        # one series must keep a window, a head and a few pairs; many may be padded
+        need = cfg.max_window + cfg.head_horizon + 2 if panel.single else 2
+        room = shortest - horizon - need
+        if room < 0:
+            raise DataError(f"a series of {shortest} points is too short to calibrate intervals "
+                            f"over {horizon} steps; use a shorter window or horizon")
+        origins = max(1, min(origins, room + 1))
+        helper = Forecaster.from_configs(self.model_config, self.series_config, self.train_config,
+                                         self.ensemble, str(self.device))
+        helper.aggregate = self.aggregate
+        helper.fit(_drop_last(panel, horizon + origins - 1), callback)
+        scores = []
+        for o in range(origins):
+            seen = _drop_last(panel, horizon + origins - 1 - o)  # history up to this origin
+            _, scaled, ends = helper._forecast(horizon, seen)
+            F, n = helper.n_targets, [len(h.values) for h in seen.series]
+            truth = np.stack([s.values[k : k + horizon, :F]  # (B, horizon, F)
+                              for s, k in zip(panel.series, n, strict=True)])
+            scores.append(np.abs(helper._scale_all(truth, ends) - scaled))
+        self.calibration = Calibration(np.concatenate(scores).astype(np.float32))
+        return self
+
+    def _scale_all(self, values: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        """:meth:`_inverse_all` backwards: ``(B, h, F)`` original units → the model's scale
+        (NaN where a log meets a value that is not positive)."""
+        F = self.n_targets
+        if self.seasonal is not None:
+            m, steps = self.seasonal.shape[1], values.shape[1]
+            phase = (lengths[:, None] + np.arange(steps)) % m
+            values = values / np.take_along_axis(self.seasonal[..., :F], phase[:, :, None], axis=1)
+        if self.scalers[0].log:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                values = np.where(values > 0, np.log(np.where(values > 0, values, 1.0)), np.nan)
+        shift = np.stack([s.shift[:F] for s in self.scalers])[:, None, :]
+        scale = np.stack([s.scale[:F] for s in self.scalers])[:, None, :]
+        return (values - shift) / scale
 
     def _extender(self, rows: np.ndarray, ends: np.ndarray):
         """The ``extend`` function for forecasting: predicted targets → all input channels."""
@@ -555,6 +632,15 @@ class Forecaster:
         series = getattr(self, "fitted_config", self.series_config)
         return {"model": self.model_config.to_dict(), "series": series.to_dict(),
                 "train": self.train_config.to_dict()}
+
+
+def _drop_last(panel: Panel, n: int) -> Panel:
+    """Every series without its last ``n`` rows."""
+    if n == 0:
+        return panel
+    cut = [replace(s, values=s.values[:-n], index=None if s.index is None else s.index[:-n])
+           for s in panel.series]
+    return Panel(cut, panel.ids, panel.id_name)
 
 
 def _targets_first(panel: Panel, covariates: tuple[str, ...]) -> Panel:

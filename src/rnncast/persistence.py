@@ -91,6 +91,8 @@ def save_model(model, path: str | Path, version: str) -> Path:
                                               dtype=torch.float64)
     if model.seasonal is not None:
         tensors["seasonal"] = torch.tensor(model.seasonal, dtype=torch.float64)
+    if model.calibration is not None:  # forecast errors for prediction intervals
+        tensors["calibration"] = torch.tensor(model.calibration.scores, dtype=torch.float32)
     first = panel.series[0]
     config = {
         "format": FORMAT,
@@ -131,6 +133,7 @@ def load_model(path: str | Path):
     """Load a model directory written by :func:`save_model`; never unpickles anything."""
     from rnncast.data import Panel, SeriesData
     from rnncast.forecaster import Forecaster, SeriesConfig
+    from rnncast.intervals import Calibration
     from rnncast.networks import ModelConfig
     from rnncast.scaling import Scaler
     from rnncast.training import TrainConfig
@@ -171,6 +174,8 @@ def load_model(path: str | Path):
             start = int(item["length"]) - len(history)
             series.append(SeriesData(history, index, meta["columns"], meta["freq"], start))
         seasonal = tensors.pop("seasonal").numpy() if "seasonal" in tensors else None
+        if "calibration" in tensors:
+            model.calibration = Calibration(tensors.pop("calibration").numpy())
         panel = Panel(series, meta["ids"], meta.get("id_name", "id"))
         model.restore([Scaler.from_state(s) for s in config["scalers"]], panel, tensors,
                       int(config["n_features"]), seasonal)

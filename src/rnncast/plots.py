@@ -37,8 +37,10 @@ def plot_evaluation(history: pd.Series, truth: pd.Series, forecast: pd.Series,
     ax.plot(tail.index, tail.values, color=COLORS["history"], lw=1.2, label="history (train)")
     ax.plot(truth.index, truth.values, color=COLORS["truth"], lw=2, label="truth (test)")
     ax.plot(forecast.index, forecast.values, color=COLORS["forecast"], lw=2, label="network")
-    for (name, values), style in zip(baselines.items(), (":", "-."), strict=False):
-        ax.plot(truth.index, values, ls=style, color="#7f7f7f", lw=1.3, label=name.replace("_", " "))
+    looks = [(":", "#7f7f7f"), ("-.", "#7f7f7f"), ("--", "#2ca02c"), ((0, (3, 1, 1, 1)), "#9467bd"),
+             ((0, (1, 2)), "#8c564b")]
+    for (name, values), (style, color) in zip(baselines.items(), looks, strict=False):
+        ax.plot(truth.index, values, ls=style, color=color, lw=1.3, label=name.replace("_", " "))
     ax.axvline(truth.index[0], color="#bbbbbb", lw=0.8)
     ax.set_title(title)
     ax.set_xlabel(history.index.name or "time")
@@ -86,11 +88,20 @@ def plot_progress(truth: pd.Series, snapshots: list[tuple[int, np.ndarray]],
 
 def plot_future(history: pd.DataFrame, forecast: pd.DataFrame, path: str | Path,
                 title: str = "Forecast") -> Path:
-    """The end of the history and the forecast past it, one line pair per target."""
+    """The end of the history and the forecast past it, one line pair per target; prediction
+    intervals (columns ``lo-80``/``hi-80`` or ``<target>-lo-80``/…) as shaded bands."""
     fig, ax = plt.subplots(figsize=(9, 4.2))
     tail = history.iloc[-max(3 * len(forecast), 48):]
-    for column in forecast.columns:
+    targets = [c for c in forecast.columns if c in history.columns]
+    for column in targets:
         line = ax.plot(tail.index, tail[column].values, lw=1.2, label=f"{column} (history)")[0]
+        prefix = "" if len(targets) == 1 else f"{column}-"
+        levels = sorted({float(c.rsplit("-", 1)[1]) for c in forecast.columns
+                         if c.startswith(f"{prefix}lo-")}, reverse=True)
+        for k, level in enumerate(levels):  # widest first, lighter
+            lo, hi = forecast[f"{prefix}lo-{level:g}"], forecast[f"{prefix}hi-{level:g}"]
+            ax.fill_between(forecast.index, lo.values, hi.values, color=line.get_color(),
+                            alpha=0.15 + 0.15 * k, lw=0, label=f"{column} {level:g}% interval")
         ax.plot(forecast.index, forecast[column].values, lw=2, ls="--", color=line.get_color(),
                 label=f"{column} (forecast)")
     ax.axvline(forecast.index[0], color="#bbbbbb", lw=0.8)
