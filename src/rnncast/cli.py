@@ -1,4 +1,4 @@
-"""The command line: evaluate, fit, forecast, backtest, diagnose and demo. Nothing imports this module.
+"""The command line: evaluate, fit, forecast, backtest, tune, diagnose and demo. Nothing imports this module.
 
 Errors in the user's input end in one line on stderr and a non-zero exit (1 for bad data or
 model files, 2 for bad arguments), never a traceback.
@@ -57,6 +57,16 @@ def _names(text: str) -> list[str]:
     return names
 
 
+def _sizes(text: str) -> list[int]:
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        values = []
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"must be positive integers, comma-separated, got {text!r}")
+    return values
+
+
 def _lengths(text: str) -> list[int]:
     try:
         values = [int(v) for v in text.split(",") if v.strip()]
@@ -110,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
             "  rnncast fit sales.csv --target sales --time-col month --out model\n"
             "  rnncast forecast model --horizon 12 --out forecast.csv\n"
             "  rnncast backtest sales.csv --target sales --time-col month --folds 3\n"
+            "  rnncast tune sales.csv --target sales --time-col month --window 6,12,24,36\n"
             "  rnncast diagnose --task adding --length 50 --out diagnosis\n\n"
             "`rnncast COMMAND --help` explains each command."
         ),
@@ -205,6 +216,32 @@ def build_parser() -> argparse.ArgumentParser:
     bt.add_argument("--out", type=Path, help="directory for backtest.json and backtest.png")
     _output_arguments(bt)
 
+    tn = verbs.add_parser(
+        "tune", formatter_class=HelpFormatter,
+        help="choose the window (and cell, units) by backtesting on the training part",
+        description=(
+            "The deck: the window length has no definitive answer, so experiment and measure\n"
+            "the forecasts' error. `tune` backtests every combination of --window, --cell and\n"
+            "--units (or --trials of them, proposed by Optuna) with --folds rolling origins and\n"
+            "ranks them by the mean --metric. --test N leaves the last N points out entirely,\n"
+            "so a later `evaluate --test N` scores the choice on data the tuning never saw.\n"
+            "Prints the table and the `rnncast fit` command for the best configuration."
+        ),
+        epilog=("example:\n  rnncast tune airpassengers.csv --target passengers --time-col month "
+                "--window 6,12,24,36 --test 12 --horizon 12 --folds 3"),
+    )
+    _data_arguments(tn)
+    tn.add_argument("--test", type=nonnegative_int, default=0,
+                    help="points at the end never used for tuning (the final test range)")
+    tn.add_argument("--folds", type=positive_int, default=3, help="backtest origins per configuration")
+    tn.add_argument("--step", type=positive_int, help="points between origins (default: horizon)")
+    tn.add_argument("--metric", choices=list(METRICS), default="rmse", help="what to rank by")
+    tn.add_argument("--trials", type=positive_int,
+                    help="try this many configurations proposed by Optuna instead of the grid")
+    _model_arguments(tn, lists=True)
+    tn.add_argument("--out", type=Path, help="directory for tune.json and tune.png")
+    _output_arguments(tn)
+
     dg = verbs.add_parser(
         "diagnose", formatter_class=HelpFormatter,
         help="see vanishing and exploding gradients: per cell, per remedy",
@@ -286,11 +323,20 @@ def _data_arguments(p: argparse.ArgumentParser) -> None:
                                     "(one global model for all of them)")
 
 
-def _model_arguments(p: argparse.ArgumentParser) -> None:
+def _model_arguments(p: argparse.ArgumentParser, lists: bool = False) -> None:
+    """The model and training options; ``lists``: --cell, --window, --units take several values
+    (comma-separated), for `tune`."""
     g = p.add_argument_group("model")
-    g.add_argument("--cell", choices=["rnn", "lstm", "peephole", "gru", "gru_torch"], default="lstm",
-                   help="recurrent cell (gru: the deck's form; gru_torch: PyTorch's, fused)")
-    g.add_argument("--window", type=positive_int, help="input length (default: three seasons)")
+    if lists:
+        g.add_argument("--cell", type=_cells, default=["lstm"], help="cells to try, e.g. lstm,gru")
+        g.add_argument("--window", type=_sizes, help="input lengths to try, e.g. 6,12,24,36 "
+                                                     "(default: one, two and three seasons)")
+        g.add_argument("--units", type=_sizes, default=[64], help="units per layer to try, e.g. 32,64")
+    else:
+        g.add_argument("--cell", choices=["rnn", "lstm", "peephole", "gru", "gru_torch"],
+                       default="lstm",
+                       help="recurrent cell (gru: the deck's form; gru_torch: PyTorch's, fused)")
+        g.add_argument("--window", type=positive_int, help="input length (default: three seasons)")
     g.add_argument("--horizon", type=positive_int,
                    help="steps the network emits at once (default: the test size or one season)")
     g.add_argument("--season", type=positive_int,
@@ -298,7 +344,8 @@ def _model_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--strategy", choices=["direct", "recursive", "stateful"], default="direct",
                    help="direct multi-step head, or one-step recursion (re-run the window or "
                         "carry the state)")
-    g.add_argument("--units", type=positive_int, default=64, help="units per layer")
+    if not lists:
+        g.add_argument("--units", type=positive_int, default=64, help="units per layer")
     g.add_argument("--layers", type=positive_int, default=1, help="stacked recurrent layers")
     g.add_argument("--activation", choices=["tanh", "sigmoid", "relu", "leaky_relu", "elu"],
                    default="tanh", help="candidate/output nonlinearity")
@@ -642,6 +689,72 @@ def cmd_demo(args: argparse.Namespace) -> dict:
             "out": str(out)}
 
 
+def cmd_tune(args: argparse.Namespace) -> dict:
+    from rnncast.evaluation import grid, search, truncate, tune
+
+    data = _load(args)
+    if args.test:
+        data = truncate(data, args.test)  # the final test range: never seen here
+    horizon = args.horizon = args.horizon or _default_span(args, data)
+    first = data.series[0] if isinstance(data, Panel) else data
+    season = args.season or first.season
+    windows = args.window or sorted({w for w in (season, 2 * season, 3 * season) if w > 1} or {12})
+    choices = {"window": windows, "cell": args.cell, "units": args.units}
+
+    def make(settings: dict) -> Forecaster:
+        return _forecaster(argparse.Namespace(**{**vars(args), **settings}))
+
+    configurations = grid(choices)
+    label = f"tune {args.data.name}"
+    with Progress(args, label) as progress:
+        progress.bar.total *= args.folds * (args.trials or len(configurations))
+        if args.trials:
+            result = search(data, choices, make, args.trials, args.folds, horizon, args.step,
+                            args.metric, args.season, args.seed, callback=progress)
+        else:
+            result = tune(data, configurations, make, args.folds, horizon, args.step, args.metric,
+                          args.season, callback=progress)
+    best = result.best
+    command = _fit_command(args, best)
+    out = {**result.to_dict(), "fit_command": command, "folds": args.folds, "horizon": horizon,
+           "test_left_out": args.test, "data": str(args.data), "target": args.target}
+    names = list(choices)
+    lines = [f"{'rank':<6}" + "".join(f"{n:>8}" for n in names) + f"{args.metric.upper():>12}"
+             + "".join(f"{'fold ' + str(k + 1):>10}" for k in range(args.folds))]
+    for rank, row in enumerate(result.rows, 1):
+        lines.append(f"{rank:<6}" + "".join(f"{row['settings'][n]!s:>8}" for n in names)
+                     + f"{row['score']:>12.4g}" + "".join(f"{v:>10.4g}" for v in row["folds"]))
+    _say(args, "\n".join(lines))
+    _say(args, f"best: {', '.join(f'{k} {v}' for k, v in best.items())}; to fit it:\n  {command}")
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+        write_text(args.out / "tune.json", _json(out, indent=2) + "\n")
+        plots.plot_tuning([", ".join(f"{k} {v}" for k, v in r["settings"].items()) for r in result.rows],
+                          [r["score"] for r in result.rows], args.metric, args.out / "tune.png")
+        _say(args, f"wrote {args.out}/tune.json and tune.png")
+    return out
+
+
+def _fit_command(args: argparse.Namespace, best: dict) -> str:
+    """The `rnncast fit` line that trains the chosen configuration on all the data."""
+    parts = ["rnncast", "fit", str(args.data)]
+    parts += [x for t in args.target for x in ("--target", t)]
+    for flag in ("time_col", "id_col", "season"):
+        if getattr(args, flag):
+            parts += [f"--{flag.replace('_', '-')}", str(getattr(args, flag))]
+    parts += ["--horizon", str(args.horizon)]
+    parts += [x for k, v in best.items() for x in (f"--{k}", str(v))]
+    verbs = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    for action in verbs.choices["tune"]._actions:  # other model/training options the user set
+        value = getattr(args, action.dest, None)
+        if (action.container.title in ("model", "training") and action.dest not in best
+                and action.dest != "horizon" and value != action.default):
+            values = value if isinstance(value, list) else [value]
+            parts += [action.option_strings[0]] + ([] if action.nargs == 0 else
+                                                   [str(v) for v in values])
+    return " ".join([*parts, "--out", "model"])
+
+
 def cmd_diagnose(args: argparse.Namespace) -> dict:
     from rnncast import diagnostics
     from rnncast.networks import ModelConfig
@@ -768,7 +881,7 @@ def _jsonable(value):
 
 
 COMMANDS = {"evaluate": cmd_evaluate, "fit": cmd_fit, "forecast": cmd_forecast,
-            "backtest": cmd_backtest, "diagnose": cmd_diagnose, "demo": cmd_demo}
+            "backtest": cmd_backtest, "tune": cmd_tune, "diagnose": cmd_diagnose, "demo": cmd_demo}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -188,3 +188,16 @@ def plot_memory(lengths: list[int], reductions: dict[str, list[float]], path: st
     ax.legend(title="cell", fontsize=9)
     ax.grid(alpha=0.3)
     return _save(fig, path)
+
+
+def plot_tuning(labels: list[str], scores: list[float], metric: str, path: str | Path) -> Path:
+    """Mean backtest score of each configuration tried, best at the top."""
+    fig, ax = plt.subplots(figsize=(7, 0.9 + 0.35 * len(labels)))
+    y = np.arange(len(labels))[::-1]
+    colors = [COLORS["forecast"]] + ["#7f7f7f"] * (len(labels) - 1)
+    ax.barh(y, scores, color=colors)
+    ax.set_yticks(y, labels, fontsize=8)
+    ax.set_xlabel(f"mean backtest {metric.upper()} (lower is better)")
+    ax.set_title("Configurations tried (best in red)")
+    ax.grid(alpha=0.3, axis="x")
+    return _save(fig, path)
