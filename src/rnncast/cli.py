@@ -403,19 +403,30 @@ def _forecaster(args: argparse.Namespace, horizon: int | None = None) -> Forecas
 
 # -- progress ------------------------------------------------------------------------------------
 class Progress:
-    """A tqdm bar over all members' epochs, on a terminal only (stderr), never with --quiet."""
+    """A tqdm bar on a terminal only (stderr), never with --quiet or --json: over one fit's
+    epochs (all members), or, with ``runs``, over that many runs (:meth:`step`), or, with
+    ``runs=0``, counting epochs of an unknown number of fits."""
 
-    def __init__(self, args: argparse.Namespace, label: str) -> None:
+    def __init__(self, args: argparse.Namespace, label: str, runs: int | None = None) -> None:
         from tqdm import tqdm
 
         self.epochs = getattr(args, "epochs", 300)
+        self.runs = runs
         members = getattr(args, "ensemble", 1)
+        total = self.epochs * members if runs is None else (runs or None)
         enabled = not args.quiet and not args.json and sys.stderr.isatty()
-        self.bar = tqdm(total=self.epochs * members, desc=label, unit="epoch", leave=False,
+        self.bar = tqdm(total=total, desc=label, unit="run" if runs else "epoch", leave=False,
                         disable=not enabled, dynamic_ncols=True)
 
+    def step(self) -> None:
+        """One run done."""
+        self.bar.update(1)
+
     def __call__(self, info: EpochInfo) -> None:
-        self.bar.n = info.member * self.epochs + info.epoch
+        if self.runs is None:
+            self.bar.n = info.member * self.epochs + info.epoch
+        elif self.runs == 0:
+            self.bar.n += 1
         post = {"net": info.member + 1, "loss": f"{info.loss:.4f}"}
         if info.val_loss is not None:
             post["val"] = f"{info.val_loss:.4f}"
@@ -706,8 +717,7 @@ def cmd_tune(args: argparse.Namespace) -> dict:
 
     configurations = grid(choices)
     label = f"tune {args.data.name}"
-    with Progress(args, label) as progress:
-        progress.bar.total *= args.folds * (args.trials or len(configurations))
+    with Progress(args, label, runs=0) as progress:  # epochs, over every backtest fit
         if args.trials:
             result = search(data, choices, make, args.trials, args.folds, horizon, args.step,
                             args.metric, args.season, args.seed, callback=progress)
@@ -785,14 +795,12 @@ def cmd_diagnose(args: argparse.Namespace) -> dict:
                            layer_norm=args.layer_norm, chrono=chrono)
 
     runs = []
-    bar = Progress(args, "diagnose")
-    bar.epochs, bar.bar.total = 1, len(cases) * len(args.cells) + (8 if args.remedies else 0)
-    with bar:
+    with Progress(args, "diagnose", runs=len(cases) * len(args.cells)) as bar:
         for label, length, data in cases:
             probes = {}
             for cell in args.cells:
                 probes[cell] = diagnostics.probe(data, config(cell, length), train_config)
-                bar.bar.update()
+                bar.step()
             runs.append((label, length, data, probes))
         label, length, data, _ = runs[-1]
         table = {}
