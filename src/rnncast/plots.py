@@ -10,6 +10,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only, no screen needed
 
 import matplotlib.pyplot as plt
+import matplotlib.ticker
 import numpy as np
 import pandas as pd
 
@@ -167,6 +168,7 @@ def plot_layer_gradients(norms: dict[str, list[dict[str, float]]], clipped: dict
                     color=CELL_COLORS.get(cell), label=label)
     ax.set_yscale("log")
     ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     ax.set_ylabel("weight-gradient norm")
     ax.set_title(title)
     ax.legend(fontsize=8, ncol=2)
