@@ -426,3 +426,10 @@ def test_backtest_reports_interval_coverage(capsys, monthly_csv):
         assert set(fold["coverage"]) == {"80", "95"}
         assert 0 <= fold["coverage"]["80"] <= fold["coverage"]["95"] <= 1
     assert set(result["mean"]["coverage"]) == {"80", "95"}
+
+
+def test_diagnose_names_a_file_too_short_for_validation(capsys, tmp_path):
+    path = tmp_path / "short.csv"
+    pd.DataFrame({"y": np.arange(30) % 7 + 1.0}).to_csv(path, index=False)
+    code, _, err = run(capsys, "diagnose", path, "--target", "y", "--window", "28", *TINY)
+    assert code == 1 and "too short to hold out validation windows" in err

@@ -787,6 +787,9 @@ def cmd_diagnose(args: argparse.Namespace) -> dict:
         args.covariate = []
         model = Forecaster(window=args.window, horizon=args.horizon, season=args.season, seed=args.seed)
         data = model.pairs(_load(args))
+        if len(data[2]) == 0:
+            raise RnncastError(f"{args.data}: too short to hold out validation windows after "
+                               f"training windows of {data[0].shape[1]}; use a shorter --window")
         cases = [(f"{args.data.name}, window {data[0].shape[1]}", data[0].shape[1], data)]
 
     def config(cell: str, length: int) -> ModelConfig:
