@@ -242,11 +242,11 @@ class GRUCell(Cell):
     def step(self, xw: Tensor, state: State) -> State:
         (h,) = state
         H = self.hidden_size
-        w_r, w_z, w_n = self.weight_hh.split(H)  # each (H, H)
         x_r, x_z, x_n = xw.chunk(3, dim=1)  # each (B, H)
-        reset = torch.sigmoid(self._norm(x_r + F.linear(h, w_r), 0))
-        update = torch.sigmoid(self._norm(x_z + F.linear(h, w_z), 1))
-        candidate = self.phi(self._norm(x_n + F.linear(reset * h, w_n), 2))
+        h_r, h_z = F.linear(h, self.weight_hh[: 2 * H]).chunk(2, dim=1)  # one product for both
+        reset = torch.sigmoid(self._norm(x_r + h_r, 0))
+        update = torch.sigmoid(self._norm(x_z + h_z, 1))
+        candidate = self.phi(self._norm(x_n + F.linear(reset * h, self.weight_hh[2 * H :]), 2))
         return ((1 - update) * h + update * candidate,)
 
     def _norm(self, z: Tensor, gate: int) -> Tensor:
