@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -273,7 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
     dg.add_argument("--length", type=_lengths, default=[50],
                     help="the task's memory length L (comma-separated for several)")
     dg.add_argument("--samples", type=positive_int, default=10_000, help="training sequences (task)")
-    dg.add_argument("--cells", type=_cells, default=["rnn", "lstm", "peephole", "gru"],
+    dg.add_argument("--cells", "--cell", type=_cells, default=["rnn", "lstm", "peephole", "gru"],
                     help="comma-separated cells to compare")
     dg.add_argument("--units", type=positive_int, default=64, help="units per cell")
     dg.add_argument("--init", choices=["pytorch", "xavier"], default="pytorch",
@@ -914,7 +915,10 @@ def main(argv: list[str] | None = None) -> int:
         print("rnncast: interrupted; nothing was overwritten", file=sys.stderr)
         return 130
     if args.json:
-        print(_json(result))
+        try:
+            print(_json(result), flush=True)
+        except BrokenPipeError:  # the reader (head, a closed pager) left early: not an error
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 
