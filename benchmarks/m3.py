@@ -29,9 +29,11 @@ from rnncast.intervals import coverage
 
 RESULTS = Path(__file__).parent / "results"
 SEASON = {"monthly": 12, "quarterly": 4, "yearly": 1, "other": 1}
-# input lengths per frequency: the accurate ensemble cycles through them, fast uses the middle one
-WINDOWS = {"monthly": (18, 24, 36), "quarterly": (8, 12, 16), "yearly": (6, 9, 12),
+# input lengths per frequency: the accurate ensemble cycles through them; fast uses FAST_WINDOW.
+# Monthly: (12, 18, 24) beat (18, 24, 36) on --tuning (seeds 0/1: 14.07/14.02 vs 14.13/14.12).
+WINDOWS = {"monthly": (12, 18, 24), "quarterly": (8, 12, 16), "yearly": (6, 9, 12),
            "other": (8, 12, 16)}
+FAST_WINDOW = {"monthly": 24, "quarterly": 12, "yearly": 9, "other": 12}
 
 
 def preset(name: str, frequency: str, seed: int, overrides: dict | None = None) -> Forecaster:
@@ -42,7 +44,7 @@ def preset(name: str, frequency: str, seed: int, overrides: dict | None = None) 
         deseasonalize=True, loss="mae", batch_size=512, lr=3e-3, refit=False, seed=seed,
     )
     if name == "fast":
-        settings.update(window=windows[1], ensemble=1, epochs=8, patience=3)
+        settings.update(window=FAST_WINDOW[frequency], ensemble=1, epochs=8, patience=3)
     else:
         settings.update(window=windows, ensemble=9, epochs=12, patience=4)
     settings.update(overrides or {})
