@@ -180,9 +180,12 @@ def plot_memory(lengths: list[int], reductions: dict[str, list[float]], path: st
                 title: str) -> Path:
     """Share of the best possible error reduction reached, against the memory length L."""
     fig, ax = plt.subplots(figsize=(7, 4.2))
-    for cell, values in reductions.items():
-        ax.plot(lengths, 100 * np.asarray(values), "o-", lw=2, color=CELL_COLORS.get(cell), label=cell)
+    looks = [("o", "-"), ("s", "--"), ("^", "-."), ("D", ":")]  # curves at 100% lie on each other
+    for (cell, values), (marker, style) in zip(reductions.items(), looks * 2, strict=False):
+        ax.plot(lengths, 100 * np.asarray(values), marker=marker, ls=style, lw=2, ms=7,
+                color=CELL_COLORS.get(cell), label=cell, alpha=0.85)
     ax.axhline(95, color="#888888", ls=":", lw=1)
+    ax.text(lengths[0], 91, "95% of the best possible", fontsize=8, color="#666666")
     ax.set_ylim(-5, 105)
     ax.set_xlabel("L: steps between the first marked value and the answer")
     ax.set_ylabel("error reduction over the mean (%)")
