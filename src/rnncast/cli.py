@@ -58,35 +58,26 @@ def _names(text: str) -> list[str]:
     return names
 
 
-def _sizes(text: str) -> list[int]:
-    try:
-        values = [int(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        values = []
-    if not values or min(values) < 1:
-        raise argparse.ArgumentTypeError(f"must be positive integers, comma-separated, got {text!r}")
-    return values
+def _number_list(convert, accept, what: str):
+    """An argparse type for comma-separated numbers, each ``convert``-ed and checked by
+    ``accept``; otherwise the error says they ``must be`` ``what``."""
+
+    def parse(text: str) -> list:
+        try:
+            values = [convert(v) for v in text.split(",") if v.strip()]
+        except ValueError:
+            values = []
+        if not values or not all(accept(v) for v in values):
+            raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}")
+        return values
+
+    return parse
 
 
-def _lengths(text: str) -> list[int]:
-    try:
-        values = [int(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        values = []
-    if not values or min(values) < 2:
-        raise argparse.ArgumentTypeError(f"must be integers >= 2, comma-separated, got {text!r}")
-    return values
-
-
-def _levels(text: str) -> list[float]:
-    try:
-        values = [float(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        values = []
-    if not values or not all(0 < v < 100 for v in values):
-        raise argparse.ArgumentTypeError(f"must be percentages between 0 and 100, comma-separated "
-                                         f"(e.g. 80,95), got {text!r}")
-    return values
+_sizes = _number_list(int, lambda v: v >= 1, "positive integers, comma-separated")
+_lengths = _number_list(int, lambda v: v >= 2, "integers >= 2, comma-separated")
+_levels = _number_list(float, lambda v: 0 < v < 100,
+                       "percentages between 0 and 100, comma-separated (e.g. 80,95)")
 
 
 def _cells(text: str) -> list[str]:
@@ -536,14 +527,7 @@ def _result_json(result: Evaluation, test: int) -> dict:
 
 def _write_evaluation(result: Evaluation, out: Path, summary: dict, title: str) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    first = result.truth.columns[0]
-    plots.plot_evaluation(result.train[first], result.truth[first], result.forecast[first],
-                          {k: v[:, 0] for k, v in result.baseline_forecasts.items()},
-                          title, out / "forecast.png")
-    history = result.model.history
-    plots.plot_losses(history.loss, history.val_loss, out / "loss.png", history.best_epoch)
-    if result.snapshots:
-        plots.plot_progress(result.truth[first], result.snapshots, out / "progress.png")
+    plots.plot_evaluation_set(result, out, title)
     write_text(out / "metrics.json", _json(summary, indent=2) + "\n")
 
 

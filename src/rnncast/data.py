@@ -7,7 +7,7 @@ one-line message names the file, column and row where that makes sense.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -270,3 +270,23 @@ def season_phase(index: pd.Index | None, season: int) -> int | None:
     by_season = {12: first.month - 1, 4: first.quarter - 1, 7: first.day_of_week, 5: first.day_of_week,
                  24: first.hour, 52: first.isocalendar()[1] - 1, 60: first.minute}
     return int(by_season.get(season, 0)) % season
+
+
+def split(data: SeriesData, test: int) -> tuple[SeriesData, SeriesData]:
+    """Training part and the last ``test`` points, with their time index."""
+    n = len(data.values)
+    if test < 1:
+        raise DataError(f"test size must be a positive integer, got {test}")
+    if test >= n:
+        raise DataError(f"test size {test} leaves no training data in a series of {n} points")
+    index = data.index if data.index is not None else pd.RangeIndex(n)
+    part = lambda rows: replace(data, values=data.values[rows], index=index[rows])  # noqa: E731
+    return part(slice(0, n - test)), part(slice(n - test, n))
+
+
+def truncate(data, drop: int) -> Panel:
+    """Every series without its last ``drop`` points."""
+    panel = as_panel(data)
+    if drop == 0:
+        return panel
+    return Panel([split(s, drop)[0] for s in panel.series], panel.ids, panel.id_name)

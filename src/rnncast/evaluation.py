@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from rnncast import baselines as base
-from rnncast.data import Panel, SeriesData, as_panel
+from rnncast.data import Panel, SeriesData, as_panel, split, truncate
 from rnncast.errors import DataError
 from rnncast.forecaster import Forecaster
 from rnncast.intervals import coverage
@@ -51,18 +51,6 @@ class Evaluation:
         """Baselines more accurate than the network on ``metric``."""
         mine = self.metrics[metric]
         return [name for name, s in self.baselines.items() if s[metric] < mine]
-
-
-def split(data: SeriesData, test: int) -> tuple[SeriesData, SeriesData]:
-    """Training part and the last ``test`` points, with their time index."""
-    n = len(data.values)
-    if test < 1:
-        raise DataError(f"test size must be a positive integer, got {test}")
-    if test >= n:
-        raise DataError(f"test size {test} leaves no training data in a series of {n} points")
-    index = data.index if data.index is not None else pd.RangeIndex(n)
-    part = lambda rows: replace(data, values=data.values[rows], index=index[rows])  # noqa: E731
-    return part(slice(0, n - test)), part(slice(n - test, n))
 
 
 def default_baselines(panel: Panel) -> list[str]:
@@ -212,14 +200,6 @@ class Backtest:
 
     def to_dict(self) -> dict:
         return {"folds": self.folds, "mean": self.mean}
-
-
-def truncate(data, drop: int) -> Panel:
-    """Every series without its last ``drop`` points."""
-    panel = as_panel(data)
-    if drop == 0:
-        return panel
-    return Panel([split(s, drop)[0] for s in panel.series], panel.ids, panel.id_name)
 
 
 def backtest(

@@ -21,7 +21,7 @@ import pandas as pd
 import torch
 
 from rnncast import forecasting
-from rnncast.data import Panel, SeriesData, as_panel, future_index, season_phase
+from rnncast.data import Panel, SeriesData, as_panel, future_index, season_phase, truncate
 from rnncast.errors import DataError
 from rnncast.intervals import Calibration
 from rnncast.networks import ModelConfig, RecurrentNet
@@ -484,10 +484,10 @@ class Forecaster:
         helper = Forecaster.from_configs(self.model_config, self.series_config, self.train_config,
                                          self.ensemble, str(self.device))
         helper.aggregate = self.aggregate
-        helper.fit(_drop_last(panel, horizon + origins - 1), callback)
+        helper.fit(truncate(panel, horizon + origins - 1), callback)
         scores = []
         for o in range(origins):
-            seen = _drop_last(panel, horizon + origins - 1 - o)  # history up to this origin
+            seen = truncate(panel, horizon + origins - 1 - o)  # history up to this origin
             _, scaled, ends = helper._forecast(horizon, seen)
             F, n = helper.n_targets, [len(h.values) for h in seen.series]
             truth = np.stack([s.values[k : k + horizon, :F]  # (B, horizon, F)
@@ -632,15 +632,6 @@ class Forecaster:
         series = getattr(self, "fitted_config", self.series_config)
         return {"model": self.model_config.to_dict(), "series": series.to_dict(),
                 "train": self.train_config.to_dict()}
-
-
-def _drop_last(panel: Panel, n: int) -> Panel:
-    """Every series without its last ``n`` rows."""
-    if n == 0:
-        return panel
-    cut = [replace(s, values=s.values[:-n], index=None if s.index is None else s.index[:-n])
-           for s in panel.series]
-    return Panel(cut, panel.ids, panel.id_name)
 
 
 def _targets_first(panel: Panel, covariates: tuple[str, ...]) -> Panel:

@@ -4,6 +4,7 @@ while training, and the future. Nothing here trains anything; every PNG is writt
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import matplotlib
 
@@ -15,6 +16,9 @@ import numpy as np
 import pandas as pd
 
 from rnncast.persistence import atomic_write
+
+if TYPE_CHECKING:
+    from rnncast.evaluation import Evaluation
 
 COLORS = {"history": "#444444", "truth": "#1f77b4", "forecast": "#d62728"}
 
@@ -206,3 +210,19 @@ def plot_tuning(labels: list[str], scores: list[float], metric: str, path: str |
     ax.set_title("Configurations tried (best in red)")
     ax.grid(alpha=0.3, axis="x")
     return _save(fig, path)
+
+
+def plot_evaluation_set(result: Evaluation, directory: str | Path, title: str) -> dict[str, Path]:
+    """An evaluation's pictures in ``directory``: ``forecast.png`` (against the truth and the
+    baselines, first target), ``loss.png`` (first network) and, when recorded, ``progress.png``."""
+    directory = Path(directory)
+    first = result.truth.columns[0]
+    history = result.model.history
+    written = {"forecast": plot_evaluation(
+        result.train[first], result.truth[first], result.forecast[first],
+        {k: v[:, 0] for k, v in result.baseline_forecasts.items()}, title, directory / "forecast.png"),
+        "loss": plot_losses(history.loss, history.val_loss, directory / "loss.png", history.best_epoch)}
+    if result.snapshots:
+        written["progress"] = plot_progress(result.truth[first], result.snapshots,
+                                            directory / "progress.png")
+    return written

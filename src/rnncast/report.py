@@ -95,17 +95,10 @@ value in each column is in bold.</p>
 def write_report(path: str | Path, result: Evaluation, title: str, facts: dict[str, object],
                  version: str) -> Path:
     """Draw the evaluation's plots and write the self-contained page to ``path`` atomically."""
-    first = result.truth.columns[0]
-    history = result.model.history
+    captions = {"forecast": "Forecast against the truth", "loss": "Loss curves (first network)",
+                "progress": "The forecast while training"}
     with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
-        plots.plot_evaluation(result.train[first], result.truth[first], result.forecast[first],
-                              {k: v[:, 0] for k, v in result.baseline_forecasts.items()},
-                              f"{first}: forecast against the truth", tmp / "forecast.png")
-        plots.plot_losses(history.loss, history.val_loss, tmp / "loss.png", history.best_epoch)
-        images = {"Forecast against the truth": (tmp / "forecast.png").read_bytes(),
-                  "Loss curves (first network)": (tmp / "loss.png").read_bytes()}
-        if result.snapshots:
-            plots.plot_progress(result.truth[first], result.snapshots, tmp / "progress.png")
-            images["The forecast while training"] = (tmp / "progress.png").read_bytes()
+        heading = f"{result.truth.columns[0]}: forecast against the truth"
+        written = plots.plot_evaluation_set(result, tmp, heading)
+        images = {captions[name]: png.read_bytes() for name, png in written.items()}
     return write_text(path, render(result, title, facts, images, version))
