@@ -8,7 +8,8 @@ import pytest
 
 from rnncast import Forecaster
 from rnncast.errors import ModelFileError
-from rnncast.persistence import atomic_write, load_model
+from rnncast.files import atomic_write
+from rnncast.persistence import load_model
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

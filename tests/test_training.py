@@ -70,7 +70,7 @@ def test_clipping_by_norm_and_by_value_counts_clipped_steps():
 
 @pytest.mark.parametrize("field, value, message", [
     ("loss", "hinge", "loss must be one of"),
-    ("epochs", 0, "epochs must be >= 1, got 0"),
+    ("epochs", 0, "epochs must be at least 1, got 0"),
     ("lr", -1.0, "lr must be > 0, got -1.0"),
     ("clip_norm", 0.0, "clip_norm must be > 0 or None, got 0.0"),
 ])

@@ -18,6 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from rnncast.errors import SettingError
+
 State = tuple[Tensor, ...]
 
 ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {
@@ -60,15 +62,15 @@ class Cell(nn.Module):
     ) -> None:
         super().__init__()
         if input_size < 1 or hidden_size < 1:
-            raise ValueError(
+            raise SettingError(
                 f"input_size and hidden_size must be >= 1, got {input_size} and {hidden_size}"
             )
         if activation not in ACTIVATIONS:
-            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
+            raise SettingError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
         if init not in INITS:
-            raise ValueError(f"init must be one of {INITS}, got {init!r}")
+            raise SettingError(f"init must be one of {INITS}, got {init!r}")
         if chrono == 1 or chrono < 0:
-            raise ValueError(f"chrono must be 0 (off) or >= 2 steps, got {chrono}")
+            raise SettingError(f"chrono must be 0 (off) or >= 2 steps, got {chrono}")
         self.chrono = chrono
         self.input_size, self.hidden_size = input_size, hidden_size
         self.activation, self.init, self.forget_bias = activation, init, forget_bias
@@ -271,7 +273,7 @@ class TorchGRUCell(Cell):
 
     def add_parameters(self) -> None:
         if self.layer_norm:
-            raise ValueError("layer_norm is not available for the PyTorch-form GRU; use 'gru'")
+            raise SettingError("layer_norm is not available for the PyTorch-form GRU; use 'gru'")
         has_bias = self.bias is not None
         self.bias_hh = nn.Parameter(torch.empty(3 * self.hidden_size)) if has_bias else None
 
@@ -301,5 +303,5 @@ CELLS: dict[str, type[Cell]] = {
 def make_cell(kind: str, input_size: int, hidden_size: int, **options) -> Cell:
     """Build a cell by name: ``rnn``, ``lstm``, ``peephole``, ``gru`` (deck) or ``gru_torch``."""
     if kind not in CELLS:
-        raise ValueError(f"cell must be one of {sorted(CELLS)}, got {kind!r}")
+        raise SettingError(f"cell must be one of {sorted(CELLS)}, got {kind!r}")
     return CELLS[kind](input_size, hidden_size, **options)

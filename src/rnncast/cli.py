@@ -12,6 +12,7 @@ import logging
 import os
 import sys
 import time
+import traceback
 from pathlib import Path
 
 import numpy as np
@@ -19,11 +20,13 @@ import pandas as pd
 
 from rnncast import __version__, plots
 from rnncast.data import Panel, SeriesData, load_long, load_series
-from rnncast.errors import RnncastError
+from rnncast.errors import OutputError, RnncastError, SettingError
 from rnncast.evaluation import BASELINES, Evaluation, backtest, holdout
+from rnncast.files import Outputs, describe, write_text
 from rnncast.forecaster import Forecaster
-from rnncast.persistence import write_text
+from rnncast.persistence import write_model
 from rnncast.report import verdict, write_report
+from rnncast.timeindex import FILLS, TIME_ZONES, TimeConfig
 from rnncast.training import EpochInfo
 
 METRICS = ("rmse", "mae", "mape", "smape", "mase")
@@ -46,6 +49,10 @@ def _number(convert, accept, what: str):
 
 
 positive_int = _number(int, lambda v: v >= 1, "a positive integer")
+seed_int = _number(int, lambda v: 0 <= v <= 2**31 - 1, "an integer from 0 to 2147483647")
+CPUS = os.cpu_count() or 1
+threads_int = _number(int, lambda v: 1 <= v <= CPUS,
+                      f"from 1 to {CPUS}, the CPUs of this machine (more only slows PyTorch down)")
 positive_float = _number(float, lambda v: v > 0, "a positive number")
 nonnegative_int = _number(int, lambda v: v >= 0, "an integer >= 0")
 
@@ -76,8 +83,16 @@ def _number_list(convert, accept, what: str):
 
 _sizes = _number_list(int, lambda v: v >= 1, "positive integers, comma-separated")
 _lengths = _number_list(int, lambda v: v >= 2, "integers >= 2, comma-separated")
-_levels = _number_list(float, lambda v: 0 < v < 100,
-                       "percentages between 0 and 100, comma-separated (e.g. 80,95)")
+def _levels(text: str) -> list[float]:
+    """Interval levels as percentages; a fraction such as 0.8 is refused with the likely intent."""
+    values = _number_list(float, lambda v: 0 < v < 100,
+                          "percentages between 1 and 99.9, comma-separated (e.g. 80,95)")(text)
+    small = [v for v in values if v < 1]
+    if small:
+        raise argparse.ArgumentTypeError(
+            f"levels are percentages: {small[0]:g} would be a {small[0]:g}% band, nearly zero wide; "
+            f"did you mean {small[0] * 100:g}?")
+    return values
 
 
 def _cells(text: str) -> list[str]:
@@ -94,9 +109,21 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefau
     """Keep the examples' line breaks and show defaults."""
 
 
+class Parser(argparse.ArgumentParser):
+    """A bad argument is one line and a pointer to --help (a JSON object too with --json)."""
+
+    json_errors = False
+
+    def error(self, message: str):
+        line = f"{self.prog}: error: {message} (see {self.prog} --help)"
+        if Parser.json_errors:
+            print(json.dumps({"error": {"message": line, "exit": 2, "kind": "argument"}}), flush=True)
+        self.exit(2, line + "\n")
+
+
 # -- the parser ----------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="rnncast",
         formatter_class=HelpFormatter,
         description=(
@@ -118,7 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument("--version", action="version", version=f"rnncast {__version__}")
-    verbs = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    verbs = parser.add_subparsers(dest="command", metavar="COMMAND", required=True,
+                                  parser_class=Parser)
 
     ev = verbs.add_parser(
         "evaluate", formatter_class=HelpFormatter,
@@ -177,10 +205,13 @@ def build_parser() -> argparse.ArgumentParser:
     fc.add_argument("model", type=Path, help="model directory written by `rnncast fit`")
     fc.add_argument("--horizon", type=positive_int, required=True, help="steps to forecast")
     fc.add_argument("--data", type=Path, help="newer history (same columns as at fit time)")
+    _time_arguments(fc)
     fc.add_argument("--intervals", type=_levels, metavar="LEVELS",
                     help="prediction intervals at these levels, e.g. 80,95: adds lo-80, hi-80, … "
                          "columns and bands (the model needs `fit --intervals`)")
-    fc.add_argument("--out", type=Path, required=True, help="CSV file to write")
+    fc.add_argument("--out", type=Path, required=True,
+                    help="forecast file to write: CSV, or Parquet when it ends in .parquet; the "
+                         "plot goes beside it with the extension .png")
     _output_arguments(fc)
 
     bt = verbs.add_parser(
@@ -258,6 +289,7 @@ def build_parser() -> argparse.ArgumentParser:
     dg.add_argument("--target", action="append", help="column(s) to forecast, as in fit")
     dg.add_argument("--time-col", help="time column")
     dg.add_argument("--id-col", help="series id column (long format)")
+    _time_arguments(dg)
     dg.add_argument("--window", type=positive_int, help="input length for DATA (default: three seasons)")
     dg.add_argument("--horizon", type=positive_int, help="steps ahead for DATA (default: one season)")
     dg.add_argument("--season", type=positive_int, help="season length for DATA")
@@ -284,7 +316,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="also probe each remedy alone on the first of --cells")
     dg.add_argument("--explode-lr", type=positive_float, metavar="LR",
                     help="with --remedies: plain SGD at this rate, without and with clipping")
-    dg.add_argument("--seed", type=int, default=0, help="random seed (data and weights)")
+    dg.add_argument("--seed", type=seed_int, default=0, help="random seed (data and weights)")
     dg.add_argument("--out", type=Path, help="directory for diagnose.json and the plots")
     _output_arguments(dg)
 
@@ -299,7 +331,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="example:\n  rnncast demo --out demo",
     )
     demo.add_argument("--out", type=Path, default=Path("rnncast-demo"), help="output directory")
-    demo.add_argument("--seed", type=int, default=0, help="random seed")
+    demo.add_argument("--seed", type=seed_int, default=0, help="random seed")
     demo.add_argument("--quick", action="store_true",
                       help="a smoke run: 20 epochs, one network per model (not for results)")
     _output_arguments(demo)
@@ -313,6 +345,26 @@ def _data_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--time-col", help="time column (parsed as dates when it holds dates)")
     p.add_argument("--id-col", help="series id column: a long file of many series "
                                     "(one global model for all of them)")
+    _time_arguments(p)
+
+
+def _time_arguments(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("time stamps")
+    g.add_argument("--freq", help="the data's frequency as a pandas alias (MS, W-SUN, D, h, 15min) "
+                                  "when it cannot be inferred (default: inferred)")
+    g.add_argument("--date-format", metavar="FORMAT",
+                   help="strftime format of the time column, e.g. %%d/%%m/%%Y (default: guessed)")
+    g.add_argument("--dayfirst", action="store_true", help="read 03/04/2020 as 3 April")
+    g.add_argument("--fill-missing", choices=FILLS, metavar="HOW",
+                   help=f"fill missing time stamps ({', '.join(FILLS)}) instead of refusing them")
+    g.add_argument("--time-zone", choices=TIME_ZONES, metavar="ZONE",
+                   help="for stamps with mixed UTC offsets: utc converts them (hourly data), local "
+                        "keeps the wall-clock time (daily and coarser data)")
+
+
+def _time_config(args: argparse.Namespace, freq: str | None = None) -> TimeConfig:
+    return TimeConfig(freq=args.freq or freq, date_format=args.date_format, dayfirst=args.dayfirst,
+                      fill=args.fill_missing, time_zone=args.time_zone)
 
 
 def _model_arguments(p: argparse.ArgumentParser, lists: bool = False) -> None:
@@ -369,14 +421,16 @@ def _model_arguments(p: argparse.ArgumentParser, lists: bool = False) -> None:
                    help="networks trained with different seeds; the forecast is their median")
     t.add_argument("--validation", type=nonnegative_int,
                    help="points at the end for early stopping (default: horizon or a tenth)")
-    t.add_argument("--seed", type=int, default=0, help="random seed (same seed, same numbers)")
+    t.add_argument("--seed", type=seed_int, default=0, help="random seed (same seed, same numbers)")
 
 
 def _output_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print exactly one JSON object on stdout")
     p.add_argument("--quiet", action="store_true", help="no progress bar or table")
-    p.add_argument("--threads", type=positive_int, default=1,
+    p.add_argument("--threads", type=threads_int, default=1,
                    help="CPU threads for PyTorch (small recurrent nets run best on one)")
+    p.add_argument("--debug", action="store_true",
+                   help="on an internal error, print the Python traceback (for a bug report)")
 
 
 def _forecaster(args: argparse.Namespace, horizon: int | None = None) -> Forecaster:
@@ -442,8 +496,8 @@ def _say(args: argparse.Namespace, text: str) -> None:
 def _load(args: argparse.Namespace) -> SeriesData | Panel:
     columns = args.target + [c for c in args.covariate if c not in args.target]
     if args.id_col:
-        return load_long(args.data, args.id_col, columns, args.time_col)
-    return load_series(args.data, columns, args.time_col)
+        return load_long(args.data, args.id_col, columns, args.time_col, _time_config(args))
+    return load_series(args.data, columns, args.time_col, _time_config(args))
 
 
 def _default_span(args: argparse.Namespace, data: SeriesData | Panel) -> int:
@@ -453,7 +507,9 @@ def _default_span(args: argparse.Namespace, data: SeriesData | Panel) -> int:
     return season if season > 1 else max(1, len(first.values) // 10)
 
 
-def cmd_evaluate(args: argparse.Namespace) -> dict:
+def cmd_evaluate(args: argparse.Namespace, run: Outputs) -> dict:
+    out_dir = run.directory(args.out) if args.out else None
+    report = run.file(args.report, "--report") if args.report else None
     data = _load(args)
     test = args.test or args.horizon or _default_span(args, data)
     model = _forecaster(args, horizon=test)
@@ -461,14 +517,14 @@ def cmd_evaluate(args: argparse.Namespace) -> dict:
     out = _result_json(result, test)
     out.update(data=str(args.data), target=args.target)
     if args.out:
-        _write_evaluation(result, args.out, out, title=f"{', '.join(args.target)}: last {test} held out")
+        _write_evaluation(result, out_dir, out, title=f"{', '.join(args.target)}: last {test} held out")
         out["out"] = str(args.out)
     _say(args, _table([(f"{args.data.name} (test {test})", result)]))
     _say(args, verdict(result))
     if args.out:
         _say(args, f"wrote {args.out}/metrics.json, forecast.png, loss.png, progress.png")
     if args.report:
-        write_report(args.report, result, f"rnncast: {', '.join(args.target)} in {args.data.name}",
+        write_report(report, result, f"rnncast: {', '.join(args.target)} in {args.data.name}",
                      _facts(args, data, result, test), __version__)
         out["report"] = str(args.report)
         _say(args, f"wrote {args.report}")
@@ -526,12 +582,13 @@ def _result_json(result: Evaluation, test: int) -> dict:
 
 
 def _write_evaluation(result: Evaluation, out: Path, summary: dict, title: str) -> None:
-    out.mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)  # a staged folder, or a part of one
     plots.plot_evaluation_set(result, out, title)
     write_text(out / "metrics.json", _json(summary, indent=2) + "\n")
 
 
-def cmd_fit(args: argparse.Namespace) -> dict:
+def cmd_fit(args: argparse.Namespace, run: Outputs) -> dict:
+    folder = run.directory(args.out, kind="model")
     data = _load(args)
     model = _forecaster(args)
     start = time.perf_counter()
@@ -542,7 +599,7 @@ def cmd_fit(args: argparse.Namespace) -> dict:
                    f"{len(model.calibration.scores)} forecast errors per step")
     with Progress(args, f"fit {args.data.name}") as progress:
         model.fit(data, callback=progress)
-    model.save(args.out)
+    write_model(model, folder, __version__)
     seconds = time.perf_counter() - start
     history = model.history
     points = sum(len(s.values) for s in model.panel.series)
@@ -558,16 +615,23 @@ def cmd_fit(args: argparse.Namespace) -> dict:
             "settings": model.config()}
 
 
-def cmd_forecast(args: argparse.Namespace) -> dict:
+def cmd_forecast(args: argparse.Namespace, run: Outputs) -> dict:
+    if args.out.suffix.lower() == ".png":
+        raise OutputError(f"--out {args.out}: the forecast is a table (CSV or Parquet); name it "
+                          f"{args.out.with_suffix('.csv').name} and the plot goes beside it as "
+                          f"{args.out.name}")
+    png = args.out.with_suffix(".png")
+    table, picture = run.file(args.out), run.file(png, "--out (its plot)")
     model = Forecaster.load(args.model)
     panel, first = model.panel, model.data
     time_col = first.index.name if first.index is not None else None
     history = None
     if args.data is not None:
+        time = _time_config(args, first.freq)
         if panel.single:
-            history = load_series(args.data, first.columns, time_col)
+            history = load_series(args.data, first.columns, time_col, time)
         else:
-            history = load_long(args.data, panel.id_name, first.columns, time_col)
+            history = load_long(args.data, panel.id_name, first.columns, time_col, time)
             if history.ids != panel.ids:
                 raise RnncastError(f"{args.data}: holds series {_few(history.ids)}, but the model "
                                    f"was fitted on {_few(panel.ids)}")
@@ -578,24 +642,23 @@ def cmd_forecast(args: argparse.Namespace) -> dict:
         raise RnncastError(f"{args.model}: intervals were calibrated for {model.calibration.horizon} "
                            f"steps; forecast at most that many, or fit again with a longer --horizon")
     forecast = model.predict(args.horizon, y=history, levels=args.intervals)
-    png = args.out.with_suffix(".png")
     if panel.single:
         frame = forecast.to_frame() if isinstance(forecast, pd.Series) else forecast
         frame.index.name = time_col or "step"
-        write_text(args.out, frame.to_csv())
+        _write_table(table, frame.reset_index(), args.out)
         past = history or first
         plots.plot_future(pd.DataFrame(past.values, index=past.index, columns=past.columns),
-                          frame, png, title=f"Forecast, {args.horizon} steps")
+                          frame, picture, title=f"Forecast, {args.horizon} steps")
         _say(args, frame.to_string(float_format=lambda v: f"{v:.4g}"))
         span = (str(frame.index[0]), str(frame.index[-1]))
         values = {c: frame[c].tolist() for c in frame.columns}
     else:
-        write_text(args.out, forecast.to_csv(index=False))
+        _write_table(table, forecast, args.out)
         shown = (history or panel).series[0]
         head = forecast[forecast[panel.id_name] == panel.ids[0]].drop(columns=panel.id_name)
         head = head.set_index(head.columns[0])
         plots.plot_future(pd.DataFrame(shown.values, index=shown.index, columns=shown.columns),
-                          head, png, title=f"Forecast of series '{panel.ids[0]}', {args.horizon} steps")
+                          head, picture, title=f"Forecast of series '{panel.ids[0]}', {args.horizon} steps")
         _say(args, f"forecast {len(panel.ids)} series, {args.horizon} steps each (long format)")
         span = (str(forecast.iloc[0, 1]), str(forecast.iloc[-1, 1]))
         values = None
@@ -607,12 +670,21 @@ def cmd_forecast(args: argparse.Namespace) -> dict:
     return out
 
 
+def _write_table(path: Path, frame: pd.DataFrame, name: Path) -> None:
+    """A forecast as Parquet when ``name`` ends in .parquet, else as CSV."""
+    if name.suffix.lower() in (".parquet", ".pq"):
+        frame.to_parquet(path, index=False)
+    else:
+        write_text(path, frame.to_csv(index=False))
+
+
 def _few(ids: list[str] | None) -> str:
     ids = ids or []
     return ", ".join(ids[:3]) + (f" … ({len(ids)} in all)" if len(ids) > 3 else "")
 
 
-def cmd_backtest(args: argparse.Namespace) -> dict:
+def cmd_backtest(args: argparse.Namespace, run: Outputs) -> dict:
+    folder = run.directory(args.out) if args.out else None
     data = _load(args)
     horizon = args.horizon = args.horizon or _default_span(args, data)
     with Progress(args, f"backtest {args.data.name}") as progress:
@@ -634,18 +706,16 @@ def cmd_backtest(args: argparse.Namespace) -> dict:
             f"{level}%: {share:.0%}" for level, share in result.mean["coverage"].items()))
     _say(args, "\n".join(lines))
     if args.out:
-        args.out.mkdir(parents=True, exist_ok=True)
-        write_text(args.out / "backtest.json", _json(out, indent=2) + "\n")
-        plots.plot_backtest(names, rows, args.out / "backtest.png")
+        write_text(folder / "backtest.json", _json(out, indent=2) + "\n")
+        plots.plot_backtest(names, rows, folder / "backtest.png")
         _say(args, f"wrote {args.out}/backtest.json and backtest.png")
     return out
 
 
-def cmd_demo(args: argparse.Namespace) -> dict:
+def cmd_demo(args: argparse.Namespace, run: Outputs) -> dict:
     from rnncast import datasets
 
-    out = args.out
-    out.mkdir(parents=True, exist_ok=True)
+    out = run.directory(args.out)
     sine = datasets.sine_wave()
     sine_data = SeriesData(sine[:, None], pd.RangeIndex(len(sine), name="step"), ["sin"], None)
     args.epochs = 20 if args.quick else 300
@@ -678,16 +748,18 @@ def cmd_demo(args: argparse.Namespace) -> dict:
                       title="AirPassengers: forecast of 1961-1962 after retraining on 1949-1960")
     _say(args, _table([("sine wave (last 50)", sine_result), ("AirPassengers (1960)", air_result)]))
     _say(args, verdict(air_result))
-    _say(args, f"\nretrained on 1949-1960 and forecast 1961-1962: {out}/airpassengers-forecast.csv"
-               f"\nplots and metrics in {out}/ (forecast.png, loss.png, progress.png per data set)")
+    shown = args.out
+    _say(args, f"\nretrained on 1949-1960 and forecast 1961-1962: {shown}/airpassengers-forecast.csv"
+               f"\nplots and metrics in {shown}/ (forecast.png, loss.png, progress.png per data set)")
     return {"sine": _result_json(sine_result, 50), "airpassengers": _result_json(air_result, 12),
             "future": {str(k.date()): v for k, v in future["passengers"].items()},
-            "out": str(out)}
+            "out": str(shown)}
 
 
-def cmd_tune(args: argparse.Namespace) -> dict:
+def cmd_tune(args: argparse.Namespace, run: Outputs) -> dict:
     from rnncast.evaluation import grid, search, truncate, tune
 
+    folder = run.directory(args.out) if args.out else None
     data = _load(args)
     if args.test:
         data = truncate(data, args.test)  # the final test range: never seen here
@@ -722,10 +794,9 @@ def cmd_tune(args: argparse.Namespace) -> dict:
     _say(args, "\n".join(lines))
     _say(args, f"best: {', '.join(f'{k} {v}' for k, v in best.items())}; to fit it:\n  {command}")
     if args.out:
-        args.out.mkdir(parents=True, exist_ok=True)
-        write_text(args.out / "tune.json", _json(out, indent=2) + "\n")
+        write_text(folder / "tune.json", _json(out, indent=2) + "\n")
         plots.plot_tuning([", ".join(f"{k} {v}" for k, v in r["settings"].items()) for r in result.rows],
-                          [r["score"] for r in result.rows], args.metric, args.out / "tune.png")
+                          [r["score"] for r in result.rows], args.metric, folder / "tune.png")
         _say(args, f"wrote {args.out}/tune.json and tune.png")
     return out
 
@@ -750,17 +821,18 @@ def _fit_command(args: argparse.Namespace, best: dict) -> str:
     return " ".join([*parts, "--out", "model"])
 
 
-def cmd_diagnose(args: argparse.Namespace) -> dict:
+def cmd_diagnose(args: argparse.Namespace, run: Outputs) -> dict:
     from rnncast import diagnostics
     from rnncast.networks import ModelConfig
     from rnncast.training import TrainConfig
 
     if (args.data is None) == (args.task is None):
-        raise ValueError("give either a DATA file or --task adding")
+        raise SettingError("give either a DATA file or --task adding")
     if args.data is not None and not args.target:
-        raise ValueError("DATA needs --target (the column to forecast)")
+        raise SettingError("DATA needs --target (the column to forecast)")
     if args.explode_lr and not args.remedies:
-        raise ValueError("--explode-lr belongs to the --remedies table; add --remedies")
+        raise SettingError("--explode-lr belongs to the --remedies table; add --remedies")
+    folder = run.directory(args.out) if args.out else None
     train_config = TrainConfig(epochs=args.epochs, patience=args.patience, lr=args.lr,
                                batch_size=args.batch_size, clip_norm=args.clip_norm,
                                clip_value=args.clip_value, spike_guard=None, seed=args.seed)
@@ -809,20 +881,19 @@ def cmd_diagnose(args: argparse.Namespace) -> dict:
         _say(args, f"\nremedies, one at a time ({args.cells[0]}, {label})\n"
                    + _probe_table(table, "configuration"))
     if args.out:
-        args.out.mkdir(parents=True, exist_ok=True)
-        write_text(args.out / "diagnose.json", _json(out, indent=2) + "\n")
+        write_text(folder / "diagnose.json", _json(out, indent=2) + "\n")
         title = f"{runs[-1][0]}: gradient reaching each step at initialisation ({args.init} init)"
         plots.plot_gradient_flow({c: p.flow.through_time[0] for c, p in last.items()},
-                                 args.out / "gradient_flow.png", title)
+                                 folder / "gradient_flow.png", title)
         plots.plot_layer_gradients({c: p.layer_norms for c, p in last.items()},
                                    {c: p.clipped_fraction for c, p in last.items()},
-                                   args.out / "layer_gradients.png",
+                                   folder / "layer_gradients.png",
                                    f"{runs[-1][0]}: weight gradients while training")
         written = ["diagnose.json", "gradient_flow.png", "layer_gradients.png"]
         if len(runs) > 1:
             plots.plot_memory([n for _, n, _, _ in runs],
                               {c: [probes[c].reduction for *_, probes in runs] for c in args.cells},
-                              args.out / "memory.png", "Long memory: the adding problem")
+                              folder / "memory.png", "Long memory: the adding problem")
             written.append("memory.png")
         _say(args, f"wrote {', '.join(written)} in {args.out}")
     return out
@@ -880,24 +951,53 @@ COMMANDS = {"evaluate": cmd_evaluate, "fit": cmd_fit, "forecast": cmd_forecast,
             "backtest": cmd_backtest, "tune": cmd_tune, "diagnose": cmd_diagnose, "demo": cmd_demo}
 
 
+def _inputs(args: argparse.Namespace) -> list[Path]:
+    """What a command reads: no output may be, hold or lie inside any of these."""
+    return [p for p in (getattr(args, "data", None), getattr(args, "model", None)) if p is not None]
+
+
+def _failure(error: BaseException) -> tuple[int, str, str]:
+    """``(exit code, kind, one line)`` for an error that ended a command."""
+    if isinstance(error, KeyboardInterrupt):
+        return 130, "interrupted", "interrupted; no output was written or changed"
+    if isinstance(error, SettingError | OutputError):
+        return 2, "argument", str(error)
+    if isinstance(error, RnncastError):
+        return 1, "input", str(error)
+    if isinstance(error, OSError):
+        return 1, "file system", describe(error)
+    if isinstance(error, MemoryError):
+        return 1, "memory", "out of memory: use fewer series, a smaller --batch-size or --units"
+    text = str(error).strip().splitlines()[0][:300] if str(error).strip() else ""
+    return 3, "internal", (f"internal error ({type(error).__name__}: {text}); this is a bug in "
+                           "rnncast: rerun with --debug for the traceback and report it")
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """Run one command. Exit status: 0 done, 1 bad data, model or file system, 2 bad argument,
+    3 internal error, 130 interrupted. Outputs appear only when the whole command succeeded."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    Parser.json_errors = "--json" in argv
+    args = build_parser().parse_args(argv)
     import torch
 
     torch.set_num_threads(args.threads)
     logging.basicConfig(level=logging.WARNING, format="rnncast: %(message)s")
+    run = Outputs(_inputs(args), args.command)
     try:
-        result = COMMANDS[args.command](args)
-    except RnncastError as error:
-        print(f"rnncast: error: {error}", file=sys.stderr)
-        return 1
-    except ValueError as error:  # a setting the configuration objects refused
-        print(f"rnncast: error: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("rnncast: interrupted; nothing was overwritten", file=sys.stderr)
-        return 130
+        result = COMMANDS[args.command](args, run)
+        run.commit()
+    except BaseException as error:
+        run.discard()
+        if isinstance(error, SystemExit):
+            raise
+        code, kind, line = _failure(error)
+        if args.debug:
+            traceback.print_exc()
+        print(f"rnncast: error: {line}", file=sys.stderr)
+        if args.json:
+            print(json.dumps({"error": {"message": line, "exit": code, "kind": kind}}), flush=True)
+        return code
     if args.json:
         try:
             print(_json(result), flush=True)

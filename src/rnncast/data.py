@@ -6,14 +6,14 @@ one-line message names the file, column and row where that makes sense.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from rnncast.errors import DataError
+from rnncast.errors import DataError, SettingError
+from rnncast.timeindex import TimeConfig, parse_times, regular
 
 # Season length by the base of a pandas frequency alias.
 _SEASONS = {"MS": 12, "ME": 12, "M": 12, "QS": 4, "QE": 4, "Q": 4, "W": 52, "D": 7, "B": 5,
@@ -72,7 +72,7 @@ def as_panel(y) -> Panel:
 
 def from_long(
     frame: pd.DataFrame, id_col: str, time_col: str | None, target: str | list[str],
-    where: str = "",
+    where: str = "", time: TimeConfig | None = None,
 ) -> Panel:
     """A long table (``unique_id, ds, y``: one row per series and time) as a :class:`Panel`.
 
@@ -80,7 +80,9 @@ def from_long(
     appears twice within one id is an error naming the id.
     """
     prefix = f"{where}: " if where else ""
+    time = time or TimeConfig()
     targets = [target] if isinstance(target, str) else list(target)
+    _distinct(targets, time_col, id_col)
     for column in [id_col, *targets, *([time_col] if time_col else [])]:
         if column not in frame.columns:
             known = ", ".join(map(str, frame.columns[:12]))
@@ -91,14 +93,9 @@ def from_long(
         raise DataError(f"{prefix}column '{id_col}' has a missing id at row {row + 1}")
     values = np.column_stack([numeric_column(frame[c], c, where) for c in targets])
     frame[targets] = values
-    freq = None
+    freq = time.freq
     if time_col:
-        if not pd.api.types.is_numeric_dtype(frame[time_col]):
-            frame[time_col] = pd.to_datetime(frame[time_col], errors="coerce", format="mixed")
-            if frame[time_col].isna().any():
-                row = int(np.argmax(frame[time_col].isna().to_numpy()))
-                raise DataError(f"{prefix}time column '{time_col}' has a missing or unreadable "
-                                f"time at row {row + 1}")
+        frame[time_col] = parse_times(frame[time_col], time_col, where, time)
         frame = frame.sort_values([id_col, time_col], kind="stable")
         dup = frame.duplicated([id_col, time_col])
         if dup.any():
@@ -106,12 +103,14 @@ def from_long(
             raise DataError(f"{prefix}series '{bad[id_col]}' has the time {bad[time_col]} twice")
     series, ids = [], []
     for key, group in frame.groupby(id_col, sort=False):
-        index = None
+        index, values = None, group[targets].to_numpy(np.float64)
         if time_col:
             index = pd.Index(group[time_col].to_numpy(), name=time_col)
-            if isinstance(index, pd.DatetimeIndex):
-                freq = freq or infer_freq(index)
-        series.append(SeriesData(group[targets].to_numpy(np.float64), index, targets, None))
+            place = f"{where}, series '{key}'" if where else f"series '{key}'"
+            index, values, found = regular(index, values, time, time_col, place, freq,
+                                           raw=None)
+            freq = freq or found
+        series.append(SeriesData(values, index, targets, None))
         ids.append(str(key))
     for item in series:  # one frequency for the whole panel (the first regular series')
         item.freq = freq if isinstance(item.index, pd.DatetimeIndex) else None
@@ -119,9 +118,24 @@ def from_long(
 
 
 def load_long(path: str | Path, id_col: str, target: str | list[str],
-              time_col: str | None = None) -> Panel:
+              time_col: str | None = None, time: TimeConfig | None = None) -> Panel:
     """Read a long-format file (CSV or Parquet) into a :class:`Panel`."""
-    return from_long(read_table(path), id_col, time_col, target, str(path))
+    return from_long(read_table(path), id_col, time_col, target, str(path), time)
+
+
+def _distinct(targets: list[str], time_col: str | None, id_col: str | None = None) -> None:
+    """Each column plays one part: a target twice, or a target that is also the time or id
+    column, is a setting error."""
+    seen = set()
+    for t in targets:
+        if t in seen:
+            raise SettingError(f"--target {t} is given twice")
+        seen.add(t)
+    for flag, column in (("--time-col", time_col), ("--id-col", id_col)):
+        if column is not None and column in seen:
+            raise SettingError(f"{flag} {column} is also a --target; a column plays one part")
+    if time_col is not None and time_col == id_col:
+        raise SettingError(f"--time-col and --id-col are both {time_col}")
 
 
 def season_from_freq(freq: str | None) -> int:
@@ -130,18 +144,6 @@ def season_from_freq(freq: str | None) -> int:
         return 1
     base = freq.split("-")[0].lstrip("0123456789")
     return _SEASONS.get(base, 1)
-
-
-def infer_freq(index: pd.DatetimeIndex) -> str | None:
-    """The index's frequency alias (``"MS"``), or None when irregular or too short."""
-    if index.freqstr:
-        return index.freqstr
-    if len(index) < 3:
-        return None
-    with warnings.catch_warnings():  # pandas 3 announces an offset return type; accept both
-        warnings.simplefilter("ignore")
-        freq = pd.infer_freq(index)
-    return getattr(freq, "freqstr", freq)
 
 
 def future_index(index: pd.Index | None, freq: str | None, length: int, steps: int) -> pd.Index:
@@ -168,12 +170,12 @@ def as_series(y, name: str = "y") -> SeriesData:
         frame = pd.DataFrame(array, columns=cols)
     index = frame.index if not isinstance(frame.index, pd.RangeIndex) else None
     freq = None
-    if isinstance(index, pd.DatetimeIndex):
-        check_time_index(index, "the index")
-        freq = infer_freq(index)
     values = np.empty(frame.shape, dtype=np.float64)
     for k, column in enumerate(frame.columns):
         values[:, k] = numeric_column(frame[column], str(column))
+    if isinstance(index, pd.DatetimeIndex):
+        check_time_index(index, "the index")
+        index, values, freq = regular(index, values, TimeConfig(), "index", "the series")
     return SeriesData(values, index, [str(c) for c in frame.columns], freq)
 
 
@@ -196,7 +198,7 @@ def numeric_column(column: pd.Series, label: str, where: str = "") -> np.ndarray
     return values
 
 
-def check_time_index(index: pd.DatetimeIndex, label: str, where: str = "") -> None:
+def check_time_index(index: pd.Index, label: str, where: str = "") -> None:
     prefix = f"{where}: " if where else ""
     if index.hasnans:
         row = int(np.argmax(index.isna()))
@@ -205,7 +207,8 @@ def check_time_index(index: pd.DatetimeIndex, label: str, where: str = "") -> No
         row = int(np.argmax(index.duplicated()))
         raise DataError(f"{prefix}{label} has a duplicated time {index[row]} at row {row + 1}")
     if not index.is_monotonic_increasing:
-        row = int(np.argmax(np.diff(index.asi8) < 0)) + 1
+        row = int(np.argmax(np.diff(index.asi8 if isinstance(index, pd.DatetimeIndex) else
+                                    index.to_numpy()) < 0)) + 1
         raise DataError(f"{prefix}{label} is not sorted: {index[row]} at row {row + 1} comes "
                         f"after {index[row - 1]}; sort the file by time first")
 
@@ -233,31 +236,24 @@ def read_table(path: str | Path) -> pd.DataFrame:
 
 
 def load_series(
-    path: str | Path, target: str | list[str], time_col: str | None = None
+    path: str | Path, target: str | list[str], time_col: str | None = None,
+    time: TimeConfig | None = None,
 ) -> SeriesData:
     """Read one (multivariate) series from a file: ``target`` column(s), optional time column."""
     frame = read_table(path)
+    time = time or TimeConfig()
     targets = [target] if isinstance(target, str) else list(target)
+    _distinct(targets, time_col)
     for column in [*targets, *([time_col] if time_col else [])]:
         if column not in frame.columns:
             known = ", ".join(map(str, frame.columns[:12]))
             raise DataError(f"{path}: no column '{column}' (columns: {known})")
-    index = None
-    freq = None
-    if time_col:
-        raw = frame[time_col]
-        if pd.api.types.is_numeric_dtype(raw):
-            index = pd.Index(raw.to_numpy(), name=time_col)
-            if index.has_duplicates or not index.is_monotonic_increasing:
-                bad = int(np.argmax(index.duplicated() | np.r_[False, np.diff(index) < 0]))
-                raise DataError(f"{path}: time column '{time_col}' is duplicated or unsorted at "
-                                f"row {bad + 1}")
-        else:
-            parsed = pd.to_datetime(raw, errors="coerce", format="mixed")
-            index = pd.DatetimeIndex(parsed, name=time_col)
-            check_time_index(index, f"time column '{time_col}'", str(path))
-            freq = infer_freq(index)
     values = np.column_stack([numeric_column(frame[c], c, str(path)) for c in targets])
+    index = freq = None
+    if time_col:
+        index = parse_times(frame[time_col], time_col, str(path), time)
+        check_time_index(index, f"time column '{time_col}'", str(path))
+        index, values, freq = regular(index, values, time, time_col, str(path), raw=frame[time_col])
     return SeriesData(values, index, targets, freq)
 
 

@@ -177,7 +177,7 @@ def _mean_score(truth: list[SeriesData], forecasts: list[np.ndarray], train: lis
 
 def _nanmean(values: list[float]) -> float:
     """Mean of the defined values (MAPE and MASE are undefined on some series); NaN if none."""
-    finite = [v for v in values if not np.isnan(v)]
+    finite = [v for v in values if v is not None and not np.isnan(v)]
     return float(np.mean(finite)) if finite else float("nan")
 
 
@@ -265,12 +265,16 @@ def interval_coverage(model: Forecaster, parts: list[tuple[SeriesData, SeriesDat
                       levels) -> dict[str, float]:
     """Share of the test points of ``parts`` (history, truth) inside ``model``'s intervals."""
     history = Panel([p[0] for p in parts], model.panel.ids, model.panel.id_name)
+    top = model.calibration.highest_level(horizon)
+    out = {f"{level:g}": None for level in levels}  # None: too few errors for a bounded band
+    levels = [level for level in levels if level <= top]
+    if not levels:
+        return out
     frame = model.predict(horizon, y=history, levels=levels)
     targets = model.panel.series[0].columns[: model.n_targets]
     truth = np.concatenate([p[1].values[:, : len(targets)] for p in parts])  # (B·h, F)
     if isinstance(frame, pd.Series):
         frame = frame.to_frame()
-    out = {}
     for level in levels:
         names = [(f"lo-{level:g}", f"hi-{level:g}")] if len(targets) == 1 else \
             [(f"{c}-lo-{level:g}", f"{c}-hi-{level:g}") for c in targets]

@@ -13,6 +13,8 @@ early stopping on the end of the training data, a refit on all of it, the median
 from __future__ import annotations
 
 import logging
+import math
+import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 
@@ -22,9 +24,9 @@ import torch
 
 from rnncast import forecasting
 from rnncast.data import Panel, SeriesData, as_panel, future_index, season_phase, truncate
-from rnncast.errors import DataError
+from rnncast.errors import DataError, ForecastError, SettingError, bounded
 from rnncast.intervals import Calibration
-from rnncast.networks import ModelConfig, RecurrentNet
+from rnncast.networks import ModelConfig, RecurrentNet, estimate_bytes
 from rnncast.scaling import SCALERS, Scaler, first_level, seasonal_indices, window_level
 from rnncast.training import EpochInfo, History, TrainConfig, seed_everything, train
 from rnncast.windows import count_windows, make_windows
@@ -32,6 +34,9 @@ from rnncast.windows import count_windows, make_windows
 log = logging.getLogger(__name__)
 
 STRATEGIES = ("direct", "recursive", "stateful")
+MAX_STEPS = 10_000  # window, horizon, season
+MAX_FORECAST = 100_000  # steps one predict() may chain
+MAX_ENSEMBLE = 100
 SHORT = ("error", "pad", "skip")
 
 
@@ -69,23 +74,29 @@ class SeriesConfig:
             object.__setattr__(self, "window", tuple(int(w) for w in self.window))
         object.__setattr__(self, "covariates", tuple(self.covariates or ()))
         if self.covariates and self.strategy != "direct":
-            raise ValueError("covariates are known only up to the forecast origin, so they need "
+            raise SettingError("covariates are known only up to the forecast origin, so they need "
                              f"strategy='direct', got {self.strategy!r}")
         if self.strategy not in STRATEGIES:
-            raise ValueError(f"strategy must be one of {STRATEGIES}, got {self.strategy!r}")
+            raise SettingError(f"strategy must be one of {STRATEGIES}, got {self.strategy!r}")
         if self.scaler not in SCALERS:
-            raise ValueError(f"scaler must be one of {SCALERS}, got {self.scaler!r}")
+            raise SettingError(f"scaler must be one of {SCALERS}, got {self.scaler!r}")
         if self.log not in (True, False, "auto"):
-            raise ValueError(f"log must be True, False or 'auto', got {self.log!r}")
+            raise SettingError(f"log must be True, False or 'auto', got {self.log!r}")
         if self.short is not None and self.short not in SHORT:
-            raise ValueError(f"short must be one of {SHORT}, got {self.short!r}")
+            raise SettingError(f"short must be one of {SHORT}, got {self.short!r}")
+        if self.window == ():
+            raise SettingError("window must be a positive integer or a non-empty list of them")
         for name, value in (("window", w) for w in self.windows or ()):
             _positive(name, value)
+            bounded(name, value, MAX_STEPS, "backpropagation through more steps is slow and "
+                    "forgets anyway; use a longer season or aggregate the data")
         for name in ("horizon", "season"):
             if getattr(self, name) is not None:
                 _positive(name, getattr(self, name))
+                bounded(name, getattr(self, name), MAX_STEPS, "no forecast that far is meaningful; "
+                        "aggregate the data to a coarser frequency")
         if self.validation is not None and self.validation < 0:
-            raise ValueError(f"validation must be >= 0, got {self.validation}")
+            raise SettingError(f"validation must be >= 0, got {self.validation}")
 
     @property
     def windows(self) -> tuple[int, ...] | None:
@@ -146,9 +157,17 @@ class SeriesConfig:
         return asdict(self)
 
 
+def _memory_bytes() -> int:
+    """Physical memory of this machine (0 when the system does not say)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 0
+
+
 def _positive(name: str, value) -> None:
     if int(value) != value or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        raise SettingError(f"{name} must be a positive integer, got {value!r}")
 
 
 class Forecaster:
@@ -199,9 +218,11 @@ class Forecaster:
         device: str = "cpu",
     ) -> None:
         if ensemble < 1:
-            raise ValueError(f"ensemble must be >= 1, got {ensemble}")
+            raise SettingError(f"ensemble must be >= 1, got {ensemble}")
+        bounded("ensemble", ensemble, MAX_ENSEMBLE, "the median stops changing long before; "
+                "each member costs a whole training run")
         if aggregate not in ("median", "mean"):
-            raise ValueError(f"aggregate must be 'median' or 'mean', got {aggregate!r}")
+            raise SettingError(f"aggregate must be 'median' or 'mean', got {aggregate!r}")
         self.ensemble, self.aggregate = ensemble, aggregate
         self.model_config = ModelConfig(cell, units, layers, dropout, activation, init,
                                         forget_bias, layer_norm, fused, id_embedding, chrono)
@@ -242,6 +263,7 @@ class Forecaster:
         """Train on the whole of ``y`` (early stopping on the last ``validation`` points of
         each series). ``y``: a series (pandas, NumPy), a list or dict of series, or a Panel."""
         panel, cfg = self._prepare(y)
+        self._check_memory(cfg)
         Z = self._fit_transform(panel, cfg)
         self.nets, self.histories = [], []
         pairs = {w: self._pairs(Z, cfg, w) for w in set(cfg.windows)}  # built once per length
@@ -393,6 +415,17 @@ class Forecaster:
             Y = Y[:, cfg.level_span(window) - 1 :]  # steps scored: after the level
         return X - offset, Y[..., :F] - offset[..., :F]  # targets only in Y: (N, h, F)
 
+    def _check_memory(self, cfg: SeriesConfig) -> None:
+        """Refuse a network that cannot fit in this machine's memory, before allocating it."""
+        need = estimate_bytes(self.model_config, self.n_columns + self.n_extra, cfg.max_window,
+                              self.train_config.batch_size, self.n_targets * cfg.head_horizon)
+        have = _memory_bytes()
+        if have and need > have // 2:
+            raise SettingError(f"a network of {self.model_config.units} units x "
+                               f"{self.model_config.layers} layers over windows of {cfg.max_window}"
+                               f" needs about {need / 2**30:.1f} GiB to train; this machine has "
+                               f"{have / 2**30:.1f} GiB: use fewer units, layers or a smaller batch")
+
     def _new_net(self, cfg: SeriesConfig, window: int, seed: int) -> RecurrentNet:
         seed_everything(seed)
         skip = cfg.level_span(window) - 1 if cfg.head == "sequence" and cfg.level else 0
@@ -415,13 +448,21 @@ class Forecaster:
         horizon = horizon or (self.fitted_config.horizon if self.nets else None)
         panel, scaled, ends = self._forecast(horizon, y, strategy)
         values = self._inverse_all(scaled, ends)  # (B, horizon, F), original units
+        _check_finite(values, panel)
         first = panel.series[0]
         columns = list(first.columns[: self.n_targets])
         if levels and self.calibration is None:
-            raise ValueError("no prediction intervals without calibration: call calibrate() "
+            raise SettingError("no prediction intervals without calibration: call calibrate() "
                              "before fit() (rnncast fit --intervals)")
         if levels:
             bands = {level: self.calibration.halfwidth(level, horizon) for level in levels}
+            wide = [level for level, q in bands.items() if not np.isfinite(q).all()]
+            if wide:
+                top = self.calibration.highest_level(horizon)
+                raise ForecastError(f"a {wide[0]:g}% interval needs more calibration errors than "
+                                    f"the {len(self.calibration.scores)} this model kept; ask for "
+                                    f"at most {math.floor(top * 10) / 10:g}% (or calibrate on "
+                                    "more data)")
             parts, names = [values], list(columns)
             for level, q in bands.items():  # q: (horizon, F) on the model's scale
                 lo, hi = self._inverse_all(scaled - q, ends), self._inverse_all(scaled + q, ends)
@@ -430,6 +471,7 @@ class Forecaster:
                     names += [f"{side}-{level:g}" if len(columns) == 1 else f"{c}-{side}-{level:g}"
                               for c in columns]
             values, columns = np.concatenate(parts, axis=2), names
+            _check_finite(values, panel)
         indexes = [future_index(s.index, s.freq, s.start + len(s.values), horizon)
                    for s in panel.series]
         if panel.single:
@@ -446,7 +488,14 @@ class Forecaster:
         if not self.nets:
             raise RuntimeError("call fit() before predict()")
         _positive("horizon", horizon)
+        bounded("horizon", horizon, MAX_FORECAST, "forecasts that far are meaningless; "
+                "aggregate the data to a coarser frequency")
         panel = self.panel if y is None else as_panel(y)
+        trained = self.fitted_config.horizon
+        if horizon > 2 * trained:
+            log.warning("forecasting %d steps with a model trained for %d: every step past %d "
+                        "feeds on earlier forecasts, so errors compound; fit with --horizon %d "
+                        "for a direct forecast", horizon, trained, trained, horizon)
         if len(panel.series) != len(self.scalers):
             raise DataError(f"the model was fitted on {len(self.scalers)} series, "
                             f"got {len(panel.series)}")
@@ -566,7 +615,7 @@ class Forecaster:
         cfg = self.fitted_config
         strategy = strategy or cfg.strategy
         if (strategy == "direct") != (cfg.strategy == "direct"):
-            raise ValueError(f"a model trained for strategy {cfg.strategy!r} cannot forecast "
+            raise SettingError(f"a model trained for strategy {cfg.strategy!r} cannot forecast "
                              f"with {strategy!r}")
         self._check_continuable(strategy, steps)
         run = forecasting.STRATEGIES[strategy]
@@ -632,6 +681,17 @@ class Forecaster:
         series = getattr(self, "fitted_config", self.series_config)
         return {"model": self.model_config.to_dict(), "series": series.to_dict(),
                 "train": self.train_config.to_dict()}
+
+
+def _check_finite(values: np.ndarray, panel: Panel) -> None:
+    """A forecast with NaN or infinite values is an error naming the series, never a result."""
+    bad = ~np.isfinite(values).all(axis=(1, 2))
+    if bad.any():
+        k = int(np.argmax(bad))
+        name = f"series '{panel.ids[k]}'" if panel.ids else "the series"
+        raise ForecastError(f"the forecast of {name} is not finite (NaN or infinite values): the "
+                            "data's scale overflows the model (rescale it, or use the log "
+                            f"transform){f'; {int(bad.sum())} series in all' if bad.sum() > 1 else ''}")
 
 
 def _targets_first(panel: Panel, covariates: tuple[str, ...]) -> Panel:

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rnncast.errors import SettingError
+
 
 @dataclass
 class Calibration:
@@ -27,10 +29,10 @@ class Calibration:
     def halfwidth(self, level: float, horizon: int | None = None) -> np.ndarray:
         """Half-width ``(horizon, F)`` of the ``level``-% band (infinite with too few errors)."""
         if not 0 < level < 100:
-            raise ValueError(f"interval levels are percentages between 0 and 100, got {level:g}")
+            raise SettingError(f"interval levels are percentages between 0 and 100, got {level:g}")
         horizon = horizon or self.horizon
         if horizon > self.horizon:
-            raise ValueError(f"intervals were calibrated for {self.horizon} steps, not {horizon}; "
+            raise SettingError(f"intervals were calibrated for {self.horizon} steps, not {horizon}; "
                              "calibrate again with the longer horizon")
         steps = self.scores[:, :horizon].astype(np.float64)  # (n, horizon, F)
         out = np.full(steps.shape[1:], np.inf)
@@ -40,6 +42,14 @@ class Calibration:
             if rank <= len(errors):
                 out[t, f] = errors[rank - 1]
         return out
+
+
+    def highest_level(self, horizon: int | None = None) -> float:
+        """The highest level (%) whose band is finite at every step: with n errors, n/(n+1)."""
+        horizon = horizon or self.horizon
+        finite = np.isfinite(self.scores[:, :horizon]).sum(axis=0)  # (horizon, F)
+        n = int(finite.min())
+        return 100 * n / (n + 1)
 
 
 def coverage(truth: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> float:

@@ -16,9 +16,21 @@ import torch
 from torch import Tensor, nn
 
 from rnncast.cells import ACTIVATIONS, CELLS, INITS
+from rnncast.errors import SettingError, bounded
 from rnncast.recurrent import Recurrent, State
 
 HEADS = ("last", "sequence", "direct")
+MAX_UNITS, MAX_LAYERS = 4096, 16
+
+
+def estimate_bytes(config: ModelConfig, n_inputs: int, window: int, batch: int, outputs: int) -> int:
+    """Memory one member needs to train: weights, gradients and Adam's two moments (4 copies),
+    and the activations of one batch kept for backpropagation through time."""
+    gates = {"rnn": 1, "gru": 3, "gru_torch": 3}.get(config.cell, 4)
+    H, L = config.units, config.layers
+    weights = gates * H * (n_inputs + H + 2) + (L - 1) * gates * H * (2 * H + 2) + H * outputs
+    activations = batch * window * L * H * (gates + 2)
+    return 4 * (4 * weights + 3 * activations)
 
 
 @dataclass(frozen=True)
@@ -39,15 +51,17 @@ class ModelConfig:
 
     def __post_init__(self) -> None:
         if self.cell not in CELLS:
-            raise ValueError(f"cell must be one of {sorted(CELLS)}, got {self.cell!r}")
+            raise SettingError(f"cell must be one of {sorted(CELLS)}, got {self.cell!r}")
         if self.activation not in ACTIVATIONS:
-            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {self.activation!r}")
+            raise SettingError(f"activation must be one of {sorted(ACTIVATIONS)}, got {self.activation!r}")
         if self.init not in INITS:
-            raise ValueError(f"init must be one of {INITS}, got {self.init!r}")
-        if self.units < 1 or self.layers < 1:
-            raise ValueError(f"units and layers must be >= 1, got {self.units} and {self.layers}")
-        if self.id_embedding < 0:
-            raise ValueError(f"id_embedding must be >= 0, got {self.id_embedding}")
+            raise SettingError(f"init must be one of {INITS}, got {self.init!r}")
+        bounded("units", self.units, MAX_UNITS, "wider layers do not help forecasting and can "
+                "exhaust memory")
+        bounded("layers", self.layers, MAX_LAYERS, "deeper stacks of recurrent layers do not "
+                "train well and can exhaust memory")
+        bounded("id_embedding", self.id_embedding, MAX_UNITS, "a per-series vector wider than "
+                "the network is never useful", low=0)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -68,9 +82,9 @@ class RecurrentNet(nn.Module):
     ) -> None:
         super().__init__()
         if head not in HEADS:
-            raise ValueError(f"head must be one of {HEADS}, got {head!r}")
+            raise SettingError(f"head must be one of {HEADS}, got {head!r}")
         if head != "direct" and horizon != 1:
-            raise ValueError(f"head {head!r} predicts one step; horizon must be 1, got {horizon}")
+            raise SettingError(f"head {head!r} predicts one step; horizon must be 1, got {horizon}")
         self.config, self.head, self.horizon, self.skip = config, head, horizon, skip
         self.n_inputs, self.n_outputs = n_inputs, n_outputs
         width = n_inputs

@@ -9,78 +9,29 @@ never leaves a broken model, or a half-written file, where a good one was.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 
+from rnncast import files
 from rnncast.errors import ModelFileError
 
-FORMAT = "rnncast-model"
+FORMAT = files.MODEL_FORMAT
 FORMAT_VERSION = 1
 CONFIG, WEIGHTS = "config.json", "weights.safetensors"
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
-    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it over ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file normal permissions
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def write_text(path: str | Path, text: str) -> Path:
-    return atomic_write(path, lambda tmp: tmp.write_text(text))
-
-
-def save_directory(path: str | Path, files: dict[str, Callable[[Path], None]]) -> Path:
-    """Write a whole directory under a temporary name, then swap it in for ``path``."""
-    path = Path(path)
-    if path.exists() and not path.is_dir():
-        raise ModelFileError(f"{path}: exists and is not a directory")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
-    try:
-        os.chmod(tmp, 0o777 & ~_umask())
-        for name, write in files.items():
-            write(tmp / name)
-        if path.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
-            os.rmdir(old)
-            os.replace(path, old)  # keep the old model until the new one is in place
-            os.replace(tmp, path)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, path)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return path
-
-
 def save_model(model, path: str | Path, version: str) -> Path:
-    """Save a fitted :class:`~rnncast.forecaster.Forecaster` as a model directory."""
+    """Save a fitted :class:`~rnncast.forecaster.Forecaster` as a model directory, swapped in
+    whole for an older model at ``path`` (never for a folder that is not an rnncast model)."""
+    return files.replace_directory(path, lambda folder: write_model(model, folder, version))
+
+
+def write_model(model, folder: Path, version: str) -> None:
+    """Write a fitted model's two files into the (new, empty) ``folder``."""
     if not model.nets:
         raise ValueError("fit the model before saving it")
     cfg, panel = model.fitted_config, model.panel
@@ -100,6 +51,7 @@ def save_model(model, path: str | Path, version: str) -> Path:
         "rnncast_version": version,
         **model.config(),
         "ensemble": len(model.nets),
+        "aggregate": model.aggregate,
         "n_features": int(first.values.shape[1]),
         "scalers": [scaler.state() for scaler in model.scalers],
         "data": {
@@ -111,11 +63,8 @@ def save_model(model, path: str | Path, version: str) -> Path:
             "series": [_series_meta(s) for s in panel.series],
         },
     }
-    text = json.dumps(config, indent=2)
-    return save_directory(path, {
-        WEIGHTS: lambda p: save_file(tensors, str(p)),
-        CONFIG: lambda p: p.write_text(text),
-    })
+    (folder / WEIGHTS).write_bytes(save(tensors))
+    (folder / CONFIG).write_text(json.dumps(config, indent=2))
 
 
 def _series_meta(s) -> dict:
@@ -130,14 +79,9 @@ def _series_meta(s) -> dict:
 
 
 def load_model(path: str | Path):
-    """Load a model directory written by :func:`save_model`; never unpickles anything."""
-    from rnncast.data import Panel, SeriesData
-    from rnncast.forecaster import Forecaster, SeriesConfig
-    from rnncast.intervals import Calibration
-    from rnncast.networks import ModelConfig
-    from rnncast.scaling import Scaler
-    from rnncast.training import TrainConfig
-
+    """Load a model directory written by :func:`save_model`; never unpickles anything. Every
+    field is checked (types, shapes, dtypes, finite values): a bad file is one
+    :class:`ModelFileError`, never a model that forecasts nonsense."""
     path = Path(path)
     if not path.is_dir():
         raise ModelFileError(f"{path}: no model directory here (expected {CONFIG} and {WEIGHTS})")
@@ -146,42 +90,124 @@ def load_model(path: str | Path):
             raise ModelFileError(f"{path}: not a complete model directory, {name} is missing")
     try:
         config = json.loads((path / CONFIG).read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ModelFileError(f"{path / CONFIG}: corrupt model configuration ({error})") from None
+    except OSError as error:
+        raise ModelFileError(f"{path / CONFIG}: cannot be read ({files.describe(error)})") from None
+    except (ValueError, RecursionError) as error:
+        first = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise ModelFileError(f"{path / CONFIG}: corrupt model configuration ({first})") from None
     if not isinstance(config, dict) or config.get("format") != FORMAT:
         raise ModelFileError(f"{path / CONFIG}: not an rnncast model configuration")
-    if config.get("format_version") != FORMAT_VERSION:
+    version = config.get("format_version")
+    if type(version) is not int:
+        raise ModelFileError(f"{path / CONFIG}: format_version must be a whole number, got "
+                             f"{version!r}")
+    if version != FORMAT_VERSION:
         raise ModelFileError(
-            f"{path}: model format version {config.get('format_version')} (written by rnncast "
+            f"{path}: model format version {version} (written by rnncast "
             f"{config.get('rnncast_version')}) is not supported by this version, which reads "
             f"version {FORMAT_VERSION}; refit the model with this version"
         )
     try:
         tensors = load_file(str(path / WEIGHTS))
-        model = Forecaster.from_configs(
-            ModelConfig(**config["model"]), SeriesConfig(**config["series"]),
-            TrainConfig(**config["train"]), ensemble=int(config["ensemble"]),
-        )
-        meta = config["data"]
-        if "series" not in meta:  # 0.1.0's single-series layout
-            meta = {**meta, "ids": None, "series": [meta]}
+    except OSError as error:
+        raise ModelFileError(f"{path / WEIGHTS}: cannot be read ({files.describe(error)})") from None
+    except Exception as error:  # safetensors' own errors: a damaged file
+        raise ModelFileError(f"{path / WEIGHTS}: corrupt weights file ({_first(error)})") from None
+    try:
+        return _restore(config, tensors)
+    except ModelFileError as error:
+        raise ModelFileError(f"{path}: {error}") from None
+    except Exception as error:  # anything else in a file is damage, not a bug to show
+        raise ModelFileError(f"{path}: corrupt or incompatible model files ({_first(error)})") from None
+
+
+def _first(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0][:200] if text else type(error).__name__
+
+
+def _check(ok: bool, what: str) -> None:
+    if not ok:
+        raise ModelFileError(what)
+
+
+def _finite_tensor(tensors: dict, name: str, ndim: int, dtype: torch.dtype) -> torch.Tensor:
+    t = tensors.pop(name, None)
+    _check(t is not None, f"{WEIGHTS} has no tensor '{name}'")
+    _check(t.dtype == dtype, f"tensor '{name}' is {t.dtype}, expected {dtype}")
+    _check(t.dim() == ndim, f"tensor '{name}' has {t.dim()} dimensions, expected {ndim}")
+    _check(bool(torch.isfinite(t).all()), f"tensor '{name}' holds NaN or infinite values")
+    return t
+
+
+def _restore(config: dict, tensors: dict):
+    """The model described by a checked ``config`` and its ``tensors``."""
+    from rnncast.data import Panel, SeriesData
+    from rnncast.forecaster import Forecaster, SeriesConfig
+    from rnncast.intervals import Calibration
+    from rnncast.networks import ModelConfig
+    from rnncast.scaling import Scaler
+    from rnncast.training import TrainConfig
+
+    for key in ("model", "series", "train", "data"):
+        _check(isinstance(config.get(key), dict), f"{CONFIG}: '{key}' must be an object")
+    ensemble, n_features = config.get("ensemble"), config.get("n_features")
+    _check(type(ensemble) is int and ensemble >= 1, f"{CONFIG}: 'ensemble' must be a positive integer")
+    _check(type(n_features) is int and n_features >= 1,
+           f"{CONFIG}: 'n_features' must be a positive integer")
+    model = Forecaster.from_configs(ModelConfig(**config["model"]), SeriesConfig(**config["series"]),
+                                    TrainConfig(**config["train"]), ensemble=ensemble)
+    model.aggregate = config.get("aggregate", "median")
+    _check(model.aggregate in ("median", "mean"), f"{CONFIG}: unknown aggregate {model.aggregate!r}")
+    _check(model.series_config.windows is not None, f"{CONFIG}: the model has no window")
+    meta = config["data"]
+    if "series" not in meta:  # 0.1.0's single-series layout
+        meta = {**meta, "ids": None, "series": [meta]}
+        if "history" in tensors:
             tensors["history0"] = tensors.pop("history")
-            config["scalers"] = [config["scaler"]]
-        series = []
-        for k, item in enumerate(meta["series"]):
-            history = tensors.pop(f"history{k}").numpy()
-            index = _index(item, len(history), meta["freq"], meta.get("name"))
-            start = int(item["length"]) - len(history)
-            series.append(SeriesData(history, index, meta["columns"], meta["freq"], start))
-        seasonal = tensors.pop("seasonal").numpy() if "seasonal" in tensors else None
-        if "calibration" in tensors:
-            model.calibration = Calibration(tensors.pop("calibration").numpy())
-        panel = Panel(series, meta["ids"], meta.get("id_name", "id"))
-        model.restore([Scaler.from_state(s) for s in config["scalers"]], panel, tensors,
-                      int(config["n_features"]), seasonal)
-    except (SafetensorError, KeyError, TypeError, ValueError, RuntimeError) as error:
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise ModelFileError(f"{path}: corrupt or incompatible model files ({first})") from None
+        config["scalers"] = [config.get("scaler")]
+    items, columns = meta.get("series"), meta.get("columns")
+    _check(isinstance(items, list) and len(items) >= 1, f"{CONFIG}: 'series' must be a non-empty list")
+    _check(isinstance(columns, list) and len(columns) == n_features
+           and all(isinstance(c, str) for c in columns),
+           f"{CONFIG}: 'columns' must list {n_features} column names")
+    ids = meta.get("ids")
+    _check(ids is None or (isinstance(ids, list) and len(ids) == len(items)
+                           and all(isinstance(i, str) for i in ids)),
+           f"{CONFIG}: 'ids' must list one name per series")
+    states = config.get("scalers")
+    _check(isinstance(states, list) and len(states) == len(items),
+           f"{CONFIG}: 'scalers' must hold one scaler per series")
+    scalers = [Scaler.from_state(state) for state in states]
+    for k, scaler in enumerate(scalers):
+        _check(scaler.shift.shape == (n_features,) and scaler.scale.shape == (n_features,)
+               and np.isfinite(scaler.shift).all() and np.isfinite(scaler.scale).all()
+               and (scaler.scale > 0).all(), f"{CONFIG}: the scaler of series {k} is not finite "
+                                             f"and positive for {n_features} columns")
+    series = []
+    for k, item in enumerate(items):
+        _check(isinstance(item, dict), f"{CONFIG}: series {k} must be an object")
+        history = _finite_tensor(tensors, f"history{k}", 2, torch.float64).numpy()
+        _check(history.shape[1] == n_features and len(history) >= 1,
+               f"tensor 'history{k}' must be (time, {n_features})")
+        _check(type(item.get("length")) is int and item["length"] >= len(history),
+               f"{CONFIG}: series {k} has no valid 'length'")
+        index = _index(item, len(history), meta.get("freq"), meta.get("name"))
+        series.append(SeriesData(history, index, columns, meta.get("freq"),
+                                 item["length"] - len(history)))
+    seasonal = None
+    if "seasonal" in tensors:
+        seasonal = _finite_tensor(tensors, "seasonal", 3, torch.float64).numpy()
+        _check(seasonal.shape[0] == len(items) and seasonal.shape[2] == n_features
+               and (seasonal > 0).all(), "tensor 'seasonal' must be positive (series, season, columns)")
+    if "calibration" in tensors:
+        scores = _finite_tensor(tensors, "calibration", 3, torch.float32).numpy()
+        model.calibration = Calibration(scores)
+    for name, t in tensors.items():
+        _check(t.dtype == torch.float32, f"weight '{name}' is {t.dtype}, expected torch.float32")
+        _check(bool(torch.isfinite(t).all()), f"weight '{name}' holds NaN or infinite values")
+    panel = Panel(series, ids, meta.get("id_name") or "id")
+    model.restore(scalers, panel, tensors, n_features, seasonal)
     return model
 
 

@@ -15,7 +15,7 @@ import matplotlib.ticker
 import numpy as np
 import pandas as pd
 
-from rnncast.persistence import atomic_write
+from rnncast.files import atomic_write
 
 if TYPE_CHECKING:
     from rnncast.evaluation import Evaluation

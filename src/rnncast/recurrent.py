@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from torch import _VF, Tensor, nn
 
 from rnncast.cells import Cell, make_cell
+from rnncast.errors import SettingError
 
 State = tuple[Tensor, ...]
 
@@ -54,12 +55,12 @@ class Recurrent(nn.Module):
     ) -> None:
         super().__init__()
         if layers < 1:
-            raise ValueError(f"layers must be >= 1, got {layers}")
+            raise SettingError(f"layers must be >= 1, got {layers}")
         if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+            raise SettingError(f"dropout must be in [0, 1), got {dropout}")
         can_fuse = fusable(cell, activation, layer_norm, bias)
         if fused and not can_fuse:
-            raise ValueError(
+            raise SettingError(
                 f"no fused kernel computes cell={cell!r} with activation={activation!r}, "
                 f"layer_norm={layer_norm}, bias={bias}; use fused=None or False"
             )

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from rnncast import plots
 from rnncast.evaluation import Evaluation
-from rnncast.persistence import write_text
+from rnncast.files import write_text
 
 METRICS = ("rmse", "mae", "mape", "smape", "mase")
 CSS = """

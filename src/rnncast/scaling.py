@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from rnncast.errors import SettingError
+
 SCALERS = ("standard", "minmax", "none")
 
 
@@ -30,7 +32,7 @@ class Scaler:
 
     def __post_init__(self) -> None:
         if self.kind not in SCALERS:
-            raise ValueError(f"scaler must be one of {SCALERS}, got {self.kind!r}")
+            raise SettingError(f"scaler must be one of {SCALERS}, got {self.kind!r}")
 
     def fit(self, train: np.ndarray) -> Scaler:
         """Fit on the training part ``(T, F)`` (or ``(T,)``) only."""
@@ -58,7 +60,7 @@ class Scaler:
         if not self.log:
             return y
         if np.any(y <= 0):
-            raise ValueError("log scaling needs strictly positive values; turn it off (log=False, "
+            raise SettingError("log scaling needs strictly positive values; turn it off (log=False, "
                              "--log no)")
         return np.log(y)
 

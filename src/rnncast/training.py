@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from rnncast.errors import TrainingDiverged
+from rnncast.errors import SettingError, TrainingDiverged, bounded
 
 log = logging.getLogger(__name__)
 
@@ -50,18 +50,19 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         if self.loss not in LOSSES:
-            raise ValueError(f"loss must be one of {sorted(LOSSES)}, got {self.loss!r}")
-        for name in ("epochs", "batch_size", "patience"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+            raise SettingError(f"loss must be one of {sorted(LOSSES)}, got {self.loss!r}")
+        bounded("epochs", self.epochs, 100_000, "a longer run is a mistake; early stopping ends "
+                "far sooner")
+        bounded("batch_size", self.batch_size, 1_000_000, "a batch this large cannot fit in memory")
+        bounded("patience", self.patience, 100_000, "a longer wait than any run is a mistake")
         if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"optimizer must be one of {sorted(OPTIMIZERS)}, got {self.optimizer!r}")
+            raise SettingError(f"optimizer must be one of {sorted(OPTIMIZERS)}, got {self.optimizer!r}")
         if self.lr <= 0:
-            raise ValueError(f"lr must be > 0, got {self.lr}")
+            raise SettingError(f"lr must be > 0, got {self.lr}")
         for name in ("clip_norm", "clip_value", "spike_guard"):
             value = getattr(self, name)
             if value is not None and value <= 0:
-                raise ValueError(f"{name} must be > 0 or None, got {value}")
+                raise SettingError(f"{name} must be > 0 or None, got {value}")
 
     def to_dict(self) -> dict:
         return asdict(self)

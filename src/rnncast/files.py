@@ -1,0 +1,334 @@
+"""Writing files without ever losing one: the only module that replaces anything on disk.
+
+- A file is written under a temporary name beside its final one, flushed to disk, then renamed
+  over it; the folder is flushed after the rename.
+- A directory is built whole under a temporary name, then exchanged with the old one in one
+  atomic step (Linux ``renameat2(RENAME_EXCHANGE)``), so some complete directory is at the path at
+  every instant; the old one is removed after. An existing directory is replaced only when it is
+  empty or rnncast wrote everything in it (a model, or an output folder carrying :data:`MARKER`).
+- :class:`Outputs` checks every output path of a command before any work starts (never an input,
+  never inside a model, never a foreign folder), stages the outputs, and renames them all into
+  place only when the whole command succeeded; :meth:`Outputs.discard` leaves everything as it was.
+
+Temporary names carry the writer's process id, so a later run removes what a killed one left.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import json
+import os
+import secrets
+import shutil
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from rnncast.errors import OutputError
+
+MARKER = ".rnncast.json"  # in every output folder rnncast writes: what it wrote there
+MODEL_FILES = frozenset({"config.json", "weights.safetensors"})
+MODEL_FORMAT = "rnncast-model"
+_TAG = ".rnncast-"  # in every temporary name: .NAME.rnncast-PID-TOKEN
+_NAME_MAX = 255
+
+
+# -- low-level steps -----------------------------------------------------------------------------
+def _fsync_path(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_tree(root: Path) -> None:
+    """Flush every file and folder under ``root`` (the folders last, so renames are durable)."""
+    for folder, _, names in os.walk(root, topdown=False):
+        for name in names:
+            _fsync_path(Path(folder) / name)
+        _fsync_path(Path(folder))
+
+
+def _temporary_name(final: Path) -> Path:
+    stem = final.name
+    if len(stem.encode()) > 120:  # keep the temporary name within the file system's limit
+        stem = stem.encode()[:120].decode(errors="ignore")
+    return final.with_name(f".{stem}{_TAG}{os.getpid()}-{secrets.token_hex(4)}")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def clean_leftovers(final: Path) -> None:
+    """Remove temporaries beside ``final`` left by rnncast processes that no longer run."""
+    stem = final.name
+    if len(stem.encode()) > 120:
+        stem = stem.encode()[:120].decode(errors="ignore")
+    prefix = f".{stem}{_TAG}"
+    try:
+        entries = list(final.parent.iterdir())
+    except OSError:
+        return
+    for entry in entries:
+        if not entry.name.startswith(prefix):
+            continue
+        pid = entry.name[len(prefix):].split("-")[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+
+
+_RENAME_NOREPLACE, _RENAME_EXCHANGE, _AT_FDCWD = 1, 2, -100
+
+
+def _renameat2(source: Path, target: Path, flags: int) -> bool:
+    """Linux's renameat2; False where the system or file system does not offer it."""
+    try:
+        call = ctypes.CDLL(None, use_errno=True).renameat2
+    except (AttributeError, OSError):
+        return False
+    result = call(_AT_FDCWD, os.fsencode(source), _AT_FDCWD, os.fsencode(target), flags)
+    if result == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
+        return False
+    raise OSError(code, os.strerror(code), str(target))
+
+
+# -- what may be replaced ------------------------------------------------------------------------
+def is_model_directory(path: Path) -> bool:
+    """Whether ``path`` holds an rnncast model (``config.json`` with the format marker)."""
+    try:
+        config = json.loads((path / "config.json").read_text())
+    except (OSError, ValueError, RecursionError):
+        return False
+    return isinstance(config, dict) and config.get("format") == MODEL_FORMAT
+
+
+def _written_by_rnncast(path: Path, kind: str) -> set[str] | None:
+    """The entries rnncast wrote in the folder ``path`` when it is a folder of ``kind``
+    (``model`` or ``output``), else None."""
+    if kind == "model":
+        return set(MODEL_FILES) if is_model_directory(path) else None
+    try:
+        marker = json.loads((path / MARKER).read_text())
+        return {*marker["files"], MARKER}
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
+        return None
+
+
+def check_replaceable(path: Path, flag: str = "--out", kind: str = "output") -> None:
+    """Refuse (:class:`OutputError`) to replace ``path`` unless it is absent, an empty folder or
+    a folder of the same ``kind`` (``model`` or ``output``) whose every entry rnncast wrote."""
+    if not path.exists() and not path.is_symlink():
+        return
+    if not path.is_dir():
+        raise OutputError(f"{flag} {path}: exists and is not a directory; name a new folder")
+    entries = sorted(p.name for p in path.iterdir())
+    if not entries:
+        return
+    ours = _written_by_rnncast(path, kind)
+    if ours is None:
+        if kind == "output" and is_model_directory(path):
+            raise OutputError(f"{flag} {path}: is an rnncast model, which only `rnncast fit` "
+                              "replaces; name another folder")
+        shown = ", ".join(entries[:3]) + (", …" if len(entries) > 3 else "")
+        what = "a model" if kind == "model" else "output"
+        raise OutputError(f"{flag} {path}: is a folder rnncast did not write {what} to (it holds "
+                          f"{shown}); name a new or empty folder")
+    foreign = [e for e in entries if e not in ours]
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (", …" if len(foreign) > 3 else "")
+        raise OutputError(f"{flag} {path}: holds files rnncast did not write ({shown}); move them "
+                          "out or name another folder")
+
+
+# -- one file, one folder ------------------------------------------------------------------------
+def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
+    """Call ``write(tmp)`` on a temporary file beside ``path``, flush it, rename it over ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _temporary_name(path)
+    os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))  # the umask applies
+    try:
+        write(tmp)
+        _fsync_path(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_path(path.parent)
+    return path
+
+
+def write_text(path: str | Path, text: str) -> Path:
+    return atomic_write(path, lambda tmp: tmp.write_text(text))
+
+
+def write_bytes(path: str | Path, data: bytes) -> Path:
+    return atomic_write(path, lambda tmp: tmp.write_bytes(data))
+
+
+def install_directory(staged: Path, final: Path, flag: str = "--out", kind: str = "output") -> None:
+    """Put the complete folder ``staged`` at ``final`` in one step, then remove the old one."""
+    _fsync_tree(staged)
+    if not final.exists():
+        try:
+            if not _renameat2(staged, final, _RENAME_NOREPLACE):
+                os.rename(staged, final)  # no renameat2 here; replaces at most an empty folder
+            _fsync_path(final.parent)
+            return
+        except OSError as error:  # another writer put a folder there meanwhile
+            if error.errno not in (errno.EEXIST, errno.ENOTEMPTY):
+                raise
+    check_replaceable(final, flag, kind)  # again: something may have appeared since the first check
+    if not _renameat2(staged, final, _RENAME_EXCHANGE):
+        old = _temporary_name(final)  # fallback: a moment without a folder at the path
+        os.rename(final, old)
+        os.rename(staged, final)
+        staged = old
+    _fsync_path(final.parent)
+    shutil.rmtree(staged, ignore_errors=True)  # the old folder, now under the temporary name
+
+
+def replace_directory(path: str | Path, fill: Callable[[Path], None], flag: str = "path",
+                      kind: str = "model") -> Path:
+    """Build a folder with ``fill(tmp)`` and swap it in for ``path`` (see :func:`check_replaceable`)."""
+    final = _resolve(Path(path))  # follow a link: the link stays, its target is replaced
+    check_replaceable(final, flag, kind)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    clean_leftovers(final)
+    staged = _temporary_name(final)
+    os.mkdir(staged)
+    try:
+        fill(staged)
+        install_directory(staged, final, flag, kind)
+    except BaseException:
+        shutil.rmtree(staged, ignore_errors=True)
+        raise
+    return final
+
+
+# -- a command's outputs -------------------------------------------------------------------------
+def _resolve(path: Path) -> Path:
+    return Path(os.path.abspath(Path(path).expanduser())).resolve()
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+class Outputs:
+    """The outputs of one command: checked before work starts, staged, committed all at once.
+
+    ``inputs``: files and folders the command reads; no output may be one of them, lie inside
+    one of them, or contain one.
+    """
+
+    def __init__(self, inputs: Iterable[str | Path] = (), command: str = "") -> None:
+        self.inputs = [(Path(p), _resolve(Path(p))) for p in inputs if p is not None]
+        self.command = command
+        self.staged: list[tuple[Path, Path, str, str]] = []  # (tmp, final, kind, flag)
+
+    def _check(self, given: Path, flag: str) -> Path:
+        final = _resolve(given)
+        if len(final.name.encode()) > _NAME_MAX:
+            raise OutputError(f"{flag} {given}: file name too long ({len(final.name.encode())} "
+                              f"bytes; the limit is {_NAME_MAX})")
+        for shown, source in self.inputs:
+            if final == source:
+                raise OutputError(f"{flag} {given}: is an input of this command ({shown}); "
+                                  "name another output")
+            if source in final.parents:
+                raise OutputError(f"{flag} {given}: lies inside the input {shown}; "
+                                  "write outputs elsewhere")
+            if final in source.parents:
+                raise OutputError(f"{flag} {given}: holds the input {shown}, which must not be "
+                                  "replaced; name another folder")
+        for _, other, _, other_flag in self.staged:
+            if _inside(final, other) or _inside(other, final):
+                raise OutputError(f"{flag} {given}: collides with {other_flag} {other}; "
+                                  "give them different names")
+        return final
+
+    def directory(self, given: str | Path, flag: str = "--out", kind: str = "output") -> Path:
+        """Check ``given`` as an output folder of ``kind`` (``output``, or ``model``) now;
+        returns the folder to write into (staged)."""
+        final = self._check(Path(given), flag)
+        check_replaceable(final, flag, kind)
+        return self._stage(final, kind, flag)
+
+    def file(self, given: str | Path, flag: str = "--out") -> Path:
+        """Check ``given`` as an output file now; returns the path to write (staged)."""
+        final = self._check(Path(given), flag)
+        if final.is_dir():
+            raise OutputError(f"{flag} {given}: is a directory; name a file")
+        return self._stage(final, "file", flag)
+
+    def _stage(self, final: Path, kind: str, flag: str) -> Path:
+        parent = final.parent
+        if parent.exists() and not parent.is_dir():
+            raise OutputError(f"{flag} {final}: {parent} is not a directory")
+        parent.mkdir(parents=True, exist_ok=True)
+        clean_leftovers(final)
+        tmp = _temporary_name(final)
+        if kind != "file":
+            os.mkdir(tmp)
+        else:
+            os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+        self.staged.append((tmp, final, kind, flag))
+        return tmp
+
+    def commit(self) -> None:
+        """Rename every staged output into place (folders swapped whole)."""
+        for tmp, final, kind, flag in self.staged:
+            if kind == "output":
+                files = sorted(str(p.relative_to(tmp)) for p in tmp.rglob("*"))
+                marker = {"format": "rnncast-output", "command": self.command, "files": files}
+                (tmp / MARKER).write_text(json.dumps(marker, indent=1) + "\n")
+            if kind != "file":
+                install_directory(tmp, final, flag, kind)
+            else:
+                _fsync_path(tmp)
+                os.replace(tmp, final)
+                _fsync_path(final.parent)
+        self.staged = []
+
+    def discard(self) -> None:
+        """Remove every staged output: what was at the final paths stays as it was."""
+        for tmp, _, kind, _ in self.staged:
+            if kind != "file":
+                shutil.rmtree(tmp, ignore_errors=True)
+            else:
+                tmp.unlink(missing_ok=True)
+        self.staged = []
+
+
+# -- one line per file-system failure ------------------------------------------------------------
+_PROBLEMS = {
+    errno.EEXIST: "already exists", errno.EISDIR: "is a directory", errno.ENOTDIR: "is not a directory",
+    errno.EACCES: "permission denied", errno.EPERM: "operation not permitted",
+    errno.ENAMETOOLONG: "file name too long", errno.ENOSPC: "no space left on the device",
+    errno.EDQUOT: "disk quota exceeded", errno.EBUSY: "busy (in use by another program)",
+    errno.EROFS: "read-only file system", errno.ENOENT: "no such file or directory",
+    errno.ENOTEMPTY: "directory not empty", errno.EIO: "input/output error",
+    errno.EMFILE: "too many open files",
+}
+
+
+def describe(error: OSError) -> str:
+    """``path: problem`` for a file-system error, in one line."""
+    problem = _PROBLEMS.get(error.errno, error.strerror or type(error).__name__)
+    where = error.filename if error.filename is not None else "a file"
+    return f"{where}: {problem}"

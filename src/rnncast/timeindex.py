@@ -1,0 +1,178 @@
+"""Time columns: parsing, frequency, gaps, filling and time zones.
+
+A forecast needs a regular clock: each series' stamps must follow one frequency with nothing
+missing, or the network's steps and the forecast's dates stop meaning what they say. Gaps and
+irregular stamps are errors naming the first one, unless the user asks to fill them
+(:attr:`TimeConfig.fill`); stamps pandas cannot read unambiguously take ``date_format`` or
+``dayfirst``; mixed UTC offsets (a series across summer time) take ``time_zone``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from rnncast.errors import DataError, SettingError
+
+FILLS = ("interpolate", "zero", "ffill")
+TIME_ZONES = ("utc", "local")
+_OFFSET = r"(?:Z|[+-]\d{2}:?\d{2})$"
+_DAY_FIRST_LOOK = r"^\s*\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}"
+
+
+@dataclass(frozen=True)
+class TimeConfig:
+    """How to read time stamps. ``freq``: a pandas alias (``"MS"``, ``"D"``) where it cannot be
+    inferred; ``date_format``: a strftime format; ``dayfirst``: 03/04 is 3 April; ``fill``: fill
+    missing stamps (``interpolate``, ``zero``, ``ffill``) instead of refusing them;
+    ``time_zone``: ``utc`` converts mixed offsets to UTC (hourly data), ``local`` keeps the
+    wall-clock time and drops the offsets (daily and coarser data)."""
+
+    freq: str | None = None
+    date_format: str | None = None
+    dayfirst: bool = False
+    fill: str | None = None
+    time_zone: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.fill is not None and self.fill not in FILLS:
+            raise SettingError(f"fill must be one of {', '.join(FILLS)}, got {self.fill!r}")
+        if self.time_zone is not None and self.time_zone not in TIME_ZONES:
+            raise SettingError(f"time_zone must be one of {', '.join(TIME_ZONES)}, got {self.time_zone!r}")
+        if self.freq is not None:
+            try:
+                pd.tseries.frequencies.to_offset(self.freq)
+            except ValueError:
+                raise SettingError(f"freq {self.freq!r} is not a pandas frequency (e.g. MS, W-SUN, D, "
+                                   "h, 15min)") from None
+
+
+def parse_times(raw: pd.Series, label: str, where: str, cfg: TimeConfig) -> pd.Index:
+    """A time column as a DatetimeIndex (dates) or an integer Index (steps), checked for missing
+    values; rows are 1-based in messages."""
+    prefix = f"{where}: " if where else ""
+    if pd.api.types.is_numeric_dtype(raw):
+        values = raw.to_numpy()
+        if pd.isna(values).any():
+            row = int(np.argmax(pd.isna(values)))
+            raise DataError(f"{prefix}time column '{label}' has a missing value at row {row + 1}")
+        if not np.all(np.mod(values, 1) == 0):
+            row = int(np.argmax(np.mod(values, 1) != 0))
+            raise DataError(f"{prefix}time column '{label}' has a fractional step {values[row]} at "
+                            f"row {row + 1}; integer steps or dates are expected")
+        return pd.Index(values.astype(np.int64), name=label)
+    text = raw.astype("string")
+    offsets = text.str.extract(f"({_OFFSET})", expand=False).dropna().unique()
+    if len(offsets) > 1:
+        if cfg.time_zone is None:
+            row = int(np.argmax((text.str.extract(f"({_OFFSET})", expand=False) != offsets[0])
+                                .fillna(False).to_numpy()))
+            raise DataError(f"{prefix}time column '{label}' mixes UTC offsets ({offsets[0]} and "
+                            f"{offsets[1]}, first change at row {row + 1}); add --time-zone utc "
+                            "(hourly or finer data) or --time-zone local (keep the wall-clock time)")
+        if cfg.time_zone == "local":
+            text = text.str.replace(_OFFSET, "", regex=True)
+    utc = cfg.time_zone == "utc"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            parsed = pd.to_datetime(text, errors="coerce", format=cfg.date_format or "mixed",
+                                    dayfirst=cfg.dayfirst, utc=utc)
+        except (ValueError, TypeError) as error:
+            raise DataError(f"{prefix}time column '{label}' cannot be read as dates "
+                            f"({str(error).splitlines()[0]})") from None
+    index = pd.DatetimeIndex(parsed, name=label)
+    if index.hasnans:
+        row = int(np.argmax(index.isna()))
+        hint = f" with format {cfg.date_format!r}" if cfg.date_format else ""
+        raise DataError(f"{prefix}time column '{label}' has a missing or unreadable time "
+                        f"{raw.iloc[row]!r}{hint} at row {row + 1}")
+    return index
+
+
+def _guess_freq(index: pd.DatetimeIndex) -> str | None:
+    """The frequency most runs of three consecutive stamps follow (None if none does)."""
+    picks = np.unique(np.linspace(0, len(index) - 3, num=min(len(index) - 2, 60)).astype(int))
+    seen: dict[str, int] = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for k in picks:
+            freq = pd.infer_freq(index[k : k + 3])
+            if freq:
+                seen[freq] = seen.get(freq, 0) + 1
+    return max(seen, key=seen.get) if seen else None
+
+
+def infer_freq(index: pd.DatetimeIndex) -> str | None:
+    """The index's frequency alias (``"MS"``), or None when irregular or too short."""
+    if index.freqstr:
+        return index.freqstr
+    if len(index) < 3:
+        return None
+    with warnings.catch_warnings():  # pandas 3 announces an offset return type; accept both
+        warnings.simplefilter("ignore")
+        freq = pd.infer_freq(index)
+    return getattr(freq, "freqstr", freq)
+
+
+def regular(index: pd.Index, values: np.ndarray, cfg: TimeConfig, label: str, where: str,
+            freq: str | None = None, raw: pd.Series | None = None,
+            ) -> tuple[pd.Index, np.ndarray, str | None]:
+    """Check that ``index`` follows one frequency with nothing missing, or fill the gaps when
+    ``cfg.fill`` says so: ``(index, values (T, F), freq)``. ``freq``: the panel's frequency
+    when known (else ``cfg.freq``, else inferred); ``where`` names the file and series."""
+    if isinstance(index, pd.DatetimeIndex):
+        freq = cfg.freq or freq or infer_freq(index)
+        if freq is None and len(index) >= 3:
+            freq = _guess_freq(index)
+        if freq is None:
+            if len(index) < 3:
+                return index, values, None
+            raise DataError(f"{where}: time column '{label}' follows no regular frequency; "
+                            "give --freq (e.g. MS, W-SUN, D, h)" + _dayfirst_hint(raw, cfg))
+        full = pd.date_range(index[0], index[-1], freq=freq, name=label)
+        if len(full) == len(index) and full.equals(index):
+            return index, values, freq
+        off = ~index.isin(full)
+        if off.any():
+            row = int(np.argmax(off))
+            raise DataError(f"{where}: time column '{label}' has {index[row]} at row {row + 1}, "
+                            f"off the {freq} steps that start at {index[0]}; give --freq"
+                            + _dayfirst_hint(raw, cfg))
+    else:
+        steps = np.diff(index.to_numpy())
+        if not len(steps):
+            return index, values, None
+        step = int(np.min(steps))
+        if step <= 0 or np.any(steps % step):
+            row = int(np.argmax(steps != step)) + 1
+            raise DataError(f"{where}: time column '{label}' is irregular at row {row + 1} "
+                            f"({index[row - 1]} then {index[row]})")
+        if step != 1 or np.all(steps == step):
+            return index, values, None  # integer steps other than 1 are kept as they are
+        full = pd.Index(np.arange(index[0], index[-1] + 1), name=label)
+    if cfg.fill is None:
+        gap = int(np.argmax(np.asarray(full[: len(index)] != index)))  # first stamp after a gap
+        missing = len(full) - len(index)
+        raise DataError(f"{where}: time column '{label}' skips from {index[gap - 1]} to "
+                        f"{index[gap]} at row {gap + 1} ({missing} missing step(s) in all); fill "
+                        "them with --fill-missing interpolate|zero|ffill" + _dayfirst_hint(raw, cfg))
+    frame = pd.DataFrame(values, index=index).reindex(full)
+    if cfg.fill == "zero":
+        frame = frame.fillna(0.0)
+    elif cfg.fill == "ffill":
+        frame = frame.ffill()
+    else:
+        frame = frame.interpolate(method="linear", limit_direction="both")
+    return full, frame.to_numpy(np.float64), freq if isinstance(full, pd.DatetimeIndex) else None
+
+
+def _dayfirst_hint(raw: pd.Series | None, cfg: TimeConfig) -> str:
+    if raw is None or cfg.dayfirst or cfg.date_format or pd.api.types.is_numeric_dtype(raw):
+        return ""
+    if raw.astype("string").str.match(_DAY_FIRST_LOOK).fillna(False).all():
+        return "; if the dates are written day first (31/01/2020), add --dayfirst"
+    return ""
