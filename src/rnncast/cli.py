@@ -988,10 +988,12 @@ def main(argv: list[str] | None = None) -> int:
         result = COMMANDS[args.command](args, run)
         run.commit()
     except BaseException as error:
-        run.discard()
         if isinstance(error, SystemExit):
+            run.discard()
             raise
         code, kind, line = _failure(error)
+        line = run.shown(line)
+        run.discard()
         if args.debug:
             traceback.print_exc()
         print(f"rnncast: error: {line}", file=sys.stderr)

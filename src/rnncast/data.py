@@ -13,7 +13,9 @@ import numpy as np
 import pandas as pd
 
 from rnncast.errors import DataError, SettingError
-from rnncast.timeindex import TimeConfig, parse_times, regular
+from rnncast.timeindex import TimeConfig, dayfirst_hint, parse_times, regular
+
+MAX_MAGNITUDE = 1e100  # squares of larger values overflow when scaling
 
 # Season length by the base of a pandas frequency alias.
 _SEASONS = {"MS": 12, "ME": 12, "M": 12, "QS": 4, "QE": 4, "Q": 4, "W": 52, "D": 7, "B": 5,
@@ -190,6 +192,12 @@ def numeric_column(column: pd.Series, label: str, where: str = "") -> np.ndarray
             f"{prefix}column '{label}' has a non-numeric value {column.iloc[row]!r} at row {row + 1}"
         )
     values = converted.to_numpy(dtype=np.float64)
+    huge = np.isfinite(values) & (np.abs(values) > MAX_MAGNITUDE)
+    if huge.any():
+        row = int(np.argmax(huge))
+        raise DataError(f"{prefix}column '{label}' has the value {values[row]:.3g} at row {row + 1}, "
+                        f"beyond {MAX_MAGNITUDE:.0e}: too large to scale in floating point; divide "
+                        "the column by a power of ten first")
     if not np.isfinite(values).all():
         row = int(np.argmax(~np.isfinite(values)))
         kind = "a missing (NaN)" if np.isnan(values[row]) else "an infinite"
@@ -252,7 +260,10 @@ def load_series(
     index = freq = None
     if time_col:
         index = parse_times(frame[time_col], time_col, str(path), time)
-        check_time_index(index, f"time column '{time_col}'", str(path))
+        try:
+            check_time_index(index, f"time column '{time_col}'", str(path))
+        except DataError as error:
+            raise DataError(f"{error}{dayfirst_hint(frame[time_col], time)}") from None
         index, values, freq = regular(index, values, time, time_col, str(path), raw=frame[time_col])
     return SeriesData(values, index, targets, freq)
 

@@ -84,6 +84,11 @@ def holdout(
     if lengths[shortest] < window + test + 1 and (panel.single or model.series_config.short == "error"):
         raise DataError(f"series of {lengths[shortest]} points is too short for window {window} "
                         f"+ test {test}; use a shorter window or test range")
+    for k, length in enumerate(lengths):
+        if length <= test:
+            name = f"series '{panel.ids[k]}'" if panel.ids else "the series"
+            raise DataError(f"{name} has {length} points: a test range of {test} leaves it no "
+                            "training data; use a shorter --test or drop the series")
     parts = [split(s, test) for s in panel.series]
     train = Panel([p[0] for p in parts], panel.ids, panel.id_name)
     snapshots: list[tuple[int, np.ndarray]] = []

@@ -19,6 +19,7 @@ import ctypes
 import errno
 import json
 import os
+import re
 import secrets
 import shutil
 from collections.abc import Callable, Iterable
@@ -31,6 +32,7 @@ MODEL_FILES = frozenset({"config.json", "weights.safetensors"})
 MODEL_FORMAT = "rnncast-model"
 _TAG = ".rnncast-"  # in every temporary name: .NAME.rnncast-PID-TOKEN
 _NAME_MAX = 255
+_TEMPORARY = re.compile(r"\.([^/\s]+?)\.rnncast-\d+-[0-9a-f]{8}")
 
 
 # -- low-level steps -----------------------------------------------------------------------------
@@ -304,6 +306,12 @@ class Outputs:
                 os.replace(tmp, final)
                 _fsync_path(final.parent)
         self.staged = []
+
+    def shown(self, text: str) -> str:
+        """``text`` (an error message) with staged and temporary names replaced by the final ones."""
+        for tmp, final, _, _ in self.staged:
+            text = text.replace(str(tmp), str(final))
+        return _TEMPORARY.sub(lambda m: m.group(1), text)
 
     def discard(self) -> None:
         """Remove every staged output: what was at the final paths stays as it was."""

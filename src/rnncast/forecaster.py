@@ -367,6 +367,11 @@ class Forecaster:
             self.seasonal = None
         adjusted = [self._deseason(k, s.values, 0) for k, s in enumerate(panel.series)]
         self.scalers = [Scaler(cfg.scaler, cfg.log).fit(a) for a in adjusted]
+        for k, scaler in enumerate(self.scalers):
+            if not (np.isfinite(scaler.shift).all() and np.isfinite(scaler.scale).all()):
+                name = f"series '{panel.ids[k]}'" if panel.ids else "the series"
+                raise DataError(f"{name} cannot be scaled: its values overflow floating point; "
+                                "divide them by a power of ten first")
         return [scaler.transform(a) for scaler, a in zip(self.scalers, adjusted, strict=True)]
 
     def _deseason(self, k: int, values: np.ndarray, start: int) -> np.ndarray:

@@ -132,7 +132,7 @@ def regular(index: pd.Index, values: np.ndarray, cfg: TimeConfig, label: str, wh
             if len(index) < 3:
                 return index, values, None
             raise DataError(f"{where}: time column '{label}' follows no regular frequency; "
-                            "give --freq (e.g. MS, W-SUN, D, h)" + _dayfirst_hint(raw, cfg))
+                            "give --freq (e.g. MS, W-SUN, D, h)" + dayfirst_hint(raw, cfg))
         full = pd.date_range(index[0], index[-1], freq=freq, name=label)
         if len(full) == len(index) and full.equals(index):
             return index, values, freq
@@ -141,7 +141,7 @@ def regular(index: pd.Index, values: np.ndarray, cfg: TimeConfig, label: str, wh
             row = int(np.argmax(off))
             raise DataError(f"{where}: time column '{label}' has {index[row]} at row {row + 1}, "
                             f"off the {freq} steps that start at {index[0]}; give --freq"
-                            + _dayfirst_hint(raw, cfg))
+                            + dayfirst_hint(raw, cfg))
     else:
         steps = np.diff(index.to_numpy())
         if not len(steps):
@@ -159,7 +159,7 @@ def regular(index: pd.Index, values: np.ndarray, cfg: TimeConfig, label: str, wh
         missing = len(full) - len(index)
         raise DataError(f"{where}: time column '{label}' skips from {index[gap - 1]} to "
                         f"{index[gap]} at row {gap + 1} ({missing} missing step(s) in all); fill "
-                        "them with --fill-missing interpolate|zero|ffill" + _dayfirst_hint(raw, cfg))
+                        "them with --fill-missing interpolate|zero|ffill" + dayfirst_hint(raw, cfg))
     frame = pd.DataFrame(values, index=index).reindex(full)
     if cfg.fill == "zero":
         frame = frame.fillna(0.0)
@@ -170,7 +170,7 @@ def regular(index: pd.Index, values: np.ndarray, cfg: TimeConfig, label: str, wh
     return full, frame.to_numpy(np.float64), freq if isinstance(full, pd.DatetimeIndex) else None
 
 
-def _dayfirst_hint(raw: pd.Series | None, cfg: TimeConfig) -> str:
+def dayfirst_hint(raw: pd.Series | None, cfg: TimeConfig) -> str:
     if raw is None or cfg.dayfirst or cfg.date_format or pd.api.types.is_numeric_dtype(raw):
         return ""
     if raw.astype("string").str.match(_DAY_FIRST_LOOK).fillna(False).all():
