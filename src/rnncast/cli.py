@@ -105,8 +105,17 @@ def _cells(text: str) -> list[str]:
     return names
 
 
-class HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
-    """Keep the examples' line breaks and show defaults."""
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Keep the examples' line breaks; show a default once, where there is one to show."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        shown = action.default not in (None, False, argparse.SUPPRESS) and "default" not in text
+        if shown and action.option_strings:
+            value = action.default
+            value = ",".join(map(str, value)) if isinstance(value, list) else value
+            text += f" (default: {value})"
+        return text
 
 
 class Parser(argparse.ArgumentParser):

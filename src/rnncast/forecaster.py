@@ -497,7 +497,7 @@ class Forecaster:
                 "aggregate the data to a coarser frequency")
         panel = self.panel if y is None else as_panel(y)
         trained = self.fitted_config.horizon
-        if horizon > 2 * trained:
+        if self.fitted_config.strategy == "direct" and horizon > 2 * trained:
             log.warning("forecasting %d steps with a model trained for %d: every step past %d "
                         "feeds on earlier forecasts, so errors compound; fit with --horizon %d "
                         "for a direct forecast", horizon, trained, trained, horizon)
