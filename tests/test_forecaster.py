@@ -155,3 +155,17 @@ def test_intervals_survive_save_and_load(tmp_path):
     pd.testing.assert_frame_equal(loaded.predict(4, levels=[90]), model.predict(4, levels=[90]))
     with pytest.raises(ValueError, match="without calibration"):
         Forecaster(window=12, ensemble=1, epochs=2, units=8).fit(y).predict(4, levels=[90])
+
+
+def test_the_median_of_an_even_ensemble_is_the_middle_not_the_lower_member():
+    y = monthly(60)
+    model = Forecaster(**{**FAST, "ensemble": 2}).fit(y)
+    median = model.predict(4).to_numpy()
+    model.aggregate = "mean"  # of two, the median and the mean coincide (both on the model's scale)
+    np.testing.assert_allclose(median, model.predict(4).to_numpy(), rtol=1e-6)
+    lower = []
+    for net in model.nets:
+        single = Forecaster(**FAST).fit(y)
+        single.nets = [net]
+        lower.append(single.predict(4).to_numpy())
+    assert not np.allclose(median, np.min(lower, axis=0), rtol=1e-6)

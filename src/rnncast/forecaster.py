@@ -627,7 +627,8 @@ class Forecaster:
         members = [run(net, window[:, -net.window :], steps, cfg.level_fn(net.window, self.n_columns),
                        extend) for net in self.nets]
         stacked = torch.stack(members)
-        combined = stacked.median(0).values if self.aggregate == "median" else stacked.mean(0)
+        # torch's median is the lower one for an even count: quantile 0.5 averages the two middle
+        combined = stacked.quantile(0.5, dim=0) if self.aggregate == "median" else stacked.mean(0)
         return combined.double().cpu().numpy()
 
     def _check_continuable(self, strategy: str, steps: int) -> None:

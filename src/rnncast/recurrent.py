@@ -9,20 +9,19 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torch import _VF, Tensor, nn
+from torch import Tensor, nn
 
 from rnncast.cells import Cell, make_cell
 from rnncast.errors import SettingError
 
 State = tuple[Tensor, ...]
 
-# Cells whose equations equal a fused PyTorch kernel, and the activations it supports.
-_FUSED = {
-    ("rnn", "tanh"): _VF.rnn_tanh,
-    ("rnn", "relu"): _VF.rnn_relu,
-    ("lstm", "tanh"): _VF.lstm,
-    ("gru_torch", "tanh"): _VF.gru,
-}
+# Cells whose equations equal a fused PyTorch kernel (the ops behind torch.nn.RNN/LSTM/GRU,
+# public in the torch namespace), and the activations it supports. A torch without one of them
+# runs that cell on the explicit path: slower, same numbers.
+_KERNELS = {("rnn", "tanh"): "rnn_tanh", ("rnn", "relu"): "rnn_relu", ("lstm", "tanh"): "lstm",
+            ("gru_torch", "tanh"): "gru"}
+_FUSED = {key: getattr(torch, name) for key, name in _KERNELS.items() if hasattr(torch, name)}
 
 
 def fusable(cell: str, activation: str = "tanh", layer_norm: bool = False, bias: bool = True) -> bool:
