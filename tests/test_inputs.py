@@ -79,3 +79,22 @@ def test_round_trip_with_every_kind_of_input(tmp_path):
     model.save(tmp_path / "m")
     again = Forecaster.load(tmp_path / "m")
     pd.testing.assert_frame_equal(again.predict(3), model.predict(3))
+
+
+def test_new_data_with_the_covariate_first_is_read_like_the_fitted_data():
+    frame = lagged(160)[["x", "y"]]  # the covariate comes first in the caller's frame
+    model = Forecaster(window=12, horizon=3, covariates=["x"], log=False, **FAST).fit(frame)
+    np.testing.assert_allclose(model.predict(3, y=frame), model.predict(3), rtol=1e-6)
+    model.calibrate(frame, 3)
+    truth = frame["y"].to_numpy()
+    spread = np.percentile(np.abs(truth - truth.mean()), 90)
+    assert model.calibration.halfwidth(80, 3).max() * model.scalers[0].scale[0] < spread
+
+
+def test_newer_history_starting_elsewhere_keeps_its_season_in_place():
+    index = pd.date_range("2010-01-01", periods=96, freq="MS")
+    t = np.arange(96)
+    y = pd.Series((100 + t) * (1 + 0.4 * np.sin(2 * np.pi * t / 12)), index=index, name="y")
+    model = Forecaster(window=12, horizon=6, deseasonalize=True, calendar=True, **FAST).fit(y)
+    later = y.iloc[5:]  # starts in June: positions no longer match the months
+    np.testing.assert_allclose(model.predict(6, y=later), model.predict(6), rtol=1e-6)

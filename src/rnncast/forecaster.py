@@ -495,20 +495,39 @@ class Forecaster:
         _positive("horizon", horizon)
         bounded("horizon", horizon, MAX_FORECAST, "forecasts that far are meaningless; "
                 "aggregate the data to a coarser frequency")
-        panel = self.panel if y is None else as_panel(y)
+        panel = self.panel if y is None else self._like_fitted(as_panel(y))
         trained = self.fitted_config.horizon
         if self.fitted_config.strategy == "direct" and horizon > 2 * trained:
             log.warning("forecasting %d steps with a model trained for %d: every step past %d "
                         "feeds on earlier forecasts, so errors compound; fit with --horizon %d "
                         "for a direct forecast", horizon, trained, trained, horizon)
-        if len(panel.series) != len(self.scalers):
-            raise DataError(f"the model was fitted on {len(self.scalers)} series, "
-                            f"got {len(panel.series)}")
         window = torch.as_tensor(self._last_windows(panel), dtype=torch.float32,
                                  device=self.device)  # (B, W, C)
         ends = np.array([s.start + len(s.values) for s in panel.series])  # next positions
         extend = self._extender(np.arange(len(panel.series)), ends)
         return panel, self.forecast_scaled(window, horizon, strategy, extend), ends
+
+    def _like_fitted(self, panel: Panel) -> Panel:
+        """New data laid out as the fitted data: the same series, the columns in the fitted order
+        (targets, then covariates), and each series placed so that its dates fall in the same
+        season phase as the fitted series' (data without dates is taken to start where the
+        fitted series started)."""
+        if len(panel.series) != len(self.scalers):
+            raise DataError(f"the model was fitted on {len(self.scalers)} series, "
+                            f"got {len(panel.series)}")
+        order = self.panel.series[0].columns
+        m = self.fitted_config.season or 1
+        series = []
+        for k, s in enumerate(panel.series):
+            missing = [c for c in order if c not in s.columns]
+            if missing:
+                raise DataError(f"the new data has no column '{missing[0]}' (the model reads "
+                                f"{', '.join(order)})")
+            values = s.values[:, [s.columns.index(c) for c in order]]
+            phase = season_phase(s.index, m)
+            start = s.start if phase is None else int((phase - self.phase0[k]) % m)
+            series.append(replace(s, values=values, columns=list(order), start=start))
+        return Panel(series, panel.ids, panel.id_name)
 
     # -- prediction intervals ------------------------------------------------------------------
     def calibrate(self, y, horizon: int | None = None, origins: int | None = None,
@@ -521,7 +540,7 @@ class Forecaster:
         series), are kept in :attr:`calibration`. ``origins`` defaults to one for 20 series or
         more, else enough for about 20 errors per step.
         """
-        panel = as_panel(y)
+        panel = _targets_first(as_panel(y), self.series_config.covariates)  # truth: targets first
         cfg = self.series_config.resolved(panel)
         horizon = horizon or cfg.horizon
         _positive("horizon", horizon)
