@@ -453,3 +453,17 @@ def test_internal_errors_are_told_apart_and_debug_shows_the_traceback(capsys, pr
         "rnncast: rerun with --debug for the traceback and report it")
     code, _, err = run(capsys, *argv, "--debug")
     assert code == 3 and "Traceback" in err and "ZeroDivisionError" in err
+
+
+def test_integer_steps_other_than_one_keep_their_step_and_gaps_are_named(capsys, tmp_path):
+    years = np.arange(1900, 2100, 5)
+    data = tmp_path / "every5.csv"
+    pd.DataFrame({"year": years, "y": 50 + np.sin(np.arange(40) / 2)}).to_csv(data, index=False)
+    argv = ["--target", "y", "--time-col", "year", "--horizon", "3", *FAST]
+    assert run(capsys, "fit", data, *argv, "--out", tmp_path / "m")[0] == 0
+    code, _, err = run(capsys, "forecast", tmp_path / "m", "--horizon", "3", "--out", tmp_path / "f.csv")
+    assert code == 0, err
+    assert pd.read_csv(tmp_path / "f.csv")["year"].tolist() == [2100, 2105, 2110]
+    pd.DataFrame({"year": np.delete(years, 7), "y": np.arange(39.0) + 1}).to_csv(data, index=False)
+    code, _, err = run(capsys, "fit", data, *argv, "--out", tmp_path / "m2")
+    assert code == 1 and "skips from 1930 to 1940 at row 8" in one_line(err)

@@ -152,9 +152,16 @@ def future_index(index: pd.Index | None, freq: str | None, length: int, steps: i
     if isinstance(index, pd.DatetimeIndex) and freq:
         return pd.date_range(index[-1], periods=steps + 1, freq=freq)[1:]
     if index is not None and len(index) and pd.api.types.is_integer_dtype(index):
-        last = int(index[-1])
-        return pd.RangeIndex(last + 1, last + 1 + steps)
+        last, step = int(index[-1]), integer_step(index)
+        return pd.RangeIndex(last + step, last + step * (steps + 1), step)
     return pd.RangeIndex(length, length + steps)
+
+
+def integer_step(index: pd.Index) -> int:
+    """The step of an integer time index (years 2000, 2005, … step by 5); 1 when unknown."""
+    if len(index) < 2:
+        return 1
+    return max(1, int(index[1] - index[0]))
 
 
 def as_series(y, name: str = "y") -> SeriesData:

@@ -17,6 +17,7 @@ import torch
 from safetensors.torch import load_file, save
 
 from rnncast import files
+from rnncast.data import integer_step
 from rnncast.errors import ModelFileError
 
 FORMAT = files.MODEL_FORMAT
@@ -75,6 +76,8 @@ def _series_meta(s) -> dict:
                   else "integer" if index is not None else "none"),
         "last": (str(index[-1]) if isinstance(index, pd.DatetimeIndex)
                  else int(index[-1]) if index is not None else None),
+        "step": integer_step(index) if index is not None and not isinstance(index, pd.DatetimeIndex)
+        else 1,
     }
 
 
@@ -216,5 +219,6 @@ def _index(meta: dict, rows: int, freq: str | None, name: str | None) -> pd.Inde
     if meta["index"] == "datetime" and freq:
         return pd.date_range(end=pd.Timestamp(meta["last"]), periods=rows, freq=freq, name=name)
     if meta["index"] == "integer":
-        return pd.Index(np.arange(meta["last"] - rows + 1, meta["last"] + 1), name=name)
+        step = int(meta.get("step", 1))
+        return pd.Index(np.arange(meta["last"] - step * (rows - 1), meta["last"] + 1, step), name=name)
     return pd.RangeIndex(meta["length"] - rows, meta["length"], name=name)  # positions

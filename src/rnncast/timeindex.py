@@ -151,9 +151,9 @@ def regular(index: pd.Index, values: np.ndarray, cfg: TimeConfig, label: str, wh
             row = int(np.argmax(steps != step)) + 1
             raise DataError(f"{where}: time column '{label}' is irregular at row {row + 1} "
                             f"({index[row - 1]} then {index[row]})")
-        if step != 1 or np.all(steps == step):
-            return index, values, None  # integer steps other than 1 are kept as they are
-        full = pd.Index(np.arange(index[0], index[-1] + 1), name=label)
+        if np.all(steps == step):
+            return index, values, None
+        full = pd.Index(np.arange(index[0], index[-1] + 1, step), name=label)
     if cfg.fill is None:
         gap = int(np.argmax(np.asarray(full[: len(index)] != index)))  # first stamp after a gap
         missing = len(full) - len(index)
