@@ -1,5 +1,7 @@
 """Cells against hand-computed NumPy steps, autograd's gradcheck, and torch.nn's cells."""
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -171,3 +173,21 @@ def test_bad_options_name_the_value(options, message):
         make_cell("lstm", I, H, **options)
     with pytest.raises(ValueError, match="cell must be one of"):
         make_cell("transformer", I, H)
+
+
+def test_layer_norm_keeps_the_forget_bias_and_chrono_and_pytorch_init_takes_a_forget_bias():
+    from rnncast.cells import LSTMCell
+
+    x, h, c = torch.zeros(1, 3), torch.zeros(1, 8), torch.ones(1, 8)
+    torch.manual_seed(0)
+    cell = LSTMCell(3, 8, layer_norm=True, forget_bias=3.0)
+    _, kept = cell(x, (h, c))  # zero input and state: C_t = f_t · C_{t-1} = σ(bias of f)
+    torch.testing.assert_close(kept, torch.full((1, 8), torch.sigmoid(torch.tensor(3.0)).item()))
+    chrono = LSTMCell(3, 8, layer_norm=True, chrono=10)
+    _, kept = chrono(x, (h, c))
+    shift = chrono.ln_shift[1]
+    assert bool(((shift >= 0) & (shift <= math.log(9) + 1e-6)).all()) and shift.std() > 0.1
+    torch.testing.assert_close(kept[0], torch.sigmoid(shift).detach())
+    plain = LSTMCell(3, 8, init="pytorch", forget_bias=2.0)
+    assert bool((plain.bias[8:16] == 2.0).all())
+    assert not bool((LSTMCell(3, 8, init="pytorch").bias[8:16] == 1.0).any())

@@ -37,11 +37,13 @@ class Cell(nn.Module):
 
     Weights: ``weight_ih: (gates·H, I)``, ``weight_hh: (gates·H, H)``, ``bias: (gates·H,)``.
     ``init="xavier"``: Glorot-uniform input blocks, orthogonal recurrent blocks, zero biases
-    (the forget-gate block gets ``forget_bias``); ``init="pytorch"``: U(-1/√H, 1/√H) everywhere.
+    (the forget-gate block gets ``forget_bias``, 1.0 when None); ``init="pytorch"``:
+    U(-1/√H, 1/√H) everywhere (and the forget-gate block ``forget_bias`` when one is given).
     ``chrono=T`` (either init) draws the bias of the gate that keeps memory (the LSTM's forget
     gate, the GRU's update gate) as log U(1, T-1), so units start with memories of up to T steps
     (Tallec & Ollivier 2018, "chrono initialisation"); it replaces ``forget_bias``.
-    ``layer_norm=True`` normalises each gate's pre-activation over the units (Ba et al. 2016).
+    ``layer_norm=True`` normalises each gate's pre-activation over the units (Ba et al. 2016);
+    the initial biases then go after the normalisation (its shift), which would cancel them.
     """
 
     gates: int = 1
@@ -55,7 +57,7 @@ class Cell(nn.Module):
         hidden_size: int,
         activation: str = "tanh",
         init: str = "xavier",
-        forget_bias: float = 1.0,
+        forget_bias: float | None = None,
         layer_norm: bool = False,
         bias: bool = True,
         chrono: int = 0,
@@ -103,9 +105,10 @@ class Cell(nn.Module):
                 nn.init.orthogonal_(block)
             for p in self._biases():
                 nn.init.zeros_(p)
-            if self.forget_block is not None and self.bias is not None:
-                with torch.no_grad():
-                    self.bias[self.forget_block * H : (self.forget_block + 1) * H] = self.forget_bias
+        forget_bias = 1.0 if self.forget_bias is None and self.init == "xavier" else self.forget_bias
+        if forget_bias is not None and self.forget_block is not None and self.bias is not None:
+            with torch.no_grad():
+                self.bias[self.forget_block * H : (self.forget_block + 1) * H] = forget_bias
         if self.chrono and self.memory_gate is not None and self.bias is not None:
             block, sign = self.memory_gate
             with torch.no_grad():
@@ -116,6 +119,10 @@ class Cell(nn.Module):
         if self.layer_norm:
             nn.init.ones_(self.ln_gain)
             nn.init.zeros_(self.ln_shift)
+            if self.bias is not None:  # the normalisation would remove a bias added before it
+                with torch.no_grad():
+                    self.ln_shift.copy_(self.bias.view(self.gates, H))
+                    self.bias.zero_()
 
     def _biases(self) -> list[Tensor]:
         return [self.bias] if self.bias is not None else []

@@ -189,7 +189,7 @@ class Forecaster:
         activation: str = "tanh",
         init: str = "xavier",
         layer_norm: bool = False,
-        forget_bias: float = 1.0,
+        forget_bias: float | None = None,
         chrono: int = 0,
         fused: bool | None = None,
         strategy: str = "direct",

@@ -43,7 +43,7 @@ class ModelConfig:
     dropout: float = 0.0
     activation: str = "tanh"
     init: str = "xavier"
-    forget_bias: float = 1.0
+    forget_bias: float | None = None  # None: 1.0 for xavier init, PyTorch's draw for pytorch
     layer_norm: bool = False
     fused: bool | None = None
     id_embedding: int = 0  # width of a learned per-series vector fed at every step (0: none)

@@ -47,7 +47,7 @@ class Recurrent(nn.Module):
         fused: bool | None = None,
         activation: str = "tanh",
         init: str = "xavier",
-        forget_bias: float = 1.0,
+        forget_bias: float | None = None,
         layer_norm: bool = False,
         bias: bool = True,
         chrono: int = 0,
