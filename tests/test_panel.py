@@ -91,3 +91,31 @@ def test_long_format_errors_name_the_series():
         from_long(frame, "item", "ds", "y")
     with pytest.raises(DataError, match="all series need the same number of columns"):
         Forecaster(**FAST).fit([np.ones((40, 1)), np.ones((40, 2))])
+
+
+def test_fit_takes_the_fields_long_layout_and_predict_returns_it():
+    frame = long_frame([48, 48], [100.0, 40.0])  # unique_id, ds, y; rows in any order
+    model = Forecaster(**FAST).fit(frame)
+    out = model.predict(3)
+    assert list(out.columns) == ["unique_id", "ds", "y"]
+    assert out["unique_id"].tolist() == ["s0"] * 3 + ["s1"] * 3
+    assert [str(d.date()) for d in out["ds"][:3]] == ["2014-01-01", "2014-02-01", "2014-03-01"]
+    means = out.groupby("unique_id")["y"].mean()
+    assert means["s0"] > 2 * means["s1"]
+
+
+def test_the_api_trains_on_the_threads_it_was_given_and_restores_torch_s_setting():
+    import torch
+
+    seen = []
+    y = np.sin(np.arange(80) / 3)
+    record = lambda info: seen.append(torch.get_num_threads())  # noqa: E731
+    torch.set_num_threads(2)
+    try:
+        Forecaster(**{**FAST, "epochs": 2}).fit(y, callback=record)
+        assert seen and set(seen) == {1} and torch.get_num_threads() == 2
+        seen.clear()
+        Forecaster(**{**FAST, "epochs": 2}, threads=None).fit(y, callback=record)
+        assert set(seen) == {2}
+    finally:
+        torch.set_num_threads(1)

@@ -452,7 +452,7 @@ def _forecaster(args: argparse.Namespace, horizon: int | None = None) -> Forecas
         calendar=args.calendar, id_embedding=args.id_embedding,
         validation=args.validation, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
         loss=args.loss, patience=args.patience, clip_norm=args.clip_norm,
-        ensemble=args.ensemble, seed=args.seed,
+        ensemble=args.ensemble, seed=args.seed, threads=args.threads,
     )
 
 
@@ -632,6 +632,7 @@ def cmd_forecast(args: argparse.Namespace, run: Outputs) -> dict:
     png = args.out.with_suffix(".png")
     table, picture = run.file(args.out), run.file(png, "--out (its plot)")
     model = Forecaster.load(args.model)
+    model.threads = args.threads
     panel, first = model.panel, model.data
     time_col = first.index.name if first.index is not None else None
     history = None
@@ -732,6 +733,7 @@ def cmd_demo(args: argparse.Namespace, run: Outputs) -> dict:
     args.ensemble, args.baselines = 1, ["naive", "seasonal_naive"]
     args.season = 63  # the wave's period in points (2π / 0.1), for the seasonal-naive baseline
     sine_model = Forecaster(window=50, strategy="recursive", ensemble=1, epochs=args.epochs,
+                            threads=args.threads,
                             seed=args.seed)
     sine_result = _evaluate(args, sine_data, 50, sine_model, "sine wave")
     _write_evaluation(sine_result, out / "sine", _result_json(sine_result, 50),
@@ -741,12 +743,12 @@ def cmd_demo(args: argparse.Namespace, run: Outputs) -> dict:
     air_data = SeriesData(passengers.to_numpy()[:, None], passengers.index.rename("month"),
                           ["passengers"], "MS")
     args.ensemble, args.season, args.baselines = members, None, None  # + SARIMAX and ETS
-    air = Forecaster(ensemble=members, epochs=args.epochs, seed=args.seed)
+    air = Forecaster(ensemble=members, epochs=args.epochs, seed=args.seed, threads=args.threads)
     air_result = _evaluate(args, air_data, 12, air, "AirPassengers")
     _write_evaluation(air_result, out / "airpassengers", _result_json(air_result, 12),
                       "AirPassengers: 1960 held out")
 
-    final = Forecaster(ensemble=members, epochs=args.epochs, seed=args.seed)
+    final = Forecaster(ensemble=members, epochs=args.epochs, seed=args.seed, threads=args.threads)
     with Progress(args, "AirPassengers, all data") as progress:
         final.fit(air_data, callback=progress)
     final.save(out / "airpassengers-model")

@@ -54,10 +54,17 @@ class Panel:
         return self.ids is None
 
 
-def as_panel(y) -> Panel:
-    """One series (pandas, NumPy, :class:`SeriesData`), a list or dict of series, or a Panel."""
+LONG = ("unique_id", "ds", "y")  # the field's long layout (NeuralForecast, statsforecast)
+
+
+def as_panel(y, covariates: tuple[str, ...] = (), freq: str | None = None) -> Panel:
+    """One series (pandas, NumPy, :class:`SeriesData`), a list or dict of series, a Panel, or a
+    long DataFrame with columns ``unique_id, ds, y`` (and any ``covariates``); ``freq``: the
+    frequency alias where the dates do not tell it."""
     if isinstance(y, Panel):
         return y
+    if isinstance(y, pd.DataFrame) and set(LONG) <= set(y.columns):
+        return from_long(y, LONG[0], LONG[1], [LONG[2], *covariates], time=TimeConfig(freq=freq))
     if isinstance(y, SeriesData):
         return Panel([y])
     if isinstance(y, dict):

@@ -16,6 +16,7 @@ import logging
 import math
 import os
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 
 import numpy as np
@@ -157,6 +158,19 @@ class SeriesConfig:
         return asdict(self)
 
 
+@contextmanager
+def _threads(count: int | None):
+    """PyTorch's CPU threads set to ``count`` for a while (small recurrent networks run fastest
+    on one; a machine shared with other work runs them far slower on all)."""
+    before = torch.get_num_threads()
+    if count:
+        torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def _memory_bytes() -> int:
     """Physical memory of this machine (0 when the system does not say)."""
     try:
@@ -216,6 +230,7 @@ class Forecaster:
         aggregate: str = "median",
         seed: int = 0,
         device: str = "cpu",
+        threads: int | None = 1,
     ) -> None:
         if ensemble < 1:
             raise SettingError(f"ensemble must be >= 1, got {ensemble}")
@@ -233,6 +248,8 @@ class Forecaster:
                                         patience=patience, clip_norm=clip_norm,
                                         clip_value=clip_value, spike_guard=spike_guard, seed=seed)
         self.device = torch.device(device)
+        self.threads = threads  # PyTorch CPU threads while fitting and forecasting; None: leave
+        self.freq: str | None = None
         self.nets: list[RecurrentNet] = []
         self.histories: list[History] = []
         self.scalers: list[Scaler] = []
@@ -259,9 +276,17 @@ class Forecaster:
         return self.panel.series[0] if self.panel else None
 
     # -- fitting -------------------------------------------------------------------------------
-    def fit(self, y, callback: Callable[[EpochInfo], None] | None = None) -> Forecaster:
+    def fit(self, y, callback: Callable[[EpochInfo], None] | None = None,
+            freq: str | None = None) -> Forecaster:
         """Train on the whole of ``y`` (early stopping on the last ``validation`` points of
-        each series). ``y``: a series (pandas, NumPy), a list or dict of series, or a Panel."""
+        each series). ``y``: a series (pandas, NumPy), a list or dict of series, a Panel, or a
+        long DataFrame ``unique_id, ds, y``; ``freq``: its frequency where the dates do not
+        tell it."""
+        self.freq = freq or self.freq
+        with _threads(self.threads):
+            return self._fit(y, callback)
+
+    def _fit(self, y, callback: Callable[[EpochInfo], None] | None) -> Forecaster:
         panel, cfg = self._prepare(y)
         self._check_memory(cfg)
         Z = self._fit_transform(panel, cfg)
@@ -292,7 +317,7 @@ class Forecaster:
 
     def _prepare(self, y) -> tuple[Panel, SeriesConfig]:
         """Check ``y`` and resolve the settings that depend on it; sets the fitted panel."""
-        panel = as_panel(y)
+        panel = as_panel(y, self.series_config.covariates, self.freq)
         cfg = self.series_config.resolved(panel)
         panel = self._keep_long_enough(panel, cfg)
         W, h, v = cfg.max_window, cfg.head_horizon, cfg.validation
@@ -451,7 +476,8 @@ class Forecaster:
         and a DataFrame even for one target.
         """
         horizon = horizon or (self.fitted_config.horizon if self.nets else None)
-        panel, scaled, ends = self._forecast(horizon, y, strategy)
+        with _threads(self.threads):
+            panel, scaled, ends = self._forecast(horizon, y, strategy)
         values = self._inverse_all(scaled, ends)  # (B, horizon, F), original units
         _check_finite(values, panel)
         first = panel.series[0]
@@ -495,7 +521,8 @@ class Forecaster:
         _positive("horizon", horizon)
         bounded("horizon", horizon, MAX_FORECAST, "forecasts that far are meaningless; "
                 "aggregate the data to a coarser frequency")
-        panel = self.panel if y is None else self._like_fitted(as_panel(y))
+        panel = self.panel if y is None else self._like_fitted(
+            as_panel(y, self.series_config.covariates, self.freq))
         trained = self.fitted_config.horizon
         if self.fitted_config.strategy == "direct" and horizon > 2 * trained:
             log.warning("forecasting %d steps with a model trained for %d: every step past %d "
@@ -540,7 +567,8 @@ class Forecaster:
         series), are kept in :attr:`calibration`. ``origins`` defaults to one for 20 series or
         more, else enough for about 20 errors per step.
         """
-        panel = _targets_first(as_panel(y), self.series_config.covariates)  # truth: targets first
+        covariates = self.series_config.covariates
+        panel = _targets_first(as_panel(y, covariates, self.freq), covariates)  # targets first
         cfg = self.series_config.resolved(panel)
         horizon = horizon or cfg.horizon
         _positive("horizon", horizon)
@@ -556,7 +584,7 @@ class Forecaster:
         origins = max(1, min(origins, room + 1))
         helper = Forecaster.from_configs(self.model_config, self.series_config, self.train_config,
                                          self.ensemble, str(self.device))
-        helper.aggregate = self.aggregate
+        helper.aggregate, helper.threads = self.aggregate, self.threads
         helper.fit(truncate(panel, horizon + origins - 1), callback)
         scores = []
         for o in range(origins):
