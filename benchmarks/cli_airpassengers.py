@@ -37,7 +37,7 @@ def main() -> None:
         for seed in range(args.seeds):
             model, out = Path(tmp) / f"model{seed}", Path(tmp) / f"forecast{seed}.csv"
             start = time.perf_counter()
-            rnncast = [sys.executable, "-m", "rnncast.cli"]
+            rnncast = [sys.executable, "-m", "rnncast"]
             subprocess.run([*rnncast, "fit", str(data), "--target", "passengers", "--time-col",
                             "month", "--out", str(model), "--seed", str(seed), "--quiet"], check=True)
             subprocess.run([*rnncast, "forecast", str(model), "--horizon", "12", "--out", str(out),

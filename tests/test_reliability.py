@@ -187,7 +187,7 @@ def test_a_run_failing_half_way_leaves_earlier_outputs_as_they_were(capsys, proj
     def full_disk(path, *args, **kwargs):
         raise OSError(28, "No space left on device", str(path))
 
-    monkeypatch.setattr("rnncast.cli.write_report", full_disk)  # after the plots and metrics
+    monkeypatch.setattr("rnncast.cli.evaluate.write_report", full_disk)  # after the plots and metrics
     code, _, err = run(capsys, "evaluate", data, *FIT, "--test", "6", "--out", out,
                        "--report", report)
     assert code == 1
@@ -445,7 +445,7 @@ def test_internal_errors_are_told_apart_and_debug_shows_the_traceback(capsys, pr
     def bug(*args, **kwargs):
         raise ZeroDivisionError("division by zero")
 
-    monkeypatch.setattr("rnncast.cli.holdout", bug)
+    monkeypatch.setattr("rnncast.cli.common.holdout", bug)
     argv = ["evaluate", project / "sales.csv", *FIT, "--test", "6"]
     code, _, err = run(capsys, *argv)
     assert code == 3 and one_line(err) == (

@@ -38,6 +38,7 @@ STRATEGIES = ("direct", "recursive", "stateful")
 MAX_STEPS = 10_000  # window, horizon, season
 MAX_FORECAST = 100_000  # steps one predict() may chain
 MAX_ENSEMBLE = 100
+ENSEMBLE = 5  # members by default: the median of five seeds
 SHORT = ("error", "pad", "skip")
 
 
@@ -226,7 +227,7 @@ class Forecaster:
         clip_norm: float | None = 1.0,
         clip_value: float | None = None,
         spike_guard: float | None = 10.0,
-        ensemble: int = 5,
+        ensemble: int = ENSEMBLE,
         aggregate: str = "median",
         seed: int = 0,
         device: str = "cpu",

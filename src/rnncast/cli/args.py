@@ -1,0 +1,230 @@
+"""Argument types and the options every command shares (defaults from the config dataclasses)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+from rnncast.cells import ACTIVATIONS, CELLS
+from rnncast.evaluation import BASELINES
+from rnncast.forecaster import ENSEMBLE, SHORT, STRATEGIES, Forecaster, SeriesConfig
+from rnncast.networks import ModelConfig
+from rnncast.scaling import SCALERS
+from rnncast.timeindex import FILLS, TIME_ZONES, TimeConfig
+from rnncast.training import LOSSES, TrainConfig
+
+METRICS = ("rmse", "mae", "mape", "smape", "mase")
+
+
+# -- argument types ------------------------------------------------------------------------------
+def number(convert, accept, what: str):
+    """An argparse type: ``convert`` the text, check it with ``accept``, else say ``what``."""
+
+    def parse(text: str):
+        try:
+            value = convert(text)
+        except ValueError:
+            value = None
+        if value is None or not accept(value):
+            raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}")
+        return value
+
+    return parse
+
+
+positive_int = number(int, lambda v: v >= 1, "a positive integer")
+seed_int = number(int, lambda v: 0 <= v <= 2**31 - 1, "an integer from 0 to 2147483647")
+CPUS = os.cpu_count() or 1
+threads_int = number(int, lambda v: 1 <= v <= CPUS,
+                      f"from 1 to {CPUS}, the CPUs of this machine (more only slows PyTorch down)")
+positive_float = number(float, lambda v: v > 0, "a positive number")
+nonnegative_int = number(int, lambda v: v >= 0, "an integer >= 0")
+
+
+def baseline_names(text: str) -> list[str]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in BASELINES]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"unknown baseline {text!r}; choose from {', '.join(BASELINES)}")
+    return names
+
+
+def number_list(convert, accept, what: str):
+    """An argparse type for comma-separated numbers, each ``convert``-ed and checked by
+    ``accept``; otherwise the error says they ``must be`` ``what``."""
+
+    def parse(text: str) -> list:
+        try:
+            values = [convert(v) for v in text.split(",") if v.strip()]
+        except ValueError:
+            values = []
+        if not values or not all(accept(v) for v in values):
+            raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}")
+        return values
+
+    return parse
+
+
+size_list = number_list(int, lambda v: v >= 1, "positive integers, comma-separated")
+length_list = number_list(int, lambda v: v >= 2, "integers >= 2, comma-separated")
+def interval_levels(text: str) -> list[float]:
+    """Interval levels as percentages; a fraction such as 0.8 is refused with the likely intent."""
+    values = number_list(float, lambda v: 0 < v < 100,
+                          "percentages between 1 and 99.9, comma-separated (e.g. 80,95)")(text)
+    small = [v for v in values if v < 1]
+    if small:
+        raise argparse.ArgumentTypeError(
+            f"levels are percentages: {small[0]:g} would be a {small[0]:g}% band, nearly zero wide; "
+            f"did you mean {small[0] * 100:g}?")
+    return values
+
+
+def cell_names(text: str) -> list[str]:
+    from rnncast.cells import CELLS
+
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in CELLS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"unknown cell {text!r}; choose from {', '.join(CELLS)}")
+    return names
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Keep the examples' line breaks; show a default once, where there is one to show."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        shown = action.default not in (None, False, argparse.SUPPRESS) and "default" not in text
+        if shown and action.option_strings:
+            value = action.default
+            value = ",".join(map(str, value)) if isinstance(value, list) else value
+            text += f" (default: {value})"
+        return text
+
+
+class Parser(argparse.ArgumentParser):
+    """A bad argument is one line and a pointer to --help (a JSON object too with --json)."""
+
+    json_errors = False
+
+    def error(self, message: str):
+        line = f"{self.prog}: error: {message} (see {self.prog} --help)"
+        if Parser.json_errors:
+            print(json.dumps({"error": {"message": line, "exit": 2, "kind": "argument"}}), flush=True)
+        self.exit(2, line + "\n")
+
+
+
+def data_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("data", type=Path, help="CSV or Parquet file")
+    p.add_argument("--target", required=True, action="append",
+                   help="column to forecast (repeat for a multivariate series)")
+    p.add_argument("--time-col", help="time column (parsed as dates when it holds dates)")
+    p.add_argument("--id-col", help="series id column: a long file of many series "
+                                    "(one global model for all of them)")
+    time_arguments(p)
+
+
+def time_arguments(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("time stamps")
+    g.add_argument("--freq", help="the data's frequency as a pandas alias (MS, W-SUN, D, h, 15min) "
+                                  "when it cannot be inferred (default: inferred)")
+    g.add_argument("--date-format", metavar="FORMAT",
+                   help="strftime format of the time column, e.g. %%d/%%m/%%Y (default: guessed)")
+    g.add_argument("--dayfirst", action="store_true", help="read 03/04/2020 as 3 April")
+    g.add_argument("--fill-missing", choices=FILLS, metavar="HOW",
+                   help=f"fill missing time stamps ({', '.join(FILLS)}) instead of refusing them")
+    g.add_argument("--time-zone", choices=TIME_ZONES, metavar="ZONE",
+                   help="for stamps with mixed UTC offsets: utc converts them (hourly data), local "
+                        "keeps the wall-clock time (daily and coarser data)")
+
+
+def time_config(args: argparse.Namespace, freq: str | None = None) -> TimeConfig:
+    return TimeConfig(freq=args.freq or freq, date_format=args.date_format, dayfirst=args.dayfirst,
+                      fill=args.fill_missing, time_zone=args.time_zone)
+
+
+def model_arguments(p: argparse.ArgumentParser, lists: bool = False) -> None:
+    """The model and training options, their defaults and choices read from the configuration
+    objects; ``lists``: --cell, --window, --units take several values (comma-separated), for
+    `tune`."""
+    M, S, T = ModelConfig(), SeriesConfig(), TrainConfig()
+    g = p.add_argument_group("model")
+    if lists:
+        g.add_argument("--cell", type=cell_names, default=[M.cell], help="cells to try, e.g. lstm,gru")
+        g.add_argument("--window", type=size_list, help="input lengths to try, e.g. 6,12,24,36 "
+                                                        "(default: one, two and three seasons)")
+        g.add_argument("--units", type=size_list, default=[M.units],
+                       help="units per layer to try, e.g. 32,64")
+    else:
+        g.add_argument("--cell", choices=list(CELLS), default=M.cell,
+                       help="recurrent cell (gru: the textbook equations; gru_torch: PyTorch's "
+                            "variant, fused)")
+        g.add_argument("--window", type=positive_int, help="input length (default: three seasons)")
+    g.add_argument("--horizon", type=positive_int,
+                   help="steps the network emits at once (default: the test size or one season)")
+    g.add_argument("--season", type=positive_int,
+                   help="season length (default: from the time column's frequency, else 1)")
+    g.add_argument("--strategy", choices=STRATEGIES, default=S.strategy,
+                   help="direct multi-step head, or one-step recursion (re-run the window or "
+                        "carry the state)")
+    if not lists:
+        g.add_argument("--units", type=positive_int, default=M.units, help="units per layer")
+    g.add_argument("--layers", type=positive_int, default=M.layers, help="stacked recurrent layers")
+    g.add_argument("--activation", choices=list(ACTIVATIONS), default=M.activation,
+                   help="candidate/output nonlinearity")
+    g.add_argument("--layer-norm", action="store_true", help="normalise gate pre-activations")
+    g.add_argument("--scaler", choices=SCALERS, default=S.scaler,
+                   help="scaling fitted on the training part")
+    g.add_argument("--log", choices=["auto", "yes", "no"], default="auto",
+                   help="log-transform first (auto: when all values are positive)")
+    g.add_argument("--no-level", action="store_true",
+                   help="do not normalise each window by its last season's level")
+    g.add_argument("--deseasonalize", action="store_true",
+                   help="divide by classical multiplicative seasonal indices first")
+    g.add_argument("--covariate", action="append", default=[], metavar="COL",
+                   help="a column fed as input but not forecast (repeat for more; direct strategy)")
+    g.add_argument("--calendar", action="store_true",
+                   help="feed the position in the season (month of year, weekday, …) as inputs")
+    g.add_argument("--id-embedding", type=nonnegative_int, default=M.id_embedding, metavar="N",
+                   help="with --id-col: a learned vector of N numbers per series (0: none)")
+    g.add_argument("--short", choices=SHORT,
+                   help="series too short for one window (default: error for one, pad for many)")
+    t = p.add_argument_group("training")
+    t.add_argument("--epochs", type=positive_int, default=T.epochs, help="maximum epochs")
+    t.add_argument("--patience", type=positive_int, default=T.patience, help="early-stopping patience")
+    t.add_argument("--lr", type=positive_float, default=T.lr, help="Adam learning rate")
+    t.add_argument("--batch-size", type=positive_int, default=T.batch_size, help="windows per batch")
+    t.add_argument("--loss", choices=list(LOSSES), default=T.loss, help="training loss")
+    t.add_argument("--clip-norm", type=positive_float, default=T.clip_norm, help="gradient norm limit")
+    t.add_argument("--ensemble", type=positive_int, default=ENSEMBLE,
+                   help="networks trained with different seeds; the forecast is their median")
+    t.add_argument("--validation", type=nonnegative_int,
+                   help="points at the end for early stopping (default: horizon or a tenth)")
+    t.add_argument("--seed", type=seed_int, default=T.seed, help="random seed (same seed, same numbers)")
+
+
+def output_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print exactly one JSON object on stdout")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or table")
+    p.add_argument("--threads", type=threads_int, default=1,
+                   help="CPU threads for PyTorch (small recurrent nets run best on one)")
+    p.add_argument("--debug", action="store_true",
+                   help="on an internal error, print the Python traceback (for a bug report)")
+
+
+def forecaster_from(args: argparse.Namespace, horizon: int | None = None) -> Forecaster:
+    return Forecaster(
+        cell=args.cell, window=args.window, horizon=args.horizon or horizon, units=args.units,
+        layers=args.layers, activation=args.activation, layer_norm=args.layer_norm,
+        strategy=args.strategy, season=args.season, scaler=args.scaler,
+        log={"auto": "auto", "yes": True, "no": False}[args.log], level=not args.no_level,
+        deseasonalize=args.deseasonalize, short=args.short, covariates=args.covariate,
+        calendar=args.calendar, id_embedding=args.id_embedding,
+        validation=args.validation, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+        loss=args.loss, patience=args.patience, clip_norm=args.clip_norm,
+        ensemble=args.ensemble, seed=args.seed, threads=args.threads,
+    )
+

@@ -1,0 +1,80 @@
+"""`rnncast backtest`: rolling-origin scores of the network and the baselines."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rnncast import plots
+from rnncast.cli.args import (
+    HelpFormatter,
+    baseline_names,
+    data_arguments,
+    forecaster_from,
+    interval_levels,
+    model_arguments,
+    output_arguments,
+    positive_int,
+)
+from rnncast.cli.common import Progress, default_span, load_data, say, to_json
+from rnncast.evaluation import backtest
+from rnncast.files import Outputs, write_text
+
+
+def add(verbs) -> None:
+    bt = verbs.add_parser(
+        "backtest", formatter_class=HelpFormatter,
+        help="score the network and the baselines from several forecast origins",
+        description=(
+            "Rolling origin: forecast --horizon points from --folds origins at the end of the\n"
+            "data, --step apart, refitting before each (or, with --no-refit, training once\n"
+            "before the first). Every fold is scored with every metric for the network and the\n"
+            "baselines; prints the per-fold RMSE and the means, and with --out writes\n"
+            "backtest.json and a plot."
+        ),
+        epilog=("example:\n  rnncast backtest airpassengers.csv --target passengers "
+                "--time-col month --folds 3 --horizon 12"),
+    )
+    data_arguments(bt)
+    bt.add_argument("--folds", type=positive_int, default=3, help="forecast origins")
+    bt.add_argument("--step", type=positive_int, help="points between origins (default: horizon)")
+    bt.add_argument("--no-refit", action="store_true", help="train once, before the first origin")
+    bt.add_argument("--intervals", type=interval_levels, metavar="LEVELS",
+                    help="also calibrate intervals at these levels (e.g. 80,95) before each fold "
+                         "and report the share of test points inside them")
+    model_arguments(bt)
+    bt.add_argument("--baselines", type=baseline_names, help="comma-separated baselines (as in evaluate)")
+    bt.add_argument("--out", type=Path, help="directory for backtest.json and backtest.png")
+    output_arguments(bt)
+
+
+
+def run(args: argparse.Namespace, run: Outputs) -> dict:
+    folder = run.directory(args.out) if args.out else None
+    data = load_data(args)
+    horizon = args.horizon = args.horizon or default_span(args, data)
+    with Progress(args, f"backtest {args.data.name}") as progress:
+        result = backtest(data, args.folds, horizon, lambda k: forecaster_from(args), args.step,
+                          refit=not args.no_refit, season=args.season, baselines=args.baselines,
+                          callback=progress, levels=args.intervals)
+    out = {**result.to_dict(), "horizon": horizon, "refit": not args.no_refit,
+           "data": str(args.data), "target": args.target}
+    names = ["network", *result.mean["baselines"]]
+    rows = [[f["metrics"]["rmse"], *(f["baselines"][n]["rmse"] for n in names[1:])]
+            for f in result.folds]
+    means = [result.mean["metrics"]["rmse"], *(result.mean["baselines"][n]["rmse"] for n in names[1:])]
+    lines = [f"{'RMSE':<14}" + "".join(f"{n.replace('_', ' '):>16}" for n in names)]
+    for f, row in zip(result.folds, rows, strict=True):
+        lines.append(f"{'fold ' + str(f['fold'] + 1):<14}" + "".join(f"{v:>16.4g}" for v in row))
+    lines.append(f"{'mean':<14}" + "".join(f"{v:>16.4g}" for v in means))
+    if args.intervals:
+        lines.append("interval coverage (share of test points inside): " + ", ".join(
+            f"{level}%: {share:.0%}" for level, share in result.mean["coverage"].items()))
+    say(args, "\n".join(lines))
+    if args.out:
+        write_text(folder / "backtest.json", to_json(out, indent=2) + "\n")
+        plots.plot_backtest(names, rows, folder / "backtest.png")
+        say(args, f"wrote {args.out}/backtest.json and backtest.png")
+    return out
+
+

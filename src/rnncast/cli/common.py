@@ -1,0 +1,151 @@
+"""What the commands share: loading, progress, printing, the evaluation files."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from rnncast import plots
+from rnncast.cli.args import METRICS, time_config
+from rnncast.data import Panel, SeriesData, load_long, load_series
+from rnncast.evaluation import Evaluation, holdout
+from rnncast.files import write_text
+from rnncast.forecaster import Forecaster
+from rnncast.training import EpochInfo
+
+
+# -- progress ------------------------------------------------------------------------------------
+class Progress:
+    """A tqdm bar on a terminal only (stderr), never with --quiet or --json: over one fit's
+    epochs (all members), or, with ``runs``, over that many runs (:meth:`step`), or, with
+    ``runs=0``, counting epochs of an unknown number of fits."""
+
+    def __init__(self, args: argparse.Namespace, label: str, runs: int | None = None) -> None:
+        from tqdm import tqdm
+
+        self.epochs = getattr(args, "epochs", 300)
+        self.runs = runs
+        members = getattr(args, "ensemble", 1)
+        total = self.epochs * members if runs is None else (runs or None)
+        enabled = not args.quiet and not args.json and sys.stderr.isatty()
+        self.bar = tqdm(total=total, desc=label, unit="run" if runs else "epoch", leave=False,
+                        disable=not enabled, dynamic_ncols=True)
+
+    def step(self) -> None:
+        """One run done."""
+        self.bar.update(1)
+
+    def __call__(self, info: EpochInfo) -> None:
+        if self.runs is None:
+            self.bar.n = info.member * self.epochs + info.epoch
+        elif self.runs == 0:
+            self.bar.n += 1
+        post = {"net": info.member + 1, "loss": f"{info.loss:.4f}"}
+        if info.val_loss is not None:
+            post["val"] = f"{info.val_loss:.4f}"
+        post["s"] = f"{info.elapsed:.0f}"
+        self.bar.set_postfix(post, refresh=False)
+        self.bar.refresh()
+
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.bar.close()
+
+
+def say(args: argparse.Namespace, text: str) -> None:
+    if not args.quiet and not args.json:
+        print(text)
+
+
+# -- commands ------------------------------------------------------------------------------------
+def load_data(args: argparse.Namespace) -> SeriesData | Panel:
+    columns = args.target + [c for c in args.covariate if c not in args.target]
+    if args.id_col:
+        return load_long(args.data, args.id_col, columns, args.time_col, time_config(args))
+    return load_series(args.data, columns, args.time_col, time_config(args))
+
+
+def default_span(args: argparse.Namespace, data: SeriesData | Panel) -> int:
+    """Points to forecast when not given: one season, else a tenth of the (first) series."""
+    first = data.series[0] if isinstance(data, Panel) else data
+    season = args.season or first.season
+    return season if season > 1 else max(1, len(first.values) // 10)
+
+
+
+def evaluate_holdout(args, data: SeriesData, test: int, model: Forecaster, label: str) -> Evaluation:
+    with Progress(args, label) as progress:
+        return holdout(data, test, model, args.season, watch=True, callback=progress,
+                       baselines=getattr(args, "baselines", None))
+
+
+def result_json(result: Evaluation, test: int) -> dict:
+    cfg = result.model.fitted_config
+    return {
+        "metrics": result.metrics,
+        "baselines": result.baselines,
+        "better_baselines": result.losers_to("rmse"),
+        "test": test,
+        "series": result.series,
+        "skipped": result.skipped,
+        "season": result.season,
+        "settings": result.model.config(),
+        "epochs_best": [h.best_epoch for h in result.model.histories],
+        "window": cfg.window,
+    }
+
+
+def write_evaluation(result: Evaluation, out: Path, summary: dict, title: str) -> None:
+    out.mkdir(parents=True, exist_ok=True)  # a staged folder, or a part of one
+    plots.plot_evaluation_set(result, out, title)
+    write_text(out / "metrics.json", to_json(summary, indent=2) + "\n")
+
+
+
+def few_ids(ids: list[str] | None) -> str:
+    ids = ids or []
+    return ", ".join(ids[:3]) + (f" … ({len(ids)} in all)" if len(ids) > 3 else "")
+
+
+
+# -- printing ------------------------------------------------------------------------------------
+def score_table(rows: list[tuple[str, Evaluation]]) -> str:
+    lines = [f"{'data':<24} {'model':<16} " + " ".join(f"{m.upper():>9}" for m in METRICS)]
+    for label, result in rows:
+        cfg = result.model.fitted_config
+        name = f"{result.model.model_config.cell}, {cfg.strategy}"
+        entries = [(name, result.metrics)] + [(k.replace("_", " "), v)
+                                              for k, v in result.baselines.items()]
+        for k, (model, scores) in enumerate(entries):
+            cells = " ".join(f"{scores[m]:>9.4g}" for m in METRICS)
+            lines.append(f"{label if k == 0 else '':<24} {model:<16} {cells}")
+    return "\n".join(lines)
+
+
+def to_json(value, indent: int | None = None) -> str:
+    """Strict JSON: NaN and infinities (metrics that are undefined) become null."""
+    def clean(v):
+        if isinstance(v, dict):
+            return {k: clean(x) for k, x in v.items()}
+        if isinstance(v, list | tuple):
+            return [clean(x) for x in v]
+        if isinstance(v, float | np.floating) and not np.isfinite(v):
+            return None
+        return v
+
+    return json.dumps(clean(value), default=jsonable, allow_nan=False, indent=indent)
+
+
+def jsonable(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+

@@ -1,0 +1,114 @@
+"""`rnncast evaluate`: a held-out range, the network against the baselines."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pandas as pd
+
+from rnncast import __version__
+from rnncast.cli.args import (
+    HelpFormatter,
+    baseline_names,
+    data_arguments,
+    forecaster_from,
+    model_arguments,
+    output_arguments,
+    positive_int,
+)
+from rnncast.cli.common import (
+    default_span,
+    evaluate_holdout,
+    load_data,
+    result_json,
+    say,
+    score_table,
+    write_evaluation,
+)
+from rnncast.data import Panel, SeriesData
+from rnncast.evaluation import BASELINES, Evaluation
+from rnncast.files import Outputs
+from rnncast.report import verdict, write_report
+
+
+def add(verbs) -> None:
+    ev = verbs.add_parser(
+        "evaluate", formatter_class=HelpFormatter,
+        help="score a network on a held-out range against naive baselines",
+        description=(
+            "Hold out the last --test points, train on the rest (early stopping on the end of\n"
+            "the training part), forecast the test range and print the network's RMSE, MAE,\n"
+            "MAPE, sMAPE and MASE beside the naive and seasonal-naive forecasts. With --out, also\n"
+            "writes metrics.json and plots: the forecast against the truth, the loss curves,\n"
+            "and the forecast of the test range after every few epochs."
+        ),
+        epilog=("example:\n  rnncast evaluate airpassengers.csv --target passengers "
+                "--time-col month --test 12 --out eval"),
+    )
+    data_arguments(ev)
+    ev.add_argument("--test", type=positive_int,
+                    help="points held out at the end (default: --horizon, else one season)")
+    model_arguments(ev)
+    ev.add_argument("--baselines", type=baseline_names,
+                    help=f"comma-separated, from {', '.join(BASELINES)} (default: naive and "
+                         "seasonal naive; SARIMAX and ETS, or VARMAX, for a single series)")
+    ev.add_argument("--out", type=Path, help="directory for metrics.json and the plots")
+    ev.add_argument("--report", type=Path, metavar="HTML",
+                    help="write one self-contained HTML page: data, split, settings, plots, scores")
+    output_arguments(ev)
+
+
+
+def run(args: argparse.Namespace, run: Outputs) -> dict:
+    out_dir = run.directory(args.out) if args.out else None
+    report = run.file(args.report, "--report") if args.report else None
+    data = load_data(args)
+    test = args.test or args.horizon or default_span(args, data)
+    model = forecaster_from(args, horizon=test)
+    result = evaluate_holdout(args, data, test, model, f"evaluate {args.data.name}")
+    out = result_json(result, test)
+    out.update(data=str(args.data), target=args.target)
+    if args.out:
+        write_evaluation(result, out_dir, out, title=f"{', '.join(args.target)}: last {test} held out")
+        out["out"] = str(args.out)
+    say(args, score_table([(f"{args.data.name} (test {test})", result)]))
+    say(args, verdict(result))
+    if args.out:
+        say(args, f"wrote {args.out}/metrics.json, forecast.png, loss.png, progress.png")
+    if args.report:
+        write_report(report, result, f"rnncast: {', '.join(args.target)} in {args.data.name}",
+                     _facts(args, data, result, test), __version__)
+        out["report"] = str(args.report)
+        say(args, f"wrote {args.report}")
+    return out
+
+
+def _when(stamp) -> str:
+    """A time as a person writes it: the date alone when there is no time of day."""
+    if isinstance(stamp, pd.Timestamp) and stamp == stamp.normalize():
+        return str(stamp.date())
+    return str(stamp)
+
+
+def _facts(args: argparse.Namespace, data: SeriesData | Panel, result: Evaluation,
+           test: int) -> dict[str, object]:
+    """What the report says about the data and the split."""
+    panel = data if isinstance(data, Panel) else Panel([data])
+    first = panel.series[0]
+    index = first.index if first.index is not None else range(len(first.values))
+    cfg = result.model.fitted_config
+    facts = {"file": args.data, "target": ", ".join(args.target), "series": len(panel.series),
+             "points": sum(len(s.values) for s in panel.series),
+             "first series from": _when(index[0]), "first series to": _when(index[-1]),
+             "frequency": first.freq or "none (integer steps)",
+             "training part": f"all but the last {test} points of each series",
+             "test part (held out)": f"the last {test} points: {_when(index[len(index) - test])} "
+                                     f"to {_when(index[-1])}",
+             "early stopping on": f"the last {cfg.validation} points of the training part",
+             "window (input length)": cfg.window, "networks in the ensemble": len(result.model.nets)}
+    if result.skipped:
+        facts["skipped (too short)"] = ", ".join(result.skipped)
+    return facts
+
+

@@ -1,0 +1,114 @@
+"""`rnncast forecast`: a saved model's forecast past the end of the data."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pandas as pd
+
+from rnncast import plots
+from rnncast.cli.args import (
+    HelpFormatter,
+    interval_levels,
+    output_arguments,
+    positive_int,
+    time_arguments,
+    time_config,
+)
+from rnncast.cli.common import few_ids, say
+from rnncast.data import load_long, load_series
+from rnncast.errors import OutputError, RnncastError
+from rnncast.files import Outputs, write_text
+from rnncast.forecaster import Forecaster
+
+
+def add(verbs) -> None:
+    fc = verbs.add_parser(
+        "forecast", formatter_class=HelpFormatter,
+        help="forecast past the end of the data with a saved model",
+        description=(
+            "Forecast --horizon steps past the last timestamp, with real dates when the data had\n"
+            "a time column (integer steps when not). Uses the history saved with the model, or\n"
+            "the end of --data when given. Writes a CSV and a PNG beside it."
+        ),
+        epilog="example:\n  rnncast forecast model --horizon 12 --out forecast.csv",
+    )
+    fc.add_argument("model", type=Path, help="model directory written by `rnncast fit`")
+    fc.add_argument("--horizon", type=positive_int, required=True, help="steps to forecast")
+    fc.add_argument("--data", type=Path, help="newer history (same columns as at fit time)")
+    time_arguments(fc)
+    fc.add_argument("--intervals", type=interval_levels, metavar="LEVELS",
+                    help="prediction intervals at these levels, e.g. 80,95: adds lo-80, hi-80, … "
+                         "columns and bands (the model needs `fit --intervals`)")
+    fc.add_argument("--out", type=Path, required=True,
+                    help="forecast file to write: CSV, or Parquet when it ends in .parquet; the "
+                         "plot goes beside it with the extension .png")
+    output_arguments(fc)
+
+
+
+def run(args: argparse.Namespace, run: Outputs) -> dict:
+    if args.out.suffix.lower() == ".png":
+        raise OutputError(f"--out {args.out}: the forecast is a table (CSV or Parquet); name it "
+                          f"{args.out.with_suffix('.csv').name} and the plot goes beside it as "
+                          f"{args.out.name}")
+    png = args.out.with_suffix(".png")
+    table, picture = run.file(args.out), run.file(png, "--out (its plot)")
+    model = Forecaster.load(args.model)
+    model.threads = args.threads
+    panel, first = model.panel, model.data
+    time_col = first.index.name if first.index is not None else None
+    history = None
+    if args.data is not None:
+        time = time_config(args, first.freq)
+        if panel.single:
+            history = load_series(args.data, first.columns, time_col, time)
+        else:
+            history = load_long(args.data, panel.id_name, first.columns, time_col, time)
+            if history.ids != panel.ids:
+                raise RnncastError(f"{args.data}: holds series {few_ids(history.ids)}, but the model "
+                                   f"was fitted on {few_ids(panel.ids)}")
+    if args.intervals and model.calibration is None:
+        raise RnncastError(f"{args.model}: this model has no interval calibration; fit it again "
+                           "with --intervals")
+    if args.intervals and args.horizon > model.calibration.horizon:
+        raise RnncastError(f"{args.model}: intervals were calibrated for {model.calibration.horizon} "
+                           f"steps; forecast at most that many, or fit again with a longer --horizon")
+    forecast = model.predict(args.horizon, y=history, levels=args.intervals)
+    if panel.single:
+        frame = forecast.to_frame() if isinstance(forecast, pd.Series) else forecast
+        frame.index.name = time_col or "step"
+        _write_table(table, frame.reset_index(), args.out)
+        past = history or first
+        plots.plot_future(pd.DataFrame(past.values, index=past.index, columns=past.columns),
+                          frame, picture, title=f"Forecast, {args.horizon} steps")
+        say(args, frame.to_string(float_format=lambda v: f"{v:.4g}"))
+        span = (str(frame.index[0]), str(frame.index[-1]))
+        values = {c: frame[c].tolist() for c in frame.columns}
+    else:
+        _write_table(table, forecast, args.out)
+        shown = (history or panel).series[0]
+        head = forecast[forecast[panel.id_name] == panel.ids[0]].drop(columns=panel.id_name)
+        head = head.set_index(head.columns[0])
+        plots.plot_future(pd.DataFrame(shown.values, index=shown.index, columns=shown.columns),
+                          head, picture, title=f"Forecast of series '{panel.ids[0]}', {args.horizon} steps")
+        say(args, f"forecast {len(panel.ids)} series, {args.horizon} steps each (long format)")
+        span = (str(forecast.iloc[0, 1]), str(forecast.iloc[-1, 1]))
+        values = None
+    say(args, f"wrote {args.out} and {png}")
+    out = {"forecast": str(args.out), "plot": str(png), "horizon": args.horizon,
+           "series": len(panel.series), "start": span[0], "end": span[1]}
+    if values is not None:
+        out["values"] = values
+    return out
+
+
+def _write_table(path: Path, frame: pd.DataFrame, name: Path) -> None:
+    """A forecast as Parquet when ``name`` ends in .parquet, else as CSV."""
+    if name.suffix.lower() in (".parquet", ".pq"):
+        frame.to_parquet(path, index=False)
+    else:
+        write_text(path, frame.to_csv(index=False))
+
+

@@ -1,0 +1,120 @@
+"""`rnncast tune`: choose the window (and cell, units) by backtesting the training part."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rnncast import plots
+from rnncast.cli.args import (
+    METRICS,
+    HelpFormatter,
+    data_arguments,
+    forecaster_from,
+    model_arguments,
+    nonnegative_int,
+    output_arguments,
+    positive_int,
+)
+from rnncast.cli.common import Progress, default_span, load_data, say, to_json
+from rnncast.data import Panel
+from rnncast.files import Outputs, write_text
+from rnncast.forecaster import Forecaster
+
+
+def add(verbs) -> None:
+    tn = verbs.add_parser(
+        "tune", formatter_class=HelpFormatter,
+        help="choose the window (and cell, units) by backtesting on the training part",
+        description=(
+            "The window length has no definitive answer: experiment and measure\n"
+            "the forecasts' error. `tune` backtests every combination of --window, --cell and\n"
+            "--units (or --trials of them, proposed by Optuna) with --folds rolling origins and\n"
+            "ranks them by the mean --metric. --test N leaves the last N points out entirely,\n"
+            "so a later `evaluate --test N` scores the choice on data the tuning never saw.\n"
+            "Prints the table and the `rnncast fit` command for the best configuration."
+        ),
+        epilog=("example:\n  rnncast tune airpassengers.csv --target passengers --time-col month "
+                "--window 6,12,24,36 --test 12 --horizon 12 --folds 3"),
+    )
+    data_arguments(tn)
+    tn.add_argument("--test", type=nonnegative_int, default=0,
+                    help="points at the end never used for tuning (the final test range)")
+    tn.add_argument("--folds", type=positive_int, default=3, help="backtest origins per configuration")
+    tn.add_argument("--step", type=positive_int, help="points between origins (default: horizon)")
+    tn.add_argument("--metric", choices=list(METRICS), default="rmse", help="what to rank by")
+    tn.add_argument("--trials", type=positive_int,
+                    help="try this many configurations proposed by Optuna instead of the grid")
+    model_arguments(tn, lists=True)
+    tn.add_argument("--out", type=Path, help="directory for tune.json and tune.png")
+    output_arguments(tn)
+
+
+
+def run(args: argparse.Namespace, run: Outputs) -> dict:
+    from rnncast.evaluation import grid, search, truncate, tune
+
+    folder = run.directory(args.out) if args.out else None
+    data = load_data(args)
+    if args.test:
+        data = truncate(data, args.test)  # the final test range: never seen here
+    horizon = args.horizon = args.horizon or default_span(args, data)
+    first = data.series[0] if isinstance(data, Panel) else data
+    season = args.season or first.season
+    windows = args.window or sorted({w for w in (season, 2 * season, 3 * season) if w > 1} or {12})
+    choices = {"window": windows, "cell": args.cell, "units": args.units}
+
+    def make(settings: dict) -> Forecaster:
+        return forecaster_from(argparse.Namespace(**{**vars(args), **settings}))
+
+    configurations = grid(choices)
+    label = f"tune {args.data.name}"
+    with Progress(args, label, runs=0) as progress:  # epochs, over every backtest fit
+        if args.trials:
+            result = search(data, choices, make, args.trials, args.folds, horizon, args.step,
+                            args.metric, args.season, args.seed, callback=progress)
+        else:
+            result = tune(data, configurations, make, args.folds, horizon, args.step, args.metric,
+                          args.season, callback=progress)
+    best = result.best
+    command = _fit_command(args, best)
+    out = {**result.to_dict(), "fit_command": command, "folds": args.folds, "horizon": horizon,
+           "test_left_out": args.test, "data": str(args.data), "target": args.target}
+    names = list(choices)
+    lines = [f"{'rank':<6}" + "".join(f"{n:>8}" for n in names) + f"{args.metric.upper():>12}"
+             + "".join(f"{'fold ' + str(k + 1):>10}" for k in range(args.folds))]
+    for rank, row in enumerate(result.rows, 1):
+        lines.append(f"{rank:<6}" + "".join(f"{row['settings'][n]!s:>8}" for n in names)
+                     + f"{row['score']:>12.4g}" + "".join(f"{v:>10.4g}" for v in row["folds"]))
+    say(args, "\n".join(lines))
+    say(args, f"best: {', '.join(f'{k} {v}' for k, v in best.items())}; to fit it:\n  {command}")
+    if args.out:
+        write_text(folder / "tune.json", to_json(out, indent=2) + "\n")
+        plots.plot_tuning([", ".join(f"{k} {v}" for k, v in r["settings"].items()) for r in result.rows],
+                          [r["score"] for r in result.rows], args.metric, folder / "tune.png")
+        say(args, f"wrote {args.out}/tune.json and tune.png")
+    return out
+
+
+def _fit_command(args: argparse.Namespace, best: dict) -> str:
+    """The `rnncast fit` line that trains the chosen configuration on all the data."""
+    parts = ["rnncast", "fit", str(args.data)]
+    parts += [x for t in args.target for x in ("--target", t)]
+    for flag in ("time_col", "id_col", "season"):
+        if getattr(args, flag):
+            parts += [f"--{flag.replace('_', '-')}", str(getattr(args, flag))]
+    parts += ["--horizon", str(args.horizon)]
+    parts += [x for k, v in best.items() for x in (f"--{k}", str(v))]
+    from rnncast.cli import build_parser
+
+    verbs = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    for action in verbs.choices["tune"]._actions:  # other model/training options the user set
+        value = getattr(args, action.dest, None)
+        if (action.container.title in ("model", "training") and action.dest not in best
+                and action.dest != "horizon" and value != action.default):
+            values = value if isinstance(value, list) else [value]
+            parts += [action.option_strings[0]] + ([] if action.nargs == 0 else
+                                                   [str(v) for v in values])
+    return " ".join([*parts, "--out", "model"])
+
+
