@@ -18,6 +18,7 @@ import os
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -28,9 +29,10 @@ from rnncast.data import Panel, SeriesData, as_panel, future_index, season_phase
 from rnncast.errors import DataError, ForecastError, SettingError, bounded
 from rnncast.intervals import Calibration
 from rnncast.networks import ModelConfig, RecurrentNet, estimate_bytes
+from rnncast.sampling import Windows, cut
 from rnncast.scaling import SCALERS, Scaler, first_level, seasonal_indices, window_level
 from rnncast.training import EpochInfo, History, TrainConfig, seed_everything, train
-from rnncast.windows import count_windows, make_windows
+from rnncast.windows import count_windows
 
 log = logging.getLogger(__name__)
 
@@ -227,6 +229,7 @@ class Forecaster:
         clip_norm: float | None = 1.0,
         clip_value: float | None = None,
         spike_guard: float | None = 10.0,
+        windows_per_epoch: int = TrainConfig.windows_per_epoch,
         ensemble: int = ENSEMBLE,
         aggregate: str = "median",
         seed: int = 0,
@@ -247,7 +250,8 @@ class Forecaster:
                                           tuple(covariates or ()), calendar)
         self.train_config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, loss=loss,
                                         patience=patience, clip_norm=clip_norm,
-                                        clip_value=clip_value, spike_guard=spike_guard, seed=seed)
+                                        clip_value=clip_value, spike_guard=spike_guard, seed=seed,
+                                        windows_per_epoch=windows_per_epoch)
         self.device = torch.device(device)
         self.threads = threads  # PyTorch CPU threads while fitting and forecasting; None: leave
         self.freq: str | None = None
@@ -292,19 +296,19 @@ class Forecaster:
         self._check_memory(cfg)
         Z = self._fit_transform(panel, cfg)
         self.nets, self.histories = [], []
-        pairs = {w: self._pairs(Z, cfg, w) for w in set(cfg.windows)}  # built once per length
+        sources = {w: self._windows(Z, cfg, w) for w in set(cfg.windows)}  # once per length
         for member in range(self.ensemble):
             window = cfg.windows[member % len(cfg.windows)]
-            X, Y, Xv, Yv = pairs[window]
+            data, every_val = sources[window]
             tc = replace(self.train_config, seed=self.train_config.seed + 1000 * member)
             net = self._new_net(cfg, window, tc.seed)
             report = None if callback is None else _tagged(callback, member)
-            validation = (Xv, Yv) if len(Xv) else None
-            history = train(net, X, Y, tc, validation, report)
+            validation = every_val.sample(tc.validation_windows, tc.seed) if len(every_val) else None
+            history = train(net, data, None, tc, validation, report)
             if validation is not None and cfg.refit:
-                # Same seed, all pairs, as many epochs as early stopping found best.
+                # Same seed, all windows, as many epochs as early stopping found best.
                 net = self._new_net(cfg, window, tc.seed)
-                train(net, torch.cat([X, Xv]), torch.cat([Y, Yv]), replace(tc, restore_best=False),
+                train(net, data.joined(every_val), None, replace(tc, restore_best=False),
                       epochs=max(1, history.best_epoch))
             self.nets.append(net)
             self.histories.append(history)
@@ -314,7 +318,8 @@ class Forecaster:
         """The level-normalised tensors one member trains on, ``(X, Y, Xv, Yv)``, for input
         length ``window`` (default: the first): what :meth:`fit` would build from ``y``."""
         panel, cfg = self._prepare(y)
-        return self._pairs(self._fit_transform(panel, cfg), cfg, window or cfg.windows[0])
+        data, val = self._windows(self._fit_transform(panel, cfg), cfg, window or cfg.windows[0])
+        return (*data.all(), *val.all())
 
     def _prepare(self, y) -> tuple[Panel, SeriesConfig]:
         """Check ``y`` and resolve the settings that depend on it; sets the fitted panel."""
@@ -408,43 +413,31 @@ class Forecaster:
         si = self.seasonal[k]  # (m, F)
         return values / si[(start + np.arange(len(values))) % len(si)]  # (T, F)
 
-    def _pairs(self, Z: list[np.ndarray], cfg: SeriesConfig, window: int):
-        """Training and validation tensors across all series: level-normalised ``X (N, W, F)``,
-        ``Y (N, h, F)``. The last ``validation`` pairs of each series (targets ending in its last
-        ``validation`` points) are held out; training pairs' targets all end before them.
+    def _windows(self, Z: list[np.ndarray], cfg: SeriesConfig, window: int) -> tuple[Windows, Windows]:
+        """Training and validation windows across all series, sampled from one flat array
+        (:mod:`rnncast.sampling`): level-normalised ``X (B, W, C)`` → ``Y (B, h, F)``. The last
+        ``validation`` windows of each series (targets ending in its last ``validation`` points)
+        are held out; training windows' targets all end before them.
 
         For sequence training (``stateful``) every step predicts the next: spans of
-        ``window + horizon`` give ``X (N, W+h-1, F)`` and ``Y`` = ``X`` shifted by one step.
+        ``window + horizon`` give ``X (B, W+h-1, C)`` and ``Y`` = ``X`` shifted by one step.
         """
-        v = cfg.validation
-        span = window + cfg.horizon - 1 if cfg.head == "sequence" else window
-        horizon = 1 if cfg.head == "sequence" else cfg.head_horizon
-        need = cfg.max_window + cfg.head_horizon + v  # pad to this when the policy says so
-        train_parts, val_parts = [], []
+        sequence = cfg.head == "sequence"
+        span = window + cfg.horizon - 1 if sequence else window
+        horizon = 1 if sequence else cfg.head_horizon
+        need = cfg.max_window + cfg.head_horizon + cfg.validation  # pad to this when asked
+        series = []
         for k, z in enumerate(Z):
             pad = need - len(z) if cfg.short == "pad" and len(z) < need else 0
             z = np.concatenate([np.repeat(z[:1], pad, axis=0), z])  # (T + pad, F)
             positions = np.arange(-pad, len(z) - pad)[None]  # from the series' start
-            z = np.concatenate([z, self._extras(np.array([k]), positions)[0]], axis=1)  # (T, C)
-            X, Y = make_windows(z, span, horizon)
-            pairs = np.concatenate([X, Y], axis=1)  # (n, span + horizon, F): one array per series
-            n_val = min(v, len(pairs) - 1) if v else 0
-            train_parts.append(pairs[: len(pairs) - n_val])
-            val_parts.append(pairs[len(pairs) - n_val :])
-        return (*self._split_pairs(np.concatenate(train_parts), cfg, window, span),
-                *self._split_pairs(np.concatenate(val_parts), cfg, window, span))
-
-    def _split_pairs(self, pairs: np.ndarray, cfg: SeriesConfig, window: int, span: int):
-        pairs = torch.tensor(pairs, dtype=torch.float32, device=self.device)  # copies the views
-        if cfg.head == "sequence":
-            X, Y = pairs[:, :-1], pairs[:, 1:]  # (N, W+h-1, C) each, Y one step ahead
-        else:
-            X, Y = pairs[:, :span], pairs[:, span:]
-        F = self.n_targets
-        offset = cfg.level_fn(window, self.n_columns)(X) if len(X) else X.new_zeros(1, 1, X.shape[2])
-        if cfg.head == "sequence" and cfg.level:
-            Y = Y[:, cfg.level_span(window) - 1 :]  # steps scored: after the level
-        return X - offset, Y[..., :F] - offset[..., :F]  # targets only in Y: (N, h, F)
+            series.append(np.concatenate([z, self._extras(np.array([k]), positions)[0]], axis=1))
+        skip = cfg.level_span(window) - 1 if sequence and cfg.level else 0
+        make = partial(Windows, span=span, horizon=horizon, targets=self.n_targets,
+                       level=cfg.level_fn(window, self.n_columns), sequence=sequence, skip=skip)
+        train, val = cut(series, span, horizon, cfg.validation, make)
+        return replace(train, flat=train.flat.to(self.device), starts=train.starts.to(self.device)), \
+            replace(val, flat=train.flat.to(self.device), starts=val.starts.to(self.device))
 
     def _check_memory(self, cfg: SeriesConfig) -> None:
         """Refuse a network that cannot fit in this machine's memory, before allocating it."""

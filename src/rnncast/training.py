@@ -12,6 +12,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -47,6 +48,10 @@ class TrainConfig:
     spike_guard: float | None = 10.0  # skip a step whose gradient norm tops this × the recent median
     seed: int = 0
     optimizer: str = "adam"  # or "sgd": plain gradient descent, the deck's setting
+    # An epoch: every window when there are at most this many, else this many drawn at random,
+    # so that training cost follows the budget, not the number of windows.
+    windows_per_epoch: int = 200_000
+    validation_windows: int = 50_000  # a fixed random choice of them when there are more
 
     def __post_init__(self) -> None:
         if self.loss not in LOSSES:
@@ -55,6 +60,8 @@ class TrainConfig:
                 "far sooner")
         bounded("batch_size", self.batch_size, 1_000_000, "a batch this large cannot fit in memory")
         bounded("patience", self.patience, 100_000, "a longer wait than any run is a mistake")
+        bounded("windows_per_epoch", self.windows_per_epoch, 10**9, "an epoch that long never ends")
+        bounded("validation_windows", self.validation_windows, 10**9, "too many to score each epoch")
         if self.optimizer not in OPTIMIZERS:
             raise SettingError(f"optimizer must be one of {sorted(OPTIMIZERS)}, got {self.optimizer!r}")
         if self.lr <= 0:
@@ -102,20 +109,53 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+class Batches(Protocol):
+    """Training pairs that batches are taken from: :class:`Pairs`, or windows sampled from a
+    flat array (:class:`rnncast.sampling.Windows`)."""
+
+    def __len__(self) -> int: ...
+
+    def take(self, index: Tensor) -> tuple[Tensor, Tensor]: ...
+
+
+@dataclass(frozen=True)
+class Pairs:
+    """Pairs held as two tensors: pair ``k`` is ``(X[k], Y[k])``."""
+
+    X: Tensor
+    Y: Tensor
+
+    def __len__(self) -> int:
+        return len(self.X)
+
+    def take(self, index: Tensor) -> tuple[Tensor, Tensor]:
+        return self.X[index], self.Y[index]
+
+
+def _batches(data, Y: Tensor | None = None) -> Batches:
+    if isinstance(data, tuple):
+        return Pairs(*data)
+    return data if Y is None else Pairs(data, Y)
+
+
 def train(
     net: nn.Module,
-    X: Tensor,
-    Y: Tensor,
+    X: Tensor | Batches,
+    Y: Tensor | None,
     config: TrainConfig,
-    validation: tuple[Tensor, Tensor] | None = None,
+    validation: tuple[Tensor, Tensor] | Batches | None = None,
     callback: Callable[[EpochInfo], None] | None = None,
     epochs: int | None = None,
 ) -> History:
-    """Fit ``net(X) ≈ Y``; early-stop on ``validation`` when given (else run all epochs).
+    """Fit ``net(X) ≈ Y`` (or on the pairs ``X`` takes batches from, with ``Y`` None);
+    early-stop on ``validation`` when given (else run all epochs). An epoch visits every pair,
+    or ``config.windows_per_epoch`` drawn at random when there are more.
 
     ``epochs`` overrides ``config.epochs`` (used to refit for the number of epochs that early
     stopping found). Raises :class:`TrainingDiverged` when the loss becomes NaN or infinite.
     """
+    data = _batches(X, Y)
+    validation = None if validation is None else _batches(validation)
     loss_fn = LOSSES[config.loss]
     optimizer = OPTIMIZERS[config.optimizer](net.parameters(), lr=config.lr,
                                              weight_decay=config.weight_decay)
@@ -123,16 +163,19 @@ def train(
         optimizer, factor=config.lr_decay, patience=max(1, config.patience // 4)
     )
     rng = np.random.default_rng(config.seed)
-    n, history = len(X), History()
+    n, history = len(data), History()
     best_state, best = None, math.inf
     start, bad_epochs = time.perf_counter(), 0
     guard = SpikeGuard(config.spike_guard)
     for epoch in range(1, (epochs or config.epochs) + 1):
         net.train()
-        order = torch.from_numpy(rng.permutation(n))
+        if n <= config.windows_per_epoch:
+            order = torch.from_numpy(rng.permutation(n))
+        else:
+            order = torch.from_numpy(rng.integers(0, n, config.windows_per_epoch))
         total = 0.0
         for batch in order.split(config.batch_size):
-            xb, yb = X[batch], Y[batch]
+            xb, yb = data.take(batch)
             loss = loss_fn(net(xb), yb)
             if not torch.isfinite(loss):
                 error = TrainingDiverged(
@@ -154,8 +197,8 @@ def train(
             history.clipped_steps += _clip(net, grads, norm, config)
             optimizer.step()
             total += loss.item() * len(batch)
-        history.loss.append(total / n)
-        val = evaluate_loss(net, *validation, loss_fn) if validation is not None else None
+        history.loss.append(total / len(order))
+        val = evaluate_loss(net, validation, None, loss_fn) if validation is not None else None
         monitored = val if val is not None else history.loss[-1]
         scheduler.step(monitored)
         if val is not None:
@@ -179,16 +222,22 @@ def train(
     return history
 
 
-def evaluate_loss(net: nn.Module, X: Tensor, Y: Tensor, loss_fn: Callable | str = "mse") -> float:
-    """Mean loss of ``net`` on ``(X, Y)`` in evaluation mode, without gradients."""
+def evaluate_loss(net: nn.Module, X: Tensor | Batches, Y: Tensor | None,
+                  loss_fn: Callable | str = "mse", chunk: int = 32_768) -> float:
+    """Mean loss of ``net`` on ``(X, Y)`` (or the pairs ``X`` holds) in evaluation mode, without
+    gradients, ``chunk`` pairs at a time."""
     if isinstance(loss_fn, str):
         loss_fn = LOSSES[loss_fn]
+    data = _batches(X, Y)
     was_training = net.training
     net.eval()
+    total = 0.0
     with torch.no_grad():
-        value = loss_fn(net(X), Y).item()
+        for index in torch.arange(len(data)).split(chunk):
+            xb, yb = data.take(index)
+            total += loss_fn(net(xb), yb).item() * len(index)
     net.train(was_training)
-    return value
+    return total / len(data)
 
 
 class SpikeGuard:

@@ -68,7 +68,7 @@ def window_index(
     series can be sampled from one padded array.
     """
     lengths = np.asarray(lengths, dtype=np.int64)
-    counts = np.array([count_windows(n, window, horizon, stride) for n in lengths], dtype=np.int64)
+    counts = np.maximum(0, (lengths - window - horizon) // stride + 1)
     series_id = np.repeat(np.arange(len(lengths)), counts)
     first = np.cumsum(counts) - counts  # where each series' pairs begin in the flat list
     start = (np.arange(counts.sum()) - np.repeat(first, counts)) * stride

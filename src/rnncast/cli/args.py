@@ -199,6 +199,9 @@ def model_arguments(p: argparse.ArgumentParser, lists: bool = False) -> None:
     t.add_argument("--batch-size", type=positive_int, default=T.batch_size, help="windows per batch")
     t.add_argument("--loss", choices=list(LOSSES), default=T.loss, help="training loss")
     t.add_argument("--clip-norm", type=positive_float, default=T.clip_norm, help="gradient norm limit")
+    t.add_argument("--epoch-windows", type=positive_int, default=T.windows_per_epoch, metavar="N",
+                   help="an epoch visits every training window when there are at most N, else N "
+                        "drawn at random (training time follows N, not the size of the data)")
     t.add_argument("--ensemble", type=positive_int, default=ENSEMBLE,
                    help="networks trained with different seeds; the forecast is their median")
     t.add_argument("--validation", type=nonnegative_int,
@@ -226,5 +229,6 @@ def forecaster_from(args: argparse.Namespace, horizon: int | None = None) -> For
         validation=args.validation, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
         loss=args.loss, patience=args.patience, clip_norm=args.clip_norm,
         ensemble=args.ensemble, seed=args.seed, threads=args.threads,
+        windows_per_epoch=args.epoch_windows,
     )
 

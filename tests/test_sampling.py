@@ -1,0 +1,58 @@
+"""Windows sampled from one flat array: the same pairs as cutting every window, at a memory
+cost that follows the points, and an epoch that follows its budget."""
+
+import numpy as np
+import torch
+
+from rnncast import Forecaster
+from rnncast.networks import ModelConfig, RecurrentNet
+from rnncast.sampling import Windows, cut
+from rnncast.training import TrainConfig, train
+from rnncast.windows import make_windows
+
+
+def no_level(x):
+    return x.new_zeros(x.shape[0], 1, x.shape[2])
+
+
+def test_windows_are_the_pairs_of_every_series_with_the_last_ones_held_out():
+    a, b = np.arange(10.0)[:, None], 100 + np.arange(7.0)[:, None]
+    make = lambda **kw: Windows(span=3, horizon=2, targets=1, level=no_level, **kw)  # noqa: E731
+    train_part, held = cut([a, b], 3, 2, validation=2, make=make)
+    # a: 6 windows (starts 0..5), the last 2 held; b: 3 windows (starts 0..2), the last 2 held
+    assert len(train_part) == 4 + 1 and len(held) == 2 + 2
+    X, Y = train_part.all()
+    Xa, Ya = make_windows(a, 3, 2)
+    Xb, Yb = make_windows(b, 3, 2)
+    torch.testing.assert_close(X, torch.tensor(np.concatenate([Xa[:4], Xb[:1]]), dtype=torch.float32))
+    torch.testing.assert_close(Y, torch.tensor(np.concatenate([Ya[:4], Yb[:1]]), dtype=torch.float32))
+    Xv, _ = held.all()
+    assert Xv[:, 0, 0].tolist() == [4.0, 5.0, 101.0, 102.0]
+    assert train_part.flat.shape == (17, 1)  # the points, not the windows
+
+
+def test_each_window_is_normalised_by_its_own_level_on_the_fly():
+    series = np.array([[1.0], [2.0], [3.0], [10.0], [20.0], [30.0]])
+    last = lambda x: x[:, -1:]  # noqa: E731  the level: each window's last value
+    data, _ = cut([series], 2, 1, 0, lambda **kw: Windows(span=2, horizon=1, targets=1, level=last, **kw))
+    X, Y = data.all()
+    assert X[:, :, 0].tolist() == [[-1.0, 0.0], [-1.0, 0.0], [-7.0, 0.0], [-10.0, 0.0]]
+    assert Y[:, 0, 0].tolist() == [1.0, 7.0, 10.0, 10.0]
+
+
+def test_an_epoch_costs_its_budget_not_the_number_of_windows():
+    series = [np.sin(np.arange(2_000) / 7)[:, None] + k for k in range(20)]  # ~40,000 windows
+    data, _ = cut(series, 12, 1, 0, lambda **kw: Windows(span=12, horizon=1, targets=1, level=no_level, **kw))
+    assert len(data) > 39_000
+    net = RecurrentNet(ModelConfig(units=4), 1, 1)
+    history = train(net, data, None, TrainConfig(epochs=2, batch_size=50, windows_per_epoch=500))
+    assert history.steps == 2 * 10
+
+
+def test_a_forecaster_fitted_on_many_windows_samples_them():
+    y = {f"s{k}": 50 + 10 * np.sin(np.arange(400) / 3 + k) for k in range(30)}
+    model = Forecaster(units=4, epochs=2, ensemble=1, window=12, horizon=3, batch_size=100,
+                       seed=0, windows_per_epoch=1_000, refit=False)
+    model.fit(y)
+    assert model.history.steps == 2 * 10
+    assert np.isfinite(model.predict(3)["y"]).all()
