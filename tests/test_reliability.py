@@ -467,3 +467,23 @@ def test_integer_steps_other_than_one_keep_their_step_and_gaps_are_named(capsys,
     pd.DataFrame({"year": np.delete(years, 7), "y": np.arange(39.0) + 1}).to_csv(data, index=False)
     code, _, err = run(capsys, "fit", data, *argv, "--out", tmp_path / "m2")
     assert code == 1 and "skips from 1930 to 1940 at row 8" in one_line(err)
+
+
+def test_a_gap_in_one_series_of_a_long_file_names_the_series_and_the_file_row(capsys, tmp_path):
+    months = pd.date_range("2020-01-01", periods=40, freq="MS")
+    frame = pd.DataFrame([(key, d, 10.0 + k) for key in ("a", "b") for k, d in enumerate(months)],
+                         columns=["id", "month", "y"])
+    frame = frame.drop(index=[50, 51]).sample(frac=1, random_state=1)  # b lacks Nov and Dec 2020
+    data = tmp_path / "long.csv"
+    frame.to_csv(data, index=False)
+    row = int(np.flatnonzero(((frame["id"] == "b") & (frame["month"] == "2021-01-01")).to_numpy())[0]) + 1
+    argv = ["--id-col", "id", "--time-col", "month", "--target", "y", "--horizon", "3", *FAST]
+    code, _, err = run(capsys, "fit", data, *argv, "--out", tmp_path / "m")
+    assert code == 1 and one_line(err) == (
+        f"rnncast: error: {data}: series 'b': time column 'month' skips from 2020-10-01 00:00:00 to "
+        f"2021-01-01 00:00:00 at row {row} (1 series with gaps in all); fill them with "
+        "--fill-missing interpolate|zero|ffill")
+    assert run(capsys, "fit", data, *argv, "--fill-missing", "ffill", "--out", tmp_path / "m")[0] == 0
+    code, _, _ = run(capsys, "forecast", tmp_path / "m", "--horizon", "2", "--out", tmp_path / "f.csv")
+    forecast = pd.read_csv(tmp_path / "f.csv")
+    assert forecast["month"].tolist() == ["2023-05-01", "2023-06-01"] * 2

@@ -7,13 +7,14 @@ one-line message names the file, column and row where that makes sense.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from rnncast.errors import DataError, SettingError
-from rnncast.timeindex import TimeConfig, dayfirst_hint, parse_times, regular
+from rnncast.timeindex import TimeConfig, dayfirst_hint, panel_steps, parse_times, regular
 
 MAX_MAGNITUDE = 1e100  # squares of larger values overflow when scaling
 
@@ -96,34 +97,43 @@ def from_long(
         if column not in frame.columns:
             known = ", ".join(map(str, frame.columns[:12]))
             raise DataError(f"{prefix}no column '{column}' (columns: {known})")
-    frame = frame.copy()
     if frame[id_col].isna().any():
         row = int(np.argmax(frame[id_col].isna().to_numpy()))
         raise DataError(f"{prefix}column '{id_col}' has a missing id at row {row + 1}")
     values = np.column_stack([numeric_column(frame[c], c, where) for c in targets])
-    frame[targets] = values
-    freq = time.freq
-    if time_col:
-        frame[time_col] = parse_times(frame[time_col], time_col, where, time)
-        frame = frame.sort_values([id_col, time_col], kind="stable")
-        dup = frame.duplicated([id_col, time_col])
-        if dup.any():
-            bad = frame[dup].iloc[0]
-            raise DataError(f"{prefix}series '{bad[id_col]}' has the time {bad[time_col]} twice")
-    series, ids = [], []
-    for key, group in frame.groupby(id_col, sort=False):
-        index, values = None, group[targets].to_numpy(np.float64)
-        if time_col:
-            index = pd.Index(group[time_col].to_numpy(), name=time_col)
-            place = f"{where}, series '{key}'" if where else f"series '{key}'"
-            index, values, found = regular(index, values, time, time_col, place, freq,
-                                           raw=None)
-            freq = freq or found
-        series.append(SeriesData(values, index, targets, None))
-        ids.append(str(key))
-    for item in series:  # one frequency for the whole panel (the first regular series')
-        item.freq = freq if isinstance(item.index, pd.DatetimeIndex) else None
-    return Panel(series, ids, id_col)
+    codes, names = pd.factorize(frame[id_col], sort=True)  # the ids in sorted order
+    if not time_col:
+        order = np.argsort(codes, kind="stable")
+        return _cut_panel(codes[order], values[order], None, names, targets, id_col, None)
+    stamps = parse_times(frame[time_col], time_col, where, time)
+    order = np.lexsort((stamps.asi8 if isinstance(stamps, pd.DatetimeIndex) else stamps.to_numpy(),
+                        codes))  # by id, then by time; stable
+    codes, values, stamps = codes[order], values[order], stamps[order]
+    same = (codes[1:] == codes[:-1]) & np.asarray(stamps[1:] == stamps[:-1])
+    if same.any():
+        k = int(np.argmax(same)) + 1
+        raise DataError(f"{prefix}series '{names[codes[k]]}' has the time {stamps[k]} twice")
+    starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+    freq, gapped = panel_steps(stamps, starts, time, time_col, where, [str(n) for n in names],
+                               order + 1)
+    panel = _cut_panel(codes, values, stamps, names, targets, id_col, freq)
+    for k in gapped:  # only asked to fill: each series with gaps, on its own
+        s = panel.series[k]
+        index, filled, _ = regular(s.index, s.values, time, time_col, where, freq)
+        panel.series[k] = SeriesData(filled, index, targets, s.freq)
+    return panel
+
+
+def _cut_panel(codes: np.ndarray, values: np.ndarray, stamps: pd.Index | None, names,
+               targets: list[str], id_col: str, freq: str | None) -> Panel:
+    """One :class:`SeriesData` per run of equal ``codes`` (rows sorted by id, then time)."""
+    bounds = np.r_[np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]]), len(codes)]
+    dated = isinstance(stamps, pd.DatetimeIndex)
+    series = []
+    for a, b in pairwise(bounds):
+        index = None if stamps is None else stamps[a:b]
+        series.append(SeriesData(values[a:b], index, targets, freq if dated else None))
+    return Panel(series, [str(names[codes[a]]) for a in bounds[:-1]], id_col)
 
 
 def load_long(path: str | Path, id_col: str, target: str | list[str],

@@ -64,6 +64,16 @@ def parse_times(raw: pd.Series, label: str, where: str, cfg: TimeConfig) -> pd.I
             raise DataError(f"{prefix}time column '{label}' has a fractional step {values[row]} at "
                             f"row {row + 1}; integer steps or dates are expected")
         return pd.Index(values.astype(np.int64), name=label)
+    if pd.api.types.is_datetime64_any_dtype(raw):  # Parquet and pandas hand over real times
+        index = pd.DatetimeIndex(raw, name=label)
+        if cfg.time_zone == "utc" and index.tz is not None:
+            index = index.tz_convert("UTC")
+        elif cfg.time_zone == "local" and index.tz is not None:
+            index = index.tz_localize(None)
+        if index.hasnans:
+            row = int(np.argmax(index.isna()))
+            raise DataError(f"{prefix}time column '{label}' has a missing time at row {row + 1}")
+        return index
     text = raw.astype("string")
     offsets = text.str.extract(f"({_OFFSET})", expand=False).dropna().unique()
     if len(offsets) > 1:
@@ -91,6 +101,59 @@ def parse_times(raw: pd.Series, label: str, where: str, cfg: TimeConfig) -> pd.I
         raise DataError(f"{prefix}time column '{label}' has a missing or unreadable time "
                         f"{raw.iloc[row]!r}{hint} at row {row + 1}")
     return index
+
+
+def panel_steps(stamps: pd.Index, starts: np.ndarray, cfg: TimeConfig, label: str, where: str,
+                ids: list[str], rows: np.ndarray) -> tuple[str | None, list[int]]:
+    """Check the stamps of many series at once (sorted by series, then time; series ``k``
+    begins at ``starts[k]``): ``(freq, series with gaps)``. Every stamp is placed on one grid of
+    the panel's frequency; within a series consecutive stamps must be neighbours on it. Gaps are
+    an error naming the first (``rows``: each stamp's row in the file) unless ``cfg.fill``."""
+    prefix = f"{where}: " if where else ""
+    n = len(stamps)
+    series_of = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, n]))
+    inner = np.ones(n, dtype=bool)
+    inner[starts] = False  # a stamp that follows another of its own series
+    if isinstance(stamps, pd.DatetimeIndex):
+        freq = cfg.freq
+        for k in range(min(len(starts), 50)):  # the first series that tells its frequency
+            if freq:
+                break
+            one = stamps[starts[k] : starts[k + 1] if k + 1 < len(starts) else n]
+            if len(one) >= 3:
+                freq = infer_freq(one) or _guess_freq(one)
+        if freq is None:
+            if not inner.any() or np.diff(np.r_[starts, n]).max() < 3:
+                return None, []
+            raise DataError(f"{prefix}time column '{label}' follows no regular frequency; give "
+                            "--freq (e.g. MS, W-SUN, D, h)")
+        grid = pd.date_range(stamps.min(), stamps.max(), freq=freq)
+        position = grid.get_indexer(stamps)
+        off = position < 0
+        if off.any():
+            k = int(np.argmax(off))
+            raise DataError(f"{prefix}series '{ids[series_of[k]]}': time column '{label}' has "
+                            f"{stamps[k]} at row {rows[k]}, off the {freq} steps of the panel; "
+                            "give --freq")
+        step = 1
+    else:
+        freq, position = None, stamps.to_numpy().astype(np.int64)
+        steps = np.diff(position)[inner[1:]]
+        step = int(steps.min()) if len(steps) else 1
+        if step <= 0 or np.any(steps % step):
+            k = int(np.argmax(inner & (np.r_[0, np.diff(position)] % max(step, 1) != 0)))
+            raise DataError(f"{prefix}series '{ids[series_of[k]]}': time column '{label}' is "
+                            f"irregular at row {rows[k]} ({stamps[k - 1]} then {stamps[k]})")
+    jump = inner & (np.r_[step, np.diff(position)] != step)
+    if not jump.any():
+        return freq, []
+    gapped = sorted(set(series_of[jump].tolist()))
+    if cfg.fill is None:
+        k = int(np.argmax(jump))
+        raise DataError(f"{prefix}series '{ids[series_of[k]]}': time column '{label}' skips from "
+                        f"{stamps[k - 1]} to {stamps[k]} at row {rows[k]} ({len(gapped)} series "
+                        "with gaps in all); fill them with --fill-missing interpolate|zero|ffill")
+    return freq, gapped
 
 
 def _guess_freq(index: pd.DatetimeIndex) -> str | None:
