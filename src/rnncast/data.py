@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from rnncast.errors import DataError, SettingError
-from rnncast.timeindex import TimeConfig, dayfirst_hint, panel_steps, parse_times, regular
+from rnncast.timeindex import TimeConfig, dayfirst_hint, panel_steps, parse_times, regular, spans
 
 MAX_MAGNITUDE = 1e100  # squares of larger values overflow when scaling
 
@@ -172,6 +172,25 @@ def future_index(index: pd.Index | None, freq: str | None, length: int, steps: i
         last, step = int(index[-1]), integer_step(index)
         return pd.RangeIndex(last + step, last + step * (steps + 1), step)
     return pd.RangeIndex(length, length + steps)
+
+
+def future_indexes(panel: Panel, steps: int) -> list[pd.Index]:
+    """:func:`future_index` of every series of ``panel``; dated series from one shared grid."""
+    dated = [k for k, s in enumerate(panel.series) if isinstance(s.index, pd.DatetimeIndex) and s.freq]
+    skip = set(dated)
+    out = [None if k in skip else future_index(s.index, s.freq, s.start + len(s.values), steps)
+           for k, s in enumerate(panel.series)]
+    if dated:
+        freq = panel.series[dated[0]].freq
+        same = [k for k in dated if panel.series[k].freq == freq]
+        ends = pd.DatetimeIndex([panel.series[k].index[-1] for k in same])
+        for k, index in zip(same, spans(ends, freq, np.zeros(len(same), dtype=int) + 1, steps),
+                            strict=True):
+            out[k] = index[1:]
+        for k in set(dated) - set(same):
+            s = panel.series[k]
+            out[k] = future_index(s.index, s.freq, s.start + len(s.values), steps)
+    return out
 
 
 def integer_step(index: pd.Index) -> int:

@@ -25,7 +25,7 @@ import pandas as pd
 import torch
 
 from rnncast import forecasting
-from rnncast.data import Panel, SeriesData, as_panel, future_index, season_phase, truncate
+from rnncast.data import Panel, SeriesData, as_panel, future_indexes, season_phase, truncate
 from rnncast.errors import DataError, ForecastError, SettingError, bounded
 from rnncast.intervals import Calibration
 from rnncast.networks import ModelConfig, RecurrentNet, estimate_bytes
@@ -497,8 +497,7 @@ class Forecaster:
                               for c in columns]
             values, columns = np.concatenate(parts, axis=2), names
             _check_finite(values, panel)
-        indexes = [future_index(s.index, s.freq, s.start + len(s.values), horizon)
-                   for s in panel.series]
+        indexes = future_indexes(panel, horizon)
         if panel.single:
             frame = pd.DataFrame(values[0], index=indexes[0], columns=columns)
             return frame.iloc[:, 0] if frame.shape[1] == 1 else frame

@@ -19,6 +19,7 @@ from safetensors.torch import load_file, save
 from rnncast import files
 from rnncast.data import integer_step
 from rnncast.errors import ModelFileError
+from rnncast.timeindex import spans
 
 FORMAT = files.MODEL_FORMAT
 FORMAT_VERSION = 1
@@ -187,7 +188,7 @@ def _restore(config: dict, tensors: dict):
                and np.isfinite(scaler.shift).all() and np.isfinite(scaler.scale).all()
                and (scaler.scale > 0).all(), f"{CONFIG}: the scaler of series {k} is not finite "
                                              f"and positive for {n_features} columns")
-    series = []
+    histories = []
     for k, item in enumerate(items):
         _check(isinstance(item, dict), f"{CONFIG}: series {k} must be an object")
         history = _finite_tensor(tensors, f"history{k}", 2, torch.float64).numpy()
@@ -195,9 +196,17 @@ def _restore(config: dict, tensors: dict):
                f"tensor 'history{k}' must be (time, {n_features})")
         _check(type(item.get("length")) is int and item["length"] >= len(history),
                f"{CONFIG}: series {k} has no valid 'length'")
-        index = _index(item, len(history), meta.get("freq"), meta.get("name"))
-        series.append(SeriesData(history, index, columns, meta.get("freq"),
-                                 item["length"] - len(history)))
+        histories.append(history)
+    freq, name = meta.get("freq"), meta.get("name")
+    indexes = [_index(item, len(h), freq, name) for item, h in zip(items, histories, strict=True)]
+    dated = [k for k, item in enumerate(items) if item.get("index") == "datetime" and freq]
+    if dated:  # the stored tails' dates, sliced from one grid
+        ends = pd.DatetimeIndex(pd.to_datetime([items[k]["last"] for k in dated]), name=name)
+        rows = np.array([len(histories[k]) for k in dated])
+        for k, index in zip(dated, spans(ends, freq, rows, 0), strict=True):
+            indexes[k] = index
+    series = [SeriesData(h, index, columns, freq, item["length"] - len(h))
+              for item, h, index in zip(items, histories, indexes, strict=True)]
     seasonal = None
     if "seasonal" in tensors:
         seasonal = _finite_tensor(tensors, "seasonal", 3, torch.float64).numpy()
@@ -217,7 +226,7 @@ def _restore(config: dict, tensors: dict):
 def _index(meta: dict, rows: int, freq: str | None, name: str | None) -> pd.Index | None:
     """Rebuild the time index of the stored tail of a series."""
     if meta["index"] == "datetime" and freq:
-        return pd.date_range(end=pd.Timestamp(meta["last"]), periods=rows, freq=freq, name=name)
+        return None  # filled in for all series at once
     if meta["index"] == "integer":
         step = int(meta.get("step", 1))
         return pd.Index(np.arange(meta["last"] - step * (rows - 1), meta["last"] + 1, step), name=name)

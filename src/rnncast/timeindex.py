@@ -156,6 +156,19 @@ def panel_steps(stamps: pd.Index, starts: np.ndarray, cfg: TimeConfig, label: st
     return freq, gapped
 
 
+def spans(ends: pd.DatetimeIndex, freq: str, before: np.ndarray, after: int) -> list[pd.DatetimeIndex]:
+    """For each stamp ``ends[k]``: the ``before[k]`` steps of ``freq`` up to it (included), then
+    ``after`` more; sliced from one shared grid instead of one date range per series."""
+    offset = pd.tseries.frequencies.to_offset(freq)
+    first = ends.min() - offset * int(max(int(np.max(before)) - 1, 0))
+    grid = pd.date_range(first, ends.max() + offset * after, freq=freq, name=ends.name)
+    at = grid.get_indexer(ends)
+    if (at < 0).any():  # a stamp off the grid (another anchor): one range each, as before
+        return [pd.date_range(end=e, periods=int(b), freq=freq).append(
+            pd.date_range(e, periods=after + 1, freq=freq)[1:]) for e, b in zip(ends, before, strict=True)]
+    return [grid[a - int(b) + 1 : a + 1 + after] for a, b in zip(at, before, strict=True)]
+
+
 def _guess_freq(index: pd.DatetimeIndex) -> str | None:
     """The frequency most runs of three consecutive stamps follow (None if none does)."""
     picks = np.unique(np.linspace(0, len(index) - 3, num=min(len(index) - 2, 60)).astype(int))
