@@ -34,14 +34,17 @@ class Windows:
     sequence: bool = False
     skip: int = 0
 
+    def __post_init__(self) -> None:
+        steps = torch.arange(self.span + self.horizon, device=self.starts.device)
+        object.__setattr__(self, "_steps", steps)  # the offsets of one window's rows
+
     def __len__(self) -> int:
         return len(self.starts)
 
     def take(self, index: Tensor) -> tuple[Tensor, Tensor]:
         """The windows at positions ``index``: level-normalised ``X (B, span, C)`` and targets
         ``Y (B, horizon, targets)`` (``(B, span - skip, targets)`` for sequences)."""
-        steps = torch.arange(self.span + self.horizon, device=self.starts.device)
-        pairs = self.flat[self.starts[index][:, None] + steps]  # (B, span + horizon, C)
+        pairs = self.flat[self.starts[index][:, None] + self._steps]  # (B, span + horizon, C)
         if self.sequence:
             X, Y = pairs[:, :-1], pairs[:, 1:]
         else:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import logging
 import math
+import statistics
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -167,6 +168,7 @@ def train(
     best_state, best = None, math.inf
     start, bad_epochs = time.perf_counter(), 0
     guard = SpikeGuard(config.spike_guard)
+    parameters = list(net.parameters())
     for epoch in range(1, (epochs or config.epochs) + 1):
         net.train()
         if n <= config.windows_per_epoch:
@@ -177,9 +179,10 @@ def train(
         for batch in order.split(config.batch_size):
             xb, yb = data.take(batch)
             loss = loss_fn(net(xb), yb)
-            if not torch.isfinite(loss):
+            value = loss.item()  # the one read-back of the step
+            if not math.isfinite(value):
                 error = TrainingDiverged(
-                    f"training diverged at epoch {epoch}: the loss became {loss.item()}; "
+                    f"training diverged at epoch {epoch}: the loss became {value}; "
                     "lower the learning rate or turn on gradient clipping"
                 )
                 error.history = history  # what happened up to here
@@ -187,7 +190,7 @@ def train(
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             history.steps += 1
-            grads = [p.grad for p in net.parameters() if p.grad is not None]
+            grads = [p.grad for p in parameters if p.grad is not None]
             norm = float(nn.utils.get_total_norm(grads))  # once per step, for guard and clipping
             if guard.should_skip(norm):
                 history.skipped_steps += 1
@@ -196,7 +199,7 @@ def train(
                 continue
             history.clipped_steps += _clip(net, grads, norm, config)
             optimizer.step()
-            total += loss.item() * len(batch)
+            total += value * len(batch)
         history.loss.append(total / len(order))
         val = evaluate_loss(net, validation, None, loss_fn) if validation is not None else None
         monitored = val if val is not None else history.loss[-1]
@@ -259,7 +262,7 @@ class SpikeGuard:
         self.last = norm
         if not math.isfinite(norm):
             return True
-        self.median = float(np.median(self.norms)) if self.norms else float("nan")
+        self.median = statistics.median(self.norms) if self.norms else float("nan")  # 50 floats
         spike = (self.factor is not None and self.seen >= self.warmup
                  and norm > self.factor * self.median)
         self.norms = [*self.norms[-(self.window - 1) :], norm]  # the last `window` norms
