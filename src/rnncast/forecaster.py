@@ -26,12 +26,13 @@ import torch
 
 from rnncast import forecasting
 from rnncast.data import Panel, SeriesData, as_panel, future_indexes, season_phase, truncate
+from rnncast.ensemble import AGGREGATES, combine, train_members
 from rnncast.errors import DataError, ForecastError, SettingError, bounded
 from rnncast.intervals import Calibration
 from rnncast.networks import ModelConfig, RecurrentNet, estimate_bytes
 from rnncast.sampling import Windows, cut
 from rnncast.scaling import SCALERS, Scaler, first_level, seasonal_indices, window_level
-from rnncast.training import EpochInfo, History, TrainConfig, seed_everything, train
+from rnncast.training import EpochInfo, History, TrainConfig, seed_everything
 from rnncast.windows import count_windows
 
 log = logging.getLogger(__name__)
@@ -240,7 +241,7 @@ class Forecaster:
             raise SettingError(f"ensemble must be >= 1, got {ensemble}")
         bounded("ensemble", ensemble, MAX_ENSEMBLE, "the median stops changing long before; "
                 "each member costs a whole training run")
-        if aggregate not in ("median", "mean"):
+        if aggregate not in AGGREGATES:
             raise SettingError(f"aggregate must be 'median' or 'mean', got {aggregate!r}")
         self.ensemble, self.aggregate = ensemble, aggregate
         self.model_config = ModelConfig(cell, units, layers, dropout, activation, init,
@@ -295,23 +296,10 @@ class Forecaster:
         panel, cfg = self._prepare(y)
         self._check_memory(cfg)
         Z = self._fit_transform(panel, cfg)
-        self.nets, self.histories = [], []
         sources = {w: self._windows(Z, cfg, w) for w in set(cfg.windows)}  # once per length
-        for member in range(self.ensemble):
-            window = cfg.windows[member % len(cfg.windows)]
-            data, every_val = sources[window]
-            tc = replace(self.train_config, seed=self.train_config.seed + 1000 * member)
-            net = self._new_net(cfg, window, tc.seed)
-            report = None if callback is None else _tagged(callback, member)
-            validation = every_val.sample(tc.validation_windows, tc.seed) if len(every_val) else None
-            history = train(net, data, None, tc, validation, report)
-            if validation is not None and cfg.refit:
-                # Same seed, all windows, as many epochs as early stopping found best.
-                net = self._new_net(cfg, window, tc.seed)
-                train(net, data.joined(every_val), None, replace(tc, restore_best=False),
-                      epochs=max(1, history.best_epoch))
-            self.nets.append(net)
-            self.histories.append(history)
+        self.nets, self.histories = train_members(
+            self.ensemble, cfg.windows, sources, lambda w, seed: self._new_net(cfg, w, seed),
+            self.train_config, cfg.refit, callback)
         return self
 
     def pairs(self, y, window: int | None = None) -> tuple[torch.Tensor, ...]:
@@ -666,10 +654,7 @@ class Forecaster:
         run = forecasting.STRATEGIES[strategy]
         members = [run(net, window[:, -net.window :], steps, cfg.level_fn(net.window, self.n_columns),
                        extend) for net in self.nets]
-        stacked = torch.stack(members)
-        # torch's median is the lower one for an even count: quantile 0.5 averages the two middle
-        combined = stacked.quantile(0.5, dim=0) if self.aggregate == "median" else stacked.mean(0)
-        return combined.double().cpu().numpy()
+        return combine(members, self.aggregate).double().cpu().numpy()
 
     def _check_continuable(self, strategy: str, steps: int) -> None:
         """Covariates are unknown past the origin: only one direct block can be forecast."""
@@ -754,8 +739,3 @@ def _targets_first(panel: Panel, covariates: tuple[str, ...]) -> Panel:
     take = [columns.index(c) for c in order]
     series = [replace(s, values=s.values[:, take], columns=order) for s in panel.series]
     return Panel(series, panel.ids, panel.id_name)
-
-
-def _tagged(callback: Callable[[EpochInfo], None], member: int) -> Callable[[EpochInfo], None]:
-    """Pass the ensemble member's number along with each epoch's report."""
-    return lambda info: callback(replace(info, member=member))

@@ -1,0 +1,58 @@
+"""An ensemble of networks: each member early-stopped on held-out windows, then trained again on
+all of them for the epochs it found, and the members' forecasts combined by a true median."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+
+import torch
+from torch import nn
+
+from rnncast.sampling import Windows
+from rnncast.training import EpochInfo, History, TrainConfig, train
+
+AGGREGATES = ("median", "mean")
+
+
+def train_members(
+    members: int,
+    windows: Sequence[int],
+    sources: dict[int, tuple[Windows, Windows]],
+    new_net: Callable[[int, int], nn.Module],
+    config: TrainConfig,
+    refit: bool = True,
+    callback: Callable[[EpochInfo], None] | None = None,
+) -> tuple[list[nn.Module], list[History]]:
+    """Train ``members`` networks; member ``k`` reads ``windows[k % len(windows)]`` steps, starts
+    from ``new_net(window, seed)`` with seed ``config.seed + 1000·k``, and trains on that
+    window's ``(train, validation)`` windows in ``sources``. With ``refit``, a member that early
+    stopping trained is trained again from the same start on all windows, for its best epochs."""
+    nets, histories = [], []
+    for member in range(members):
+        window = windows[member % len(windows)]
+        data, held = sources[window]
+        tc = replace(config, seed=config.seed + 1000 * member)
+        net = new_net(window, tc.seed)
+        report = None if callback is None else _tagged(callback, member)
+        validation = held.sample(tc.validation_windows, tc.seed) if len(held) else None
+        history = train(net, data, None, tc, validation, report)
+        if validation is not None and refit:
+            net = new_net(window, tc.seed)
+            train(net, data.joined(held), None, replace(tc, restore_best=False),
+                  epochs=max(1, history.best_epoch))
+        nets.append(net)
+        histories.append(history)
+    return nets, histories
+
+
+def combine(forecasts: list[torch.Tensor], aggregate: str = "median") -> torch.Tensor:
+    """The members' forecasts ``(B, h, F)`` each, combined element-wise. torch's own median is
+    the lower middle value for an even count; quantile 0.5 averages the two middle ones."""
+    stacked = torch.stack(forecasts)
+    return stacked.quantile(0.5, dim=0) if aggregate == "median" else stacked.mean(0)
+
+
+def _tagged(callback: Callable[[EpochInfo], None], member: int) -> Callable[[EpochInfo], None]:
+    """Pass the ensemble member's number along with each epoch's report."""
+    return lambda info: callback(replace(info, member=member))
