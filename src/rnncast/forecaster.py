@@ -24,8 +24,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from rnncast import forecasting
-from rnncast.data import Panel, SeriesData, as_panel, future_indexes, season_phase, truncate
+from rnncast import forecasting, intervals
+from rnncast.data import Panel, SeriesData, as_panel, future_indexes, season_phase
 from rnncast.ensemble import AGGREGATES, combine, train_members
 from rnncast.errors import DataError, ForecastError, SettingError, bounded
 from rnncast.intervals import Calibration
@@ -540,47 +540,34 @@ class Forecaster:
     # -- prediction intervals ------------------------------------------------------------------
     def calibrate(self, y, horizon: int | None = None, origins: int | None = None,
                   callback: Callable[[EpochInfo], None] | None = None) -> Forecaster:
-        """Learn how wrong forecasts of this kind are, for conformal prediction intervals.
-
-        A copy with the same settings is trained on ``y`` without its last ``horizon + origins
-        - 1`` points and forecasts ``horizon`` steps from each of the last ``origins`` origins;
-        the errors, per horizon step on the model's scale (log and scaling, so comparable across
-        series), are kept in :attr:`calibration`. ``origins`` defaults to one for 20 series or
-        more, else enough for about 20 errors per step.
-        """
-        covariates = self.series_config.covariates
-        panel = _targets_first(as_panel(y, covariates, self.freq), covariates)  # targets first
-        cfg = self.series_config.resolved(panel)
-        horizon = horizon or cfg.horizon
-        _positive("horizon", horizon)
-        if origins is None:
-            origins = 1 if len(panel.series) >= 20 else -(-20 // len(panel.series))
-        shortest = min(len(s.values) for s in panel.series)
-        # one series must keep a window, a head and a few pairs; many may be padded
-        need = cfg.max_window + cfg.head_horizon + 2 if panel.single else 2
-        room = shortest - horizon - need
-        if room < 0:
-            raise DataError(f"a series of {shortest} points is too short to calibrate intervals "
-                            f"over {horizon} steps; use a shorter window or horizon")
-        origins = max(1, min(origins, room + 1))
-        helper = Forecaster.from_configs(self.model_config, self.series_config, self.train_config,
-                                         self.ensemble, str(self.device))
-        helper.aggregate, helper.threads = self.aggregate, self.threads
-        helper.fit(truncate(panel, horizon + origins - 1), callback)
-        scores = []
-        for o in range(origins):
-            seen = truncate(panel, horizon + origins - 1 - o)  # history up to this origin
-            _, scaled, ends = helper._forecast(horizon, seen)
-            F, n = helper.n_targets, [len(h.values) for h in seen.series]
-            truth = np.stack([s.values[k : k + horizon, :F]  # (B, horizon, F)
-                              for s, k in zip(panel.series, n, strict=True)])
-            scores.append(np.abs(helper._scale_all(truth, ends) - scaled))
-        self.calibration = Calibration(np.concatenate(scores).astype(np.float32))
+        """Learn how wrong forecasts of this kind are, for conformal prediction intervals
+        (:func:`rnncast.intervals.calibrate`); call before :meth:`fit`, which keeps them."""
+        self.calibration = intervals.calibrate(self, y, horizon, origins, callback)
         return self
 
-    def _scale_all(self, values: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    def layout(self, y) -> Panel:
+        """``y`` as this model reads data: a panel whose series put the targets first."""
+        covariates = self.series_config.covariates
+        return _targets_first(as_panel(y, covariates, self.freq), covariates)
+
+    def unfitted_copy(self) -> Forecaster:
+        """A new, unfitted forecaster with the same settings."""
+        copy = Forecaster.from_configs(self.model_config, self.series_config, self.train_config,
+                                       self.ensemble, str(self.device))
+        copy.aggregate, copy.threads, copy.freq = self.aggregate, self.threads, self.freq
+        return copy
+
+    def forecast_on_scale(self, horizon: int, y=None) -> tuple[np.ndarray, np.ndarray]:
+        """The forecast on the model's scale (after log, seasonal adjustment and scaling), and
+        where each series' forecast begins: ``(B, horizon, F)``, ``(B,)``."""
+        with _threads(self.threads):
+            _, scaled, ends = self._forecast(horizon, y)
+        return scaled, ends
+
+    def to_model_scale(self, values: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         """:meth:`_inverse_all` backwards: ``(B, h, F)`` original units → the model's scale
-        (NaN where a log meets a value that is not positive)."""
+        (NaN where a log meets a value that is not positive); series ``b`` starts at position
+        ``lengths[b]``."""
         F = self.n_targets
         if self.seasonal is not None:
             m, steps = self.seasonal.shape[1], values.shape[1]

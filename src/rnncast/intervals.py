@@ -9,11 +9,13 @@ errors serves series of every size, and a log model's band is relative.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from rnncast.errors import SettingError
+from rnncast.data import truncate
+from rnncast.errors import DataError, SettingError
 
 
 @dataclass
@@ -57,3 +59,41 @@ def coverage(truth: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> float:
     truth, lo, hi = (np.asarray(a, dtype=np.float64) for a in (truth, lo, hi))
     ok = np.isfinite(truth)
     return float(np.mean((truth[ok] >= lo[ok]) & (truth[ok] <= hi[ok])))
+
+
+def calibrate(model, y, horizon: int | None = None, origins: int | None = None,
+              callback: Callable | None = None) -> Calibration:
+    """How wrong forecasts of ``model``'s kind are on data like ``y``, per horizon step.
+
+    A copy with the same settings is trained on ``y`` without its last ``horizon + origins - 1``
+    points and forecasts ``horizon`` steps from each of the last ``origins`` origins; the errors,
+    on the model's scale (log and scaling, so comparable across series), make the
+    :class:`Calibration`. ``origins`` defaults to one for 20 series or more, else enough for
+    about 20 errors per step. Uses ``model``'s public methods only.
+    """
+    panel = model.layout(y)
+    cfg = model.series_config.resolved(panel)
+    horizon = horizon or cfg.horizon
+    if int(horizon) != horizon or horizon < 1:
+        raise SettingError(f"horizon must be a positive integer, got {horizon!r}")
+    if origins is None:
+        origins = 1 if len(panel.series) >= 20 else -(-20 // len(panel.series))
+    shortest = min(len(s.values) for s in panel.series)
+    # one series must keep a window, a head and a few pairs; many may be padded
+    need = cfg.max_window + cfg.head_horizon + 2 if panel.single else 2
+    room = shortest - horizon - need
+    if room < 0:
+        raise DataError(f"a series of {shortest} points is too short to calibrate intervals "
+                        f"over {horizon} steps; use a shorter window or horizon")
+    origins = max(1, min(origins, room + 1))
+    helper = model.unfitted_copy()
+    helper.fit(truncate(panel, horizon + origins - 1), callback)
+    scores = []
+    for o in range(origins):
+        seen = truncate(panel, horizon + origins - 1 - o)  # history up to this origin
+        scaled, ends = helper.forecast_on_scale(horizon, seen)
+        F, n = scaled.shape[2], [len(h.values) for h in seen.series]
+        truth = np.stack([s.values[k : k + horizon, :F]  # (B, horizon, F)
+                          for s, k in zip(panel.series, n, strict=True)])
+        scores.append(np.abs(helper.to_model_scale(truth, ends) - scaled))
+    return Calibration(np.concatenate(scores).astype(np.float32))
