@@ -88,7 +88,7 @@ def test_new_data_with_the_covariate_first_is_read_like_the_fitted_data():
     model.calibrate(frame, 3)
     truth = frame["y"].to_numpy()
     spread = np.percentile(np.abs(truth - truth.mean()), 90)
-    assert model.calibration.halfwidth(80, 3).max() * model.scalers[0].scale[0] < spread
+    assert model.calibration.halfwidth(80, 3).max() * model.transforms.scale[0, 0] < spread
 
 
 def test_newer_history_starting_elsewhere_keeps_its_season_in_place():

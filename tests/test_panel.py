@@ -76,7 +76,7 @@ def test_deseasonalised_global_model_and_window_ensemble():
     model = Forecaster(season=12, window=(12, 24), horizon=12, deseasonalize=True, scaler="none",
                        ensemble=2, **{k: v for k, v in FAST.items() if k != "ensemble"}).fit(series)
     assert [net.window for net in model.nets] == [12, 24]
-    assert model.seasonal.shape == (6, 12, 1)
+    assert model.transforms.seasonal.shape == (6, 12, 1)
     forecast = model.predict(12)
     truth = np.concatenate([seasonal(108, 100.0 * (k + 1), k)[-12:] for k in range(6)])
     assert np.mean(np.abs(forecast.y.to_numpy() / truth - 1)) < 0.05

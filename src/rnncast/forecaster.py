@@ -31,8 +31,9 @@ from rnncast.errors import DataError, ForecastError, SettingError, bounded
 from rnncast.intervals import Calibration
 from rnncast.networks import ModelConfig, RecurrentNet, estimate_bytes
 from rnncast.sampling import Windows, cut
-from rnncast.scaling import SCALERS, Scaler, first_level, seasonal_indices, window_level
+from rnncast.scaling import SCALERS, first_level, window_level
 from rnncast.training import EpochInfo, History, TrainConfig, seed_everything
+from rnncast.transforms import Transforms
 from rnncast.windows import count_windows
 
 log = logging.getLogger(__name__)
@@ -258,8 +259,7 @@ class Forecaster:
         self.freq: str | None = None
         self.nets: list[RecurrentNet] = []
         self.histories: list[History] = []
-        self.scalers: list[Scaler] = []
-        self.seasonal: np.ndarray | None = None  # (N, season, F) multiplicative indices
+        self.transforms: Transforms | None = None  # per series: seasonal indices, log, scale
         self.panel: Panel | None = None
         self.calibration: Calibration | None = None  # forecast errors, for prediction intervals
 
@@ -377,29 +377,14 @@ class Forecaster:
 
     def _fit_transform(self, panel: Panel, cfg: SeriesConfig) -> list[np.ndarray]:
         """Fit each series' seasonal indices and scaler on its own data; the scaled series."""
-        m = cfg.season or 1
-        if cfg.deseasonalize and m > 1:
-            self.seasonal = np.stack([
-                np.stack([seasonal_indices(col, m) for col in s.values.T], axis=1)  # (m, F)
-                for s in panel.series])
-        else:
-            self.seasonal = None
-        adjusted = [self._deseason(k, s.values, 0) for k, s in enumerate(panel.series)]
-        self.scalers = [Scaler(cfg.scaler, cfg.log).fit(a) for a in adjusted]
-        for k, scaler in enumerate(self.scalers):
-            if not (np.isfinite(scaler.shift).all() and np.isfinite(scaler.scale).all()):
-                name = f"series '{panel.ids[k]}'" if panel.ids else "the series"
-                raise DataError(f"{name} cannot be scaled: its values overflow floating point; "
-                                "divide them by a power of ten first")
-        return [scaler.transform(a) for scaler, a in zip(self.scalers, adjusted, strict=True)]
-
-    def _deseason(self, k: int, values: np.ndarray, start: int) -> np.ndarray:
-        """Divide series ``k``'s values at positions ``start, start+1, …`` by its seasonal
-        indices (:meth:`_inverse_all` multiplies them back)."""
-        if self.seasonal is None:
-            return values
-        si = self.seasonal[k]  # (m, F)
-        return values / si[(start + np.arange(len(values))) % len(si)]  # (T, F)
+        self.transforms = Transforms.fit([s.values for s in panel.series], cfg.scaler, cfg.log,
+                                         cfg.season or 1, cfg.deseasonalize)
+        bad = self.transforms.not_finite()
+        if len(bad):
+            name = f"series '{panel.ids[bad[0]]}'" if panel.ids else "the series"
+            raise DataError(f"{name} cannot be scaled: its values overflow floating point; "
+                            "divide them by a power of ten first")
+        return [self.transforms.forward(k, s.values, 0) for k, s in enumerate(panel.series)]
 
     def _windows(self, Z: list[np.ndarray], cfg: SeriesConfig, window: int) -> tuple[Windows, Windows]:
         """Training and validation windows across all series, sampled from one flat array
@@ -520,8 +505,8 @@ class Forecaster:
         (targets, then covariates), and each series placed so that its dates fall in the same
         season phase as the fitted series' (data without dates is taken to start where the
         fitted series started)."""
-        if len(panel.series) != len(self.scalers):
-            raise DataError(f"the model was fitted on {len(self.scalers)} series, "
+        if len(panel.series) != len(self.transforms):
+            raise DataError(f"the model was fitted on {len(self.transforms)} series, "
                             f"got {len(panel.series)}")
         order = self.panel.series[0].columns
         m = self.fitted_config.season or 1
@@ -565,20 +550,9 @@ class Forecaster:
         return scaled, ends
 
     def to_model_scale(self, values: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-        """:meth:`_inverse_all` backwards: ``(B, h, F)`` original units → the model's scale
-        (NaN where a log meets a value that is not positive); series ``b`` starts at position
-        ``lengths[b]``."""
-        F = self.n_targets
-        if self.seasonal is not None:
-            m, steps = self.seasonal.shape[1], values.shape[1]
-            phase = (lengths[:, None] + np.arange(steps)) % m
-            values = values / np.take_along_axis(self.seasonal[..., :F], phase[:, :, None], axis=1)
-        if self.scalers[0].log:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                values = np.where(values > 0, np.log(np.where(values > 0, values, 1.0)), np.nan)
-        shift = np.stack([s.shift[:F] for s in self.scalers])[:, None, :]
-        scale = np.stack([s.scale[:F] for s in self.scalers])[:, None, :]
-        return (values - shift) / scale
+        """``(B, h, F)`` targets in original units → the model's scale (NaN where a log meets a
+        value that is not positive); series ``b`` starts at position ``lengths[b]``."""
+        return self.transforms.forward_all(values[..., : self.n_targets], lengths)
 
     def _extender(self, rows: np.ndarray, ends: np.ndarray):
         """The ``extend`` function for forecasting: predicted targets → all input channels."""
@@ -594,22 +568,10 @@ class Forecaster:
         return extend
 
     def _inverse_all(self, scaled: np.ndarray, lengths: np.ndarray, rows=slice(None)) -> np.ndarray:
-        """Undo scaling, log and seasonal adjustment for many series at once: ``(B, h, F)``
-        scaled → original units, for the series ``rows`` (all by default); series ``b``'s first
-        step is position ``lengths[b]``."""
-        F = self.n_targets
-        scalers = np.asarray(self.scalers, dtype=object)[rows]
-        shift = np.stack([s.shift[:F] for s in scalers])[:, None, :]  # (B, 1, F)
-        scale = np.stack([s.scale[:F] for s in scalers])[:, None, :]
-        values = scaled * scale + shift
-        if self.scalers[0].log:
-            values = np.exp(values)
-        if self.seasonal is not None:
-            m, steps = self.seasonal.shape[1], scaled.shape[1]
-            phase = (lengths[:, None] + np.arange(steps)) % m  # (B, h)
-            indices = self.seasonal[rows][..., :F]  # (B, m, F)
-            values = values * np.take_along_axis(indices, phase[:, :, None], axis=1)
-        return values
+        """Undo scaling, log and seasonal adjustment: ``(B, h, F)`` scaled → original units, for
+        the series ``rows`` (all by default); series ``b``'s first step is position
+        ``lengths[b]``."""
+        return self.transforms.inverse_all(scaled[..., : self.n_targets], lengths, rows)
 
     def _last_windows(self, panel: Panel) -> np.ndarray:
         """The last ``max_window`` scaled points of every series, padded at the start if short."""
@@ -617,7 +579,7 @@ class Forecaster:
         for k, s in enumerate(panel.series):
             tail = s.values[-W:]
             first = s.start + len(s.values) - len(tail)  # position of the tail's first row
-            z = self.scalers[k].transform(self._deseason(k, tail, first))
+            z = self.transforms.forward(k, tail, first)
             if len(z) < W:
                 if self.fitted_config.short != "pad":
                     raise DataError(f"need at least window = {W} points to forecast, got {len(z)}")
@@ -667,11 +629,10 @@ class Forecaster:
         return self._inverse_all(out.double().cpu().numpy(), end, rows=[0])[0]
 
     # -- saving --------------------------------------------------------------------------------
-    def restore(self, scalers: list[Scaler], panel: Panel, weights: dict, n_features: int,
-                seasonal: np.ndarray | None = None) -> None:
-        """Install a fitted state: scalers, the tails of the series, each member's weights."""
+    def restore(self, transforms: Transforms, panel: Panel, weights: dict, n_features: int) -> None:
+        """Install a fitted state: the transforms, the tails of the series, each member's weights."""
         cfg = self.fitted_config = self.series_config
-        self.scalers, self.panel, self.seasonal, self.nets = scalers, panel, seasonal, []
+        self.transforms, self.panel, self.nets = transforms, panel, []
         self._set_channels(panel, cfg)
         for k in range(self.ensemble):
             net = self._new_net(cfg, cfg.windows[k % len(cfg.windows)], seed=0)

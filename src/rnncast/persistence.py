@@ -22,7 +22,8 @@ from rnncast.errors import ModelFileError
 from rnncast.timeindex import spans
 
 FORMAT = files.MODEL_FORMAT
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: per-series shift and scale as tensors (1: a JSON list of scalers)
+READS = (1, 2)
 CONFIG, WEIGHTS = "config.json", "weights.safetensors"
 
 
@@ -42,8 +43,11 @@ def write_model(model, folder: Path, version: str) -> None:
     for k, s in enumerate(panel.series):  # the tail each series needs to forecast again
         tensors[f"history{k}"] = torch.tensor(np.ascontiguousarray(s.values[-cfg.max_window:]),
                                               dtype=torch.float64)
-    if model.seasonal is not None:
-        tensors["seasonal"] = torch.tensor(model.seasonal, dtype=torch.float64)
+    transforms = model.transforms  # per series, as tensors: JSON would be slow for many series
+    tensors["shift"] = torch.tensor(transforms.shift, dtype=torch.float64)
+    tensors["scale"] = torch.tensor(transforms.scale, dtype=torch.float64)
+    if transforms.seasonal is not None:
+        tensors["seasonal"] = torch.tensor(transforms.seasonal, dtype=torch.float64)
     if model.calibration is not None:  # forecast errors for prediction intervals
         tensors["calibration"] = torch.tensor(model.calibration.scores, dtype=torch.float32)
     first = panel.series[0]
@@ -55,7 +59,7 @@ def write_model(model, folder: Path, version: str) -> None:
         "ensemble": len(model.nets),
         "aggregate": model.aggregate,
         "n_features": int(first.values.shape[1]),
-        "scalers": [scaler.state() for scaler in model.scalers],
+        "scaler": {"kind": transforms.kind, "log": bool(transforms.log)},
         "data": {
             "columns": first.columns,
             "freq": first.freq,
@@ -105,11 +109,11 @@ def load_model(path: str | Path):
     if type(version) is not int:
         raise ModelFileError(f"{path / CONFIG}: format_version must be a whole number, got "
                              f"{version!r}")
-    if version != FORMAT_VERSION:
+    if version not in READS:
         raise ModelFileError(
             f"{path}: model format version {version} (written by rnncast "
             f"{config.get('rnncast_version')}) is not supported by this version, which reads "
-            f"version {FORMAT_VERSION}; refit the model with this version"
+            f"versions {', '.join(map(str, READS))}; refit the model with this version"
         )
     try:
         tensors = load_file(str(path / WEIGHTS))
@@ -150,8 +154,9 @@ def _restore(config: dict, tensors: dict):
     from rnncast.forecaster import Forecaster, SeriesConfig
     from rnncast.intervals import Calibration
     from rnncast.networks import ModelConfig
-    from rnncast.scaling import Scaler
+    from rnncast.scaling import SCALERS, Scaler
     from rnncast.training import TrainConfig
+    from rnncast.transforms import Transforms
 
     for key in ("model", "series", "train", "data"):
         _check(isinstance(config.get(key), dict), f"{CONFIG}: '{key}' must be an object")
@@ -179,15 +184,27 @@ def _restore(config: dict, tensors: dict):
     _check(ids is None or (isinstance(ids, list) and len(ids) == len(items)
                            and all(isinstance(i, str) for i in ids)),
            f"{CONFIG}: 'ids' must list one name per series")
-    states = config.get("scalers")
-    _check(isinstance(states, list) and len(states) == len(items),
-           f"{CONFIG}: 'scalers' must hold one scaler per series")
-    scalers = [Scaler.from_state(state) for state in states]
-    for k, scaler in enumerate(scalers):
-        _check(scaler.shift.shape == (n_features,) and scaler.scale.shape == (n_features,)
-               and np.isfinite(scaler.shift).all() and np.isfinite(scaler.scale).all()
-               and (scaler.scale > 0).all(), f"{CONFIG}: the scaler of series {k} is not finite "
-                                             f"and positive for {n_features} columns")
+    n = len(items)
+    if "shift" in tensors:  # format 2
+        scaler = config.get("scaler")
+        _check(isinstance(scaler, dict), f"{CONFIG}: 'scaler' must be an object")
+        kind, log = scaler.get("kind"), scaler.get("log")
+        shift = _finite_tensor(tensors, "shift", 2, torch.float64).numpy()
+        scale = _finite_tensor(tensors, "scale", 2, torch.float64).numpy()
+    else:  # format 1: one JSON scaler per series
+        states = config.get("scalers")
+        _check(isinstance(states, list) and len(states) == n,
+               f"{CONFIG}: 'scalers' must hold one scaler per series")
+        scalers = [Scaler.from_state(state) for state in states]
+        kind, log = scalers[0].kind, scalers[0].log
+        shift = np.stack([s.shift for s in scalers]) if n else np.zeros((0, n_features))
+        scale = np.stack([s.scale for s in scalers]) if n else np.zeros((0, n_features))
+    _check(kind in SCALERS and isinstance(log, bool), f"{CONFIG}: unknown scaler {kind!r}")
+    for k in range(n):
+        _check(shift.shape == (n, n_features) and scale.shape == (n, n_features)
+               and np.isfinite(shift[k]).all() and np.isfinite(scale[k]).all()
+               and (scale[k] > 0).all(), f"{CONFIG}: the scaler of series {k} is not finite "
+                                         f"and positive for {n_features} columns")
     histories = []
     for k, item in enumerate(items):
         _check(isinstance(item, dict), f"{CONFIG}: series {k} must be an object")
@@ -219,7 +236,7 @@ def _restore(config: dict, tensors: dict):
         _check(t.dtype == torch.float32, f"weight '{name}' is {t.dtype}, expected torch.float32")
         _check(bool(torch.isfinite(t).all()), f"weight '{name}' holds NaN or infinite values")
     panel = Panel(series, ids, meta.get("id_name") or "id")
-    model.restore(scalers, panel, tensors, n_features, seasonal)
+    model.restore(Transforms(kind, log, shift, scale, seasonal), panel, tensors, n_features)
     return model
 
 
