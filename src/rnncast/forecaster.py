@@ -24,10 +24,11 @@ import numpy as np
 import pandas as pd
 import torch
 
-from rnncast import forecasting, intervals
-from rnncast.data import Panel, SeriesData, as_panel, future_indexes, season_phase
+from rnncast import features, forecasting, intervals
+from rnncast.data import Panel, SeriesData, as_panel, future_indexes
 from rnncast.ensemble import AGGREGATES, combine, train_members
 from rnncast.errors import DataError, ForecastError, SettingError, bounded
+from rnncast.features import Channels
 from rnncast.intervals import Calibration
 from rnncast.networks import ModelConfig, RecurrentNet, estimate_bytes
 from rnncast.sampling import Windows, cut
@@ -321,35 +322,30 @@ class Forecaster:
         widths = {s.values.shape[1] for s in panel.series}
         if len(widths) > 1:
             raise DataError(f"all series need the same number of columns, got {sorted(widths)}")
-        panel = _targets_first(panel, cfg.covariates)
+        panel = features.targets_first(panel, cfg.covariates)
         self.panel, self.fitted_config = panel, cfg  # set now, so callbacks can forecast
         self._set_channels(panel, cfg)
         return panel, cfg
 
     def _set_channels(self, panel: Panel, cfg: SeriesConfig) -> None:
-        """Input channels: targets, covariates (both scaled and levelled), then sin/cos of the
-        season's phase and the series' number when asked for."""
-        self.n_columns = panel.series[0].values.shape[1]
-        self.n_targets = self.n_columns - len(cfg.covariates)
-        m = cfg.season or 1
-        phases = [season_phase(s.index, m) for s in panel.series]  # of each first stored row
-        self.phase0 = np.array([0 if p is None else p - s.start  # … and of position 0
-                                for p, s in zip(phases, panel.series, strict=True)])
-        self.n_extra = 2 * bool(cfg.calendar and m > 1) + bool(self.model_config.id_embedding)
+        self.channels = Channels.of(panel, cfg.covariates, cfg.season or 1, cfg.calendar,
+                                    bool(self.model_config.id_embedding))
+
+    @property
+    def n_columns(self) -> int:
+        """Targets and covariates: the columns the network reads and levels."""
+        return self.channels.n_columns
+
+    @property
+    def n_targets(self) -> int:
+        return self.channels.n_targets
+
+    @property
+    def n_extra(self) -> int:
+        return self.channels.n_extra
 
     def _extras(self, rows: np.ndarray, positions: np.ndarray) -> np.ndarray:
-        """Input-only channels for series ``rows`` (B,) at ``positions`` (B, k) from each series'
-        start: ``(B, k, n_extra)``."""
-        parts = []
-        m = self.fitted_config.season or 1
-        if self.fitted_config.calendar and m > 1:
-            angle = 2 * np.pi * ((self.phase0[rows][:, None] + positions) % m) / m
-            parts += [np.sin(angle), np.cos(angle)]
-        if self.model_config.id_embedding:
-            parts.append(np.broadcast_to(np.asarray(rows, dtype=np.float64)[:, None], positions.shape))
-        if not parts:
-            return np.zeros((*positions.shape, 0))
-        return np.stack(parts, axis=2)
+        return self.channels.extras(rows, positions)
 
     def _keep_long_enough(self, panel: Panel, cfg: SeriesConfig) -> Panel:
         """Apply the ``short`` policy to series without one full (window → horizon) pair."""
@@ -501,26 +497,8 @@ class Forecaster:
         return panel, self.forecast_scaled(window, horizon, strategy, extend), ends
 
     def _like_fitted(self, panel: Panel) -> Panel:
-        """New data laid out as the fitted data: the same series, the columns in the fitted order
-        (targets, then covariates), and each series placed so that its dates fall in the same
-        season phase as the fitted series' (data without dates is taken to start where the
-        fitted series started)."""
-        if len(panel.series) != len(self.transforms):
-            raise DataError(f"the model was fitted on {len(self.transforms)} series, "
-                            f"got {len(panel.series)}")
-        order = self.panel.series[0].columns
-        m = self.fitted_config.season or 1
-        series = []
-        for k, s in enumerate(panel.series):
-            missing = [c for c in order if c not in s.columns]
-            if missing:
-                raise DataError(f"the new data has no column '{missing[0]}' (the model reads "
-                                f"{', '.join(order)})")
-            values = s.values[:, [s.columns.index(c) for c in order]]
-            phase = season_phase(s.index, m)
-            start = s.start if phase is None else int((phase - self.phase0[k]) % m)
-            series.append(replace(s, values=values, columns=list(order), start=start))
-        return Panel(series, panel.ids, panel.id_name)
+        return features.like(panel, self.panel.series[0].columns, self.channels.phase0,
+                             self.fitted_config.season or 1)
 
     # -- prediction intervals ------------------------------------------------------------------
     def calibrate(self, y, horizon: int | None = None, origins: int | None = None,
@@ -533,7 +511,7 @@ class Forecaster:
     def layout(self, y) -> Panel:
         """``y`` as this model reads data: a panel whose series put the targets first."""
         covariates = self.series_config.covariates
-        return _targets_first(as_panel(y, covariates, self.freq), covariates)
+        return features.targets_first(as_panel(y, covariates, self.freq), covariates)
 
     def unfitted_copy(self) -> Forecaster:
         """A new, unfitted forecaster with the same settings."""
@@ -671,19 +649,3 @@ def _check_finite(values: np.ndarray, panel: Panel) -> None:
         raise ForecastError(f"the forecast of {name} is not finite (NaN or infinite values): the "
                             "data's scale overflows the model (rescale it, or use the log "
                             f"transform){f'; {int(bad.sum())} series in all' if bad.sum() > 1 else ''}")
-
-
-def _targets_first(panel: Panel, covariates: tuple[str, ...]) -> Panel:
-    """Reorder every series' columns: targets, then covariates (checked to exist)."""
-    if not covariates:
-        return panel
-    columns = panel.series[0].columns
-    missing = [c for c in covariates if c not in columns]
-    if missing:
-        raise DataError(f"no covariate column '{missing[0]}' (columns: {', '.join(columns)})")
-    order = [c for c in columns if c not in covariates] + list(covariates)
-    if len(order) == len(covariates):
-        raise DataError("every column is a covariate: at least one column must be forecast")
-    take = [columns.index(c) for c in order]
-    series = [replace(s, values=s.values[:, take], columns=order) for s in panel.series]
-    return Panel(series, panel.ids, panel.id_name)

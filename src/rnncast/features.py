@@ -1,0 +1,87 @@
+"""The input layout, the same for every call that brings data: the targets first, then the
+covariates (both scaled and levelled), then input-only channels — sine and cosine of the
+position in the season, and the series' number for a learned embedding."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from rnncast.data import Panel, season_phase
+from rnncast.errors import DataError
+
+
+@dataclass(frozen=True)
+class Channels:
+    """What the network reads at every step. ``phase0[k]``: the season phase of series ``k``'s
+    position 0 (so that phase follows each series' own dates)."""
+
+    n_columns: int  # targets + covariates
+    n_targets: int
+    season: int  # > 1 with calendar channels, else 1
+    series_number: bool  # feed the series' number (for an id embedding)
+    phase0: np.ndarray  # (N,)
+
+    @classmethod
+    def of(cls, panel: Panel, covariates: tuple[str, ...], season: int, calendar: bool,
+           series_number: bool) -> Channels:
+        n_columns = panel.series[0].values.shape[1]
+        phases = [season_phase(s.index, season) for s in panel.series]  # each first stored row
+        phase0 = np.array([0 if p is None else p - s.start  # … and of position 0
+                           for p, s in zip(phases, panel.series, strict=True)])
+        return cls(n_columns, n_columns - len(covariates), season if calendar and season > 1 else 1,
+                   series_number, phase0)
+
+    @property
+    def n_extra(self) -> int:
+        return 2 * (self.season > 1) + int(self.series_number)
+
+    def extras(self, rows: np.ndarray, positions: np.ndarray) -> np.ndarray:
+        """Input-only channels of series ``rows (B,)`` at ``positions (B, k)`` from each series'
+        start: ``(B, k, n_extra)``."""
+        parts = []
+        if self.season > 1:
+            m = self.season
+            angle = 2 * np.pi * ((self.phase0[rows][:, None] + positions) % m) / m
+            parts += [np.sin(angle), np.cos(angle)]
+        if self.series_number:
+            parts.append(np.broadcast_to(np.asarray(rows, dtype=np.float64)[:, None], positions.shape))
+        if not parts:
+            return np.zeros((*positions.shape, 0))
+        return np.stack(parts, axis=2)
+
+
+def targets_first(panel: Panel, covariates: tuple[str, ...]) -> Panel:
+    """Reorder every series' columns: targets, then covariates (checked to exist)."""
+    if not covariates:
+        return panel
+    columns = panel.series[0].columns
+    missing = [c for c in covariates if c not in columns]
+    if missing:
+        raise DataError(f"no covariate column '{missing[0]}' (columns: {', '.join(columns)})")
+    order = [c for c in columns if c not in covariates] + list(covariates)
+    if len(order) == len(covariates):
+        raise DataError("every column is a covariate: at least one column must be forecast")
+    take = [columns.index(c) for c in order]
+    series = [replace(s, values=s.values[:, take], columns=order) for s in panel.series]
+    return Panel(series, panel.ids, panel.id_name)
+
+
+def like(panel: Panel, columns: list[str], phase0: np.ndarray, season: int) -> Panel:
+    """New data laid out as the fitted data: the same number of series, ``columns`` in the
+    fitted order, and each series placed so that its dates fall in the fitted series' season
+    phase (``phase0``; data without dates is taken to start where the fitted series started)."""
+    if len(panel.series) != len(phase0):
+        raise DataError(f"the model was fitted on {len(phase0)} series, got {len(panel.series)}")
+    series = []
+    for k, s in enumerate(panel.series):
+        missing = [c for c in columns if c not in s.columns]
+        if missing:
+            raise DataError(f"the new data has no column '{missing[0]}' (the model reads "
+                            f"{', '.join(columns)})")
+        values = s.values[:, [s.columns.index(c) for c in columns]]
+        phase = season_phase(s.index, season)
+        start = s.start if phase is None else int((phase - phase0[k]) % season)
+        series.append(replace(s, values=values, columns=list(columns), start=start))
+    return Panel(series, panel.ids, panel.id_name)
