@@ -151,9 +151,10 @@ def _finite_tensor(tensors: dict, name: str, ndim: int, dtype: torch.dtype) -> t
 def _restore(config: dict, tensors: dict):
     """The model described by a checked ``config`` and its ``tensors``."""
     from rnncast.data import Panel, SeriesData
-    from rnncast.forecaster import Forecaster, SeriesConfig
+    from rnncast.forecaster import Forecaster
     from rnncast.intervals import Calibration
     from rnncast.networks import ModelConfig
+    from rnncast.recipe import SeriesConfig
     from rnncast.scaling import SCALERS, Scaler
     from rnncast.training import TrainConfig
     from rnncast.transforms import Transforms

@@ -9,8 +9,9 @@ from pathlib import Path
 
 from rnncast.cells import ACTIVATIONS, CELLS
 from rnncast.evaluation import BASELINES
-from rnncast.forecaster import ENSEMBLE, SHORT, STRATEGIES, Forecaster, SeriesConfig
+from rnncast.forecaster import ENSEMBLE, Forecaster
 from rnncast.networks import ModelConfig
+from rnncast.recipe import SHORT, STRATEGIES, SeriesConfig
 from rnncast.scaling import SCALERS
 from rnncast.timeindex import FILLS, TIME_ZONES, TimeConfig
 from rnncast.training import LOSSES, TrainConfig

@@ -1,0 +1,144 @@
+"""The recipe that turns series into training windows and back: :class:`SeriesConfig`, and
+its automatic choices resolved from the data (season, horizon, window, log, validation)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
+
+import numpy as np
+import torch
+
+from rnncast import forecasting
+from rnncast.data import Panel
+from rnncast.errors import DataError, SettingError, bounded
+from rnncast.scaling import SCALERS, first_level, window_level
+
+STRATEGIES = ("direct", "recursive", "stateful")
+SHORT = ("error", "pad", "skip")
+MAX_STEPS = 10_000  # window, horizon, season
+
+
+@dataclass(frozen=True)
+class SeriesConfig:
+    """How series become training pairs and back (stored in a model directory's JSON).
+
+    ``window``: input length, or several (ensemble members take them in turn); None: three
+    seasons, at least 8. ``horizon``: steps the direct head emits (None: one season).
+    ``validation``: points at the end of each training series held out for early stopping
+    (None: the larger of ``horizon`` and a tenth of the series; 0: none). ``deseasonalize``:
+    divide by classical multiplicative seasonal indices first (the Theta/ES-RNN route).
+    ``short``: a series too short for one window is an ``error``, ``pad``-ded at the start with
+    its first value, or ``skip``-ped (None: error for one series, pad for many).
+    ``covariates``: columns that are inputs only (past covariates, not forecast; direct strategy).
+    ``calendar``: feed the position in the season (month of year, …) as sin/cos inputs.
+    """
+
+    window: int | tuple[int, ...] | None = None
+    horizon: int | None = None
+    season: int | None = None
+    strategy: str = "direct"
+    scaler: str = "standard"
+    log: bool | str = "auto"
+    level: bool = True
+    validation: int | None = None
+    refit: bool = True
+    deseasonalize: bool = False
+    short: str | None = None
+    covariates: tuple[str, ...] = ()
+    calendar: bool = False
+
+    def __post_init__(self) -> None:
+        if isinstance(self.window, list | tuple):
+            object.__setattr__(self, "window", tuple(int(w) for w in self.window))
+        object.__setattr__(self, "covariates", tuple(self.covariates or ()))
+        if self.covariates and self.strategy != "direct":
+            raise SettingError("covariates are known only up to the forecast origin, so they need "
+                             f"strategy='direct', got {self.strategy!r}")
+        if self.strategy not in STRATEGIES:
+            raise SettingError(f"strategy must be one of {STRATEGIES}, got {self.strategy!r}")
+        if self.scaler not in SCALERS:
+            raise SettingError(f"scaler must be one of {SCALERS}, got {self.scaler!r}")
+        if self.log not in (True, False, "auto"):
+            raise SettingError(f"log must be True, False or 'auto', got {self.log!r}")
+        if self.short is not None and self.short not in SHORT:
+            raise SettingError(f"short must be one of {SHORT}, got {self.short!r}")
+        if self.window == ():
+            raise SettingError("window must be a positive integer or a non-empty list of them")
+        for name, value in (("window", w) for w in self.windows or ()):
+            positive(name, value)
+            bounded(name, value, MAX_STEPS, "backpropagation through more steps is slow and "
+                    "forgets anyway; use a longer season or aggregate the data")
+        for name in ("horizon", "season"):
+            if getattr(self, name) is not None:
+                positive(name, getattr(self, name))
+                bounded(name, getattr(self, name), MAX_STEPS, "no forecast that far is meaningful; "
+                        "aggregate the data to a coarser frequency")
+        if self.validation is not None and self.validation < 0:
+            raise SettingError(f"validation must be >= 0, got {self.validation}")
+
+    @property
+    def windows(self) -> tuple[int, ...] | None:
+        """The window of each ensemble member, in turn."""
+        if self.window is None:
+            return None
+        return self.window if isinstance(self.window, tuple) else (self.window,)
+
+    @property
+    def max_window(self) -> int:
+        return max(self.windows)
+
+    def resolved(self, panel: Panel) -> SeriesConfig:
+        """Fill the automatic choices from the data (the first series gives the frequency)."""
+        first = panel.series[0]
+        season = self.season or first.season
+        horizon = self.horizon or max(season, 1)
+        window = self.window or max(3 * season, 8)
+        positive = all(bool((s.values > 0).all()) for s in panel.series)
+        use_log = self.log if self.log != "auto" else positive
+        if self.deseasonalize and not positive:
+            raise DataError("deseasonalize needs strictly positive series; use deseasonalize=False")
+        validation = self.validation
+        if validation is None:
+            validation = max(horizon, int(np.median([len(s.values) for s in panel.series])) // 10)
+        short = self.short or ("error" if panel.single else "pad")
+        return replace(self, season=season, horizon=horizon, window=window, log=use_log,
+                       validation=validation, short=short)
+
+    @property
+    def head(self) -> str:
+        return {"direct": "direct", "recursive": "last", "stateful": "sequence"}[self.strategy]
+
+    @property
+    def head_horizon(self) -> int:
+        return self.horizon if self.strategy == "direct" else 1
+
+    def level_span(self, window: int) -> int:
+        return min(self.season or 1, window)
+
+    def level_fn(self, window: int, leveled: int | None = None) -> Callable[[torch.Tensor], torch.Tensor]:
+        """The window → level function for the first ``leveled`` channels (the data; calendar and
+        id channels get no offset). Sequence training scores every step, so its level comes from
+        the first steps of the window (causal for the steps after them)."""
+        if not self.level:
+            return forecasting.no_level
+        span = self.level_span(window)
+        level = first_level if self.strategy == "stateful" else window_level
+
+        def offset(w: torch.Tensor) -> torch.Tensor:
+            data = level(w[..., :leveled], span)  # (B, 1, leveled)
+            rest = w.shape[2] - data.shape[2]
+            return torch.cat([data, data.new_zeros(w.shape[0], 1, rest)], dim=2) if rest else data
+
+        return offset
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+
+def positive(name: str, value) -> None:
+    if int(value) != value or value < 1:
+        raise SettingError(f"{name} must be a positive integer, got {value!r}")
+
+
