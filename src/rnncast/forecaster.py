@@ -18,7 +18,6 @@ import os
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import replace
-from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -31,8 +30,8 @@ from rnncast.errors import DataError, ForecastError, SettingError, bounded
 from rnncast.features import Channels
 from rnncast.intervals import Calibration
 from rnncast.networks import ModelConfig, RecurrentNet, estimate_bytes
-from rnncast.recipe import SeriesConfig, positive
-from rnncast.sampling import Windows, cut
+from rnncast.recipe import SeriesConfig, keep_long_enough, positive
+from rnncast.sampling import training_windows
 from rnncast.training import EpochInfo, History, TrainConfig, seed_everything
 from rnncast.transforms import Transforms
 from rnncast.windows import count_windows
@@ -172,7 +171,8 @@ class Forecaster:
         panel, cfg = self._prepare(y)
         self._check_memory(cfg)
         Z = self._fit_transform(panel, cfg)
-        sources = {w: self._windows(Z, cfg, w) for w in set(cfg.windows)}  # once per length
+        sources = {w: training_windows(Z, cfg, w, self.channels, self.device)
+                   for w in set(cfg.windows)}  # once per input length
         self.nets, self.histories = train_members(
             self.ensemble, cfg.windows, sources, lambda w, seed: self._new_net(cfg, w, seed),
             self.train_config, cfg.refit, callback)
@@ -182,14 +182,15 @@ class Forecaster:
         """The level-normalised tensors one member trains on, ``(X, Y, Xv, Yv)``, for input
         length ``window`` (default: the first): what :meth:`fit` would build from ``y``."""
         panel, cfg = self._prepare(y)
-        data, val = self._windows(self._fit_transform(panel, cfg), cfg, window or cfg.windows[0])
+        data, val = training_windows(self._fit_transform(panel, cfg), cfg, window or cfg.windows[0],
+                                     self.channels, self.device)
         return (*data.all(), *val.all())
 
     def _prepare(self, y) -> tuple[Panel, SeriesConfig]:
         """Check ``y`` and resolve the settings that depend on it; sets the fitted panel."""
         panel = as_panel(y, self.series_config.covariates, self.freq)
         cfg = self.series_config.resolved(panel)
-        panel = self._keep_long_enough(panel, cfg)
+        panel = keep_long_enough(panel, cfg)
         W, h, v = cfg.max_window, cfg.head_horizon, cfg.validation
         if panel.single and count_windows(len(panel.series[0].values) - v, W, h) < 2:
             log.warning("series too short to hold out %d validation points; training without", v)
@@ -222,30 +223,6 @@ class Forecaster:
     def _extras(self, rows: np.ndarray, positions: np.ndarray) -> np.ndarray:
         return self.channels.extras(rows, positions)
 
-    def _keep_long_enough(self, panel: Panel, cfg: SeriesConfig) -> Panel:
-        """Apply the ``short`` policy to series without one full (window → horizon) pair."""
-        need = cfg.max_window + cfg.head_horizon
-        short = [k for k, s in enumerate(panel.series) if len(s.values) < need]
-        if not short:
-            return panel
-        names = [panel.ids[k] if panel.ids else "the series" for k in short]
-        listed = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
-        if cfg.short == "error":
-            n = len(panel.series[short[0]].values)
-            what = f"series '{names[0]}'" if panel.ids else "series"
-            raise DataError(f"{what} of length {n} is too short for window {cfg.max_window} + "
-                            f"horizon {cfg.head_horizon}; use a shorter window or horizon")
-        if cfg.short == "skip":
-            log.warning("skipped %d series too short for window + horizon = %d: %s",
-                        len(short), need, listed)
-            keep = [k for k in range(len(panel.series)) if k not in set(short)]
-            if not keep:
-                raise DataError(f"every series is shorter than window + horizon = {need}")
-            return Panel([panel.series[k] for k in keep], [panel.ids[k] for k in keep],
-                         panel.id_name)
-        log.info("padding %d short series at the start: %s", len(short), listed)
-        return panel
-
     def _fit_transform(self, panel: Panel, cfg: SeriesConfig) -> list[np.ndarray]:
         """Fit each series' seasonal indices and scaler on its own data; the scaled series."""
         self.transforms = Transforms.fit([s.values for s in panel.series], cfg.scaler, cfg.log,
@@ -256,32 +233,6 @@ class Forecaster:
             raise DataError(f"{name} cannot be scaled: its values overflow floating point; "
                             "divide them by a power of ten first")
         return [self.transforms.forward(k, s.values, 0) for k, s in enumerate(panel.series)]
-
-    def _windows(self, Z: list[np.ndarray], cfg: SeriesConfig, window: int) -> tuple[Windows, Windows]:
-        """Training and validation windows across all series, sampled from one flat array
-        (:mod:`rnncast.sampling`): level-normalised ``X (B, W, C)`` → ``Y (B, h, F)``. The last
-        ``validation`` windows of each series (targets ending in its last ``validation`` points)
-        are held out; training windows' targets all end before them.
-
-        For sequence training (``stateful``) every step predicts the next: spans of
-        ``window + horizon`` give ``X (B, W+h-1, C)`` and ``Y`` = ``X`` shifted by one step.
-        """
-        sequence = cfg.head == "sequence"
-        span = window + cfg.horizon - 1 if sequence else window
-        horizon = 1 if sequence else cfg.head_horizon
-        need = cfg.max_window + cfg.head_horizon + cfg.validation  # pad to this when asked
-        series = []
-        for k, z in enumerate(Z):
-            pad = need - len(z) if cfg.short == "pad" and len(z) < need else 0
-            z = np.concatenate([np.repeat(z[:1], pad, axis=0), z])  # (T + pad, F)
-            positions = np.arange(-pad, len(z) - pad)[None]  # from the series' start
-            series.append(np.concatenate([z, self._extras(np.array([k]), positions)[0]], axis=1))
-        skip = cfg.level_span(window) - 1 if sequence and cfg.level else 0
-        make = partial(Windows, span=span, horizon=horizon, targets=self.n_targets,
-                       level=cfg.level_fn(window, self.n_columns), sequence=sequence, skip=skip)
-        train, val = cut(series, span, horizon, cfg.validation, make)
-        return replace(train, flat=train.flat.to(self.device), starts=train.starts.to(self.device)), \
-            replace(val, flat=train.flat.to(self.device), starts=val.starts.to(self.device))
 
     def _check_memory(self, cfg: SeriesConfig) -> None:
         """Refuse a network that cannot fit in this machine's memory, before allocating it."""

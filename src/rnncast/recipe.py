@@ -3,6 +3,7 @@ its automatic choices resolved from the data (season, horizon, window, log, vali
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 
@@ -13,6 +14,8 @@ from rnncast import forecasting
 from rnncast.data import Panel
 from rnncast.errors import DataError, SettingError, bounded
 from rnncast.scaling import SCALERS, first_level, window_level
+
+log = logging.getLogger(__name__)
 
 STRATEGIES = ("direct", "recursive", "stateful")
 SHORT = ("error", "pad", "skip")
@@ -142,3 +145,26 @@ def positive(name: str, value) -> None:
         raise SettingError(f"{name} must be a positive integer, got {value!r}")
 
 
+def keep_long_enough(panel: Panel, cfg: SeriesConfig) -> Panel:
+    """Apply the ``short`` policy to series without one full (window → horizon) pair."""
+    need = cfg.max_window + cfg.head_horizon
+    short = [k for k, s in enumerate(panel.series) if len(s.values) < need]
+    if not short:
+        return panel
+    names = [panel.ids[k] if panel.ids else "the series" for k in short]
+    listed = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+    if cfg.short == "error":
+        n = len(panel.series[short[0]].values)
+        what = f"series '{names[0]}'" if panel.ids else "series"
+        raise DataError(f"{what} of length {n} is too short for window {cfg.max_window} + "
+                        f"horizon {cfg.head_horizon}; use a shorter window or horizon")
+    if cfg.short == "skip":
+        log.warning("skipped %d series too short for window + horizon = %d: %s",
+                    len(short), need, listed)
+        keep = [k for k in range(len(panel.series)) if k not in set(short)]
+        if not keep:
+            raise DataError(f"every series is shorter than window + horizon = {need}")
+        return Panel([panel.series[k] for k in keep], [panel.ids[k] for k in keep],
+                     panel.id_name)
+    log.info("padding %d short series at the start: %s", len(short), listed)
+    return panel

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import partial
 
 import numpy as np
 import torch
@@ -86,3 +87,33 @@ def cut(series: list[np.ndarray], span: int, horizon: int, validation: int,
     rows = torch.from_numpy(offsets[series_id] + start)
     mask = torch.from_numpy(is_val)
     return make(flat=flat, starts=rows[~mask]), make(flat=flat, starts=rows[mask])
+
+
+def training_windows(Z: list[np.ndarray], cfg, window: int, channels, device="cpu"
+                     ) -> tuple[Windows, Windows]:
+    """Training and validation windows across the scaled series ``Z`` (``cfg``: a resolved
+    :class:`~rnncast.recipe.SeriesConfig`; ``channels``: the input layout): level-normalised
+    ``X (B, W, C)`` → ``Y (B, h, F)``. The last
+    ``validation`` windows of each series (targets ending in its last ``validation`` points)
+    are held out; training windows' targets all end before them.
+
+    For sequence training (``stateful``) every step predicts the next: spans of
+    ``window + horizon`` give ``X (B, W+h-1, C)`` and ``Y`` = ``X`` shifted by one step.
+    """
+    sequence = cfg.head == "sequence"
+    span = window + cfg.horizon - 1 if sequence else window
+    horizon = 1 if sequence else cfg.head_horizon
+    need = cfg.max_window + cfg.head_horizon + cfg.validation  # pad to this when asked
+    series = []
+    for k, z in enumerate(Z):
+        pad = need - len(z) if cfg.short == "pad" and len(z) < need else 0
+        z = np.concatenate([np.repeat(z[:1], pad, axis=0), z])  # (T + pad, F)
+        positions = np.arange(-pad, len(z) - pad)[None]  # from the series' start
+        series.append(np.concatenate([z, channels.extras(np.array([k]), positions)[0]], axis=1))
+    skip = cfg.level_span(window) - 1 if sequence and cfg.level else 0
+    make = partial(Windows, span=span, horizon=horizon, targets=channels.n_targets,
+                   level=cfg.level_fn(window, channels.n_columns), sequence=sequence, skip=skip)
+    train, val = cut(series, span, horizon, cfg.validation, make)
+    flat = train.flat.to(device)
+    return (replace(train, flat=flat, starts=train.starts.to(device)),
+            replace(val, flat=flat, starts=val.starts.to(device)))
