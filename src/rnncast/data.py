@@ -104,7 +104,8 @@ def from_long(
     codes, names = pd.factorize(frame[id_col], sort=True)  # the ids in sorted order
     if not time_col:
         order = np.argsort(codes, kind="stable")
-        return _cut_panel(codes[order], values[order], None, names, targets, id_col, None)
+        codes = codes[order]
+        return _cut_panel(codes, _starts(codes), values[order], None, names, targets, id_col, None)
     stamps = parse_times(frame[time_col], time_col, where, time)
     order = np.lexsort((stamps.asi8 if isinstance(stamps, pd.DatetimeIndex) else stamps.to_numpy(),
                         codes))  # by id, then by time; stable
@@ -113,10 +114,10 @@ def from_long(
     if same.any():
         k = int(np.argmax(same)) + 1
         raise DataError(f"{prefix}series '{names[codes[k]]}' has the time {stamps[k]} twice")
-    starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+    starts = _starts(codes)
     freq, gapped = panel_steps(stamps, starts, time, time_col, where, [str(n) for n in names],
                                order + 1)
-    panel = _cut_panel(codes, values, stamps, names, targets, id_col, freq)
+    panel = _cut_panel(codes, starts, values, stamps, names, targets, id_col, freq)
     for k in gapped:  # only asked to fill: each series with gaps, on its own
         s = panel.series[k]
         index, filled, _ = regular(s.index, s.values, time, time_col, where, freq)
@@ -124,10 +125,15 @@ def from_long(
     return panel
 
 
-def _cut_panel(codes: np.ndarray, values: np.ndarray, stamps: pd.Index | None, names,
-               targets: list[str], id_col: str, freq: str | None) -> Panel:
-    """One :class:`SeriesData` per run of equal ``codes`` (rows sorted by id, then time)."""
-    bounds = np.r_[np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]]), len(codes)]
+def _starts(codes: np.ndarray) -> np.ndarray:
+    """Where each run of equal ``codes`` (one series, rows sorted by id) begins."""
+    return np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+
+
+def _cut_panel(codes: np.ndarray, starts: np.ndarray, values: np.ndarray, stamps: pd.Index | None,
+               names, targets: list[str], id_col: str, freq: str | None) -> Panel:
+    """One :class:`SeriesData` per series; series ``k``'s rows begin at ``starts[k]``."""
+    bounds = np.r_[starts, len(codes)]
     dated = isinstance(stamps, pd.DatetimeIndex)
     series = []
     for a, b in pairwise(bounds):

@@ -52,11 +52,30 @@ def _fsync_tree(root: Path) -> None:
         _fsync_path(Path(folder))
 
 
+def _prefix(final: Path) -> str:
+    """The start of every temporary name beside ``final``: ``.NAME.rnncast-``, the name cut so
+    that the whole stays within the file system's limit."""
+    return f".{final.name.encode()[:120].decode(errors='ignore')}{_TAG}"
+
+
 def _temporary_name(final: Path) -> Path:
-    stem = final.name
-    if len(stem.encode()) > 120:  # keep the temporary name within the file system's limit
-        stem = stem.encode()[:120].decode(errors="ignore")
-    return final.with_name(f".{stem}{_TAG}{os.getpid()}-{secrets.token_hex(4)}")
+    return final.with_name(f"{_prefix(final)}{os.getpid()}-{secrets.token_hex(4)}")
+
+
+def _create_empty(path: Path) -> None:
+    """A new empty file with the usual permissions (the umask applies)."""
+    os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+
+
+def _install_file(tmp: Path, final: Path) -> None:
+    """Flush the complete file ``tmp``, rename it over ``final``, flush the folder."""
+    _fsync_path(tmp)
+    os.replace(tmp, final)
+    _fsync_path(final.parent)
+
+
+def _few(names: list[str]) -> str:
+    return ", ".join(names[:3]) + (", …" if len(names) > 3 else "")
 
 
 def _alive(pid: int) -> bool:
@@ -71,10 +90,7 @@ def _alive(pid: int) -> bool:
 
 def clean_leftovers(final: Path) -> None:
     """Remove temporaries beside ``final`` left by rnncast processes that no longer run."""
-    stem = final.name
-    if len(stem.encode()) > 120:
-        stem = stem.encode()[:120].decode(errors="ignore")
-    prefix = f".{stem}{_TAG}"
+    prefix = _prefix(final)
     try:
         entries = list(final.parent.iterdir())
     except OSError:
@@ -145,15 +161,13 @@ def check_replaceable(path: Path, flag: str = "--out", kind: str = "output") -> 
         if kind == "output" and is_model_directory(path):
             raise OutputError(f"{flag} {path}: is an rnncast model, which only `rnncast fit` "
                               "replaces; name another folder")
-        shown = ", ".join(entries[:3]) + (", …" if len(entries) > 3 else "")
         what = "a model" if kind == "model" else "output"
         raise OutputError(f"{flag} {path}: is a folder rnncast did not write {what} to (it holds "
-                          f"{shown}); name a new or empty folder")
+                          f"{_few(entries)}); name a new or empty folder")
     foreign = [e for e in entries if e not in ours]
     if foreign:
-        shown = ", ".join(foreign[:3]) + (", …" if len(foreign) > 3 else "")
-        raise OutputError(f"{flag} {path}: holds files rnncast did not write ({shown}); move them "
-                          "out or name another folder")
+        raise OutputError(f"{flag} {path}: holds files rnncast did not write ({_few(foreign)}); "
+                          "move them out or name another folder")
 
 
 # -- one file, one folder ------------------------------------------------------------------------
@@ -162,24 +176,18 @@ def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = _temporary_name(path)
-    os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))  # the umask applies
+    _create_empty(tmp)
     try:
         write(tmp)
-        _fsync_path(tmp)
-        os.replace(tmp, path)
+        _install_file(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    _fsync_path(path.parent)
     return path
 
 
 def write_text(path: str | Path, text: str) -> Path:
     return atomic_write(path, lambda tmp: tmp.write_text(text))
-
-
-def write_bytes(path: str | Path, data: bytes) -> Path:
-    return atomic_write(path, lambda tmp: tmp.write_bytes(data))
 
 
 def install_directory(staged: Path, final: Path, flag: str = "--out", kind: str = "output") -> None:
@@ -288,7 +296,7 @@ class Outputs:
         if kind != "file":
             os.mkdir(tmp)
         else:
-            os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+            _create_empty(tmp)
         self.staged.append((tmp, final, kind, flag))
         return tmp
 
@@ -302,9 +310,7 @@ class Outputs:
             if kind != "file":
                 install_directory(tmp, final, flag, kind)
             else:
-                _fsync_path(tmp)
-                os.replace(tmp, final)
-                _fsync_path(final.parent)
+                _install_file(tmp, final)
         self.staged = []
 
     def shown(self, text: str) -> str:

@@ -75,11 +75,11 @@ def parse_times(raw: pd.Series, label: str, where: str, cfg: TimeConfig) -> pd.I
             raise DataError(f"{prefix}time column '{label}' has a missing time at row {row + 1}")
         return index
     text = raw.astype("string")
-    offsets = text.str.extract(f"({_OFFSET})", expand=False).dropna().unique()
+    found = text.str.extract(f"({_OFFSET})", expand=False)  # each stamp's UTC offset, if any
+    offsets = found.dropna().unique()
     if len(offsets) > 1:
         if cfg.time_zone is None:
-            row = int(np.argmax((text.str.extract(f"({_OFFSET})", expand=False) != offsets[0])
-                                .fillna(False).to_numpy()))
+            row = int(np.argmax((found != offsets[0]).fillna(False).to_numpy()))
             raise DataError(f"{prefix}time column '{label}' mixes UTC offsets ({offsets[0]} and "
                             f"{offsets[1]}, first change at row {row + 1}); add --time-zone utc "
                             "(hourly or finer data) or --time-zone local (keep the wall-clock time)")
@@ -120,8 +120,7 @@ def panel_steps(stamps: pd.Index, starts: np.ndarray, cfg: TimeConfig, label: st
             if freq:
                 break
             one = stamps[starts[k] : starts[k + 1] if k + 1 < len(starts) else n]
-            if len(one) >= 3:
-                freq = infer_freq(one) or _guess_freq(one)
+            freq = detect_freq(one)
         if freq is None:
             if not inner.any() or np.diff(np.r_[starts, n]).max() < 3:
                 return None, []
@@ -194,6 +193,13 @@ def infer_freq(index: pd.DatetimeIndex) -> str | None:
     return getattr(freq, "freqstr", freq)
 
 
+def detect_freq(index: pd.DatetimeIndex) -> str | None:
+    """The frequency of the whole index, else the one most runs of three stamps follow."""
+    if len(index) < 3:
+        return None
+    return infer_freq(index) or _guess_freq(index)
+
+
 def regular(index: pd.Index, values: np.ndarray, cfg: TimeConfig, label: str, where: str,
             freq: str | None = None, raw: pd.Series | None = None,
             ) -> tuple[pd.Index, np.ndarray, str | None]:
@@ -201,9 +207,7 @@ def regular(index: pd.Index, values: np.ndarray, cfg: TimeConfig, label: str, wh
     ``cfg.fill`` says so: ``(index, values (T, F), freq)``. ``freq``: the panel's frequency
     when known (else ``cfg.freq``, else inferred); ``where`` names the file and series."""
     if isinstance(index, pd.DatetimeIndex):
-        freq = cfg.freq or freq or infer_freq(index)
-        if freq is None and len(index) >= 3:
-            freq = _guess_freq(index)
+        freq = cfg.freq or freq or detect_freq(index)
         if freq is None:
             if len(index) < 3:
                 return index, values, None
