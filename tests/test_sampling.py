@@ -11,6 +11,11 @@ from rnncast.training import TrainConfig, train
 from rnncast.windows import make_windows
 
 
+def laid(series):
+    """Series end to end, as :func:`cut` takes them: the flat array and the lengths."""
+    return torch.tensor(np.concatenate(series), dtype=torch.float32), [len(s) for s in series]
+
+
 def no_level(x):
     return x.new_zeros(x.shape[0], 1, x.shape[2])
 
@@ -18,7 +23,7 @@ def no_level(x):
 def test_windows_are_the_pairs_of_every_series_with_the_last_ones_held_out():
     a, b = np.arange(10.0)[:, None], 100 + np.arange(7.0)[:, None]
     make = lambda **kw: Windows(span=3, horizon=2, targets=1, level=no_level, **kw)  # noqa: E731
-    train_part, held = cut([a, b], 3, 2, validation=2, make=make)
+    train_part, held = cut(*laid([a, b]), 3, 2, validation=2, make=make)
     # a: 6 windows (starts 0..5), the last 2 held; b: 3 windows (starts 0..2), the last 2 held
     assert len(train_part) == 4 + 1 and len(held) == 2 + 2
     X, Y = train_part.all()
@@ -34,7 +39,7 @@ def test_windows_are_the_pairs_of_every_series_with_the_last_ones_held_out():
 def test_each_window_is_normalised_by_its_own_level_on_the_fly():
     series = np.array([[1.0], [2.0], [3.0], [10.0], [20.0], [30.0]])
     last = lambda x: x[:, -1:]  # noqa: E731  the level: each window's last value
-    data, _ = cut([series], 2, 1, 0, lambda **kw: Windows(span=2, horizon=1, targets=1, level=last, **kw))
+    data, _ = cut(*laid([series]), 2, 1, 0, lambda **kw: Windows(span=2, horizon=1, targets=1, level=last, **kw))
     X, Y = data.all()
     assert X[:, :, 0].tolist() == [[-1.0, 0.0], [-1.0, 0.0], [-7.0, 0.0], [-10.0, 0.0]]
     assert Y[:, 0, 0].tolist() == [1.0, 7.0, 10.0, 10.0]
@@ -42,7 +47,7 @@ def test_each_window_is_normalised_by_its_own_level_on_the_fly():
 
 def test_an_epoch_costs_its_budget_not_the_number_of_windows():
     series = [np.sin(np.arange(2_000) / 7)[:, None] + k for k in range(20)]  # ~40,000 windows
-    data, _ = cut(series, 12, 1, 0, lambda **kw: Windows(span=12, horizon=1, targets=1, level=no_level, **kw))
+    data, _ = cut(*laid(series), 12, 1, 0, lambda **kw: Windows(span=12, horizon=1, targets=1, level=no_level, **kw))
     assert len(data) > 39_000
     net = RecurrentNet(ModelConfig(units=4), 1, 1)
     history = train(net, data, None, TrainConfig(epochs=2, batch_size=50, windows_per_epoch=500))

@@ -6,53 +6,24 @@ one-line message names the file, column and row where that makes sense.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from rnncast.errors import DataError, SettingError
-from rnncast.timeindex import TimeConfig, dayfirst_hint, panel_steps, parse_times, regular, spans
+from rnncast.panel import (  # noqa: F401  (SeriesData and season_from_freq: re-exported)
+    DATES,
+    POSITIONS,
+    STEPS,
+    Clock,
+    Panel,
+    SeriesData,
+    season_from_freq,
+)
+from rnncast.timeindex import TimeConfig, dayfirst_hint, panel_steps, parse_times, regular
 
 MAX_MAGNITUDE = 1e100  # squares of larger values overflow when scaling
-
-# Season length by the base of a pandas frequency alias.
-_SEASONS = {"MS": 12, "ME": 12, "M": 12, "QS": 4, "QE": 4, "Q": 4, "W": 52, "D": 7, "B": 5,
-            "h": 24, "H": 24, "min": 60, "T": 60, "YS": 1, "YE": 1, "Y": 1, "A": 1, "AS": 1}
-
-
-@dataclass
-class SeriesData:
-    """One (possibly multivariate) series: ``values (T, F)``, its time index and column names."""
-
-    values: np.ndarray
-    index: pd.Index | None
-    columns: list[str]
-    freq: str | None
-    start: int = 0  # position of the first row in the whole series (a saved model keeps a tail)
-
-    @property
-    def season(self) -> int:
-        return season_from_freq(self.freq)
-
-
-@dataclass
-class Panel:
-    """Many series (one model serves them all): ``series[k]`` is the series named ``ids[k]``.
-
-    ``ids`` is None for a single series given without a name; forecasts then come back in the
-    input's own shape rather than in long format.
-    """
-
-    series: list[SeriesData]
-    ids: list[str] | None = None
-    id_name: str = "id"
-
-    @property
-    def single(self) -> bool:
-        return self.ids is None
 
 
 LONG = ("unique_id", "ds", "y")  # the field's long layout (NeuralForecast, statsforecast)
@@ -67,17 +38,17 @@ def as_panel(y, covariates: tuple[str, ...] = (), freq: str | None = None) -> Pa
     if isinstance(y, pd.DataFrame) and set(LONG) <= set(y.columns):
         return from_long(y, LONG[0], LONG[1], [LONG[2], *covariates], time=TimeConfig(freq=freq))
     if isinstance(y, SeriesData):
-        return Panel([y])
+        return Panel.of([y])
     if isinstance(y, dict):
-        return Panel([as_series(v) for v in y.values()], [str(k) for k in y])
+        return Panel.of([as_series(v) for v in y.values()], [str(k) for k in y])
     if isinstance(y, list | tuple):
         if not y:
             raise DataError("no series given: the list is empty")
         series = [v if isinstance(v, SeriesData) else as_series(v) for v in y]
         names = [getattr(v, "name", None) for v in y]
         ids = [str(n) for n in names] if all(n is not None for n in names) else None
-        return Panel(series, ids or [str(k) for k in range(len(y))])
-    return Panel([as_series(y)])
+        return Panel.of(series, ids or [str(k) for k in range(len(y))])
+    return Panel.of([as_series(y)])
 
 
 def from_long(
@@ -102,44 +73,57 @@ def from_long(
         raise DataError(f"{prefix}column '{id_col}' has a missing id at row {row + 1}")
     values = np.column_stack([numeric_column(frame[c], c, where) for c in targets])
     codes, names = pd.factorize(frame[id_col], sort=True)  # the ids in sorted order
+    ids = [str(n) for n in names]
     if not time_col:
         order = np.argsort(codes, kind="stable")
-        codes = codes[order]
-        return _cut_panel(codes, _starts(codes), values[order], None, names, targets, id_col, None)
+        codes, values = codes[order], values[order]
+        offsets = np.r_[_starts(codes), len(codes)]
+        clock = Clock(POSITIONS, pd.Index(np.zeros(len(ids), dtype=np.int64)),
+                      np.ones(len(ids), dtype=np.int64))
+        return Panel(values, offsets, targets, clock, ids, id_col)
     stamps = parse_times(frame[time_col], time_col, where, time)
-    order = np.lexsort((stamps.asi8 if isinstance(stamps, pd.DatetimeIndex) else stamps.to_numpy(),
-                        codes))  # by id, then by time; stable
-    codes, values, stamps = codes[order], values[order], stamps[order]
-    same = (codes[1:] == codes[:-1]) & np.asarray(stamps[1:] == stamps[:-1])
+    ticks = stamps.asi8 if isinstance(stamps, pd.DatetimeIndex) else stamps.to_numpy()
+    order = None
+    if not _sorted(codes, ticks):  # files are usually sorted already: no copies then
+        order = np.lexsort((ticks, codes))  # by id, then by time; stable
+        codes, values, stamps, ticks = codes[order], values[order], stamps[order], ticks[order]
+    same = (codes[1:] == codes[:-1]) & (ticks[1:] == ticks[:-1])
     if same.any():
         k = int(np.argmax(same)) + 1
         raise DataError(f"{prefix}series '{names[codes[k]]}' has the time {stamps[k]} twice")
     starts = _starts(codes)
-    freq, gapped = panel_steps(stamps, starts, time, time_col, where, [str(n) for n in names],
-                               order + 1)
-    panel = _cut_panel(codes, starts, values, stamps, names, targets, id_col, freq)
-    for k in gapped:  # only asked to fill: each series with gaps, on its own
-        s = panel.series[k]
-        index, filled, _ = regular(s.index, s.values, time, time_col, where, freq)
-        panel.series[k] = SeriesData(filled, index, targets, s.freq)
-    return panel
+    freq, step, gapped = panel_steps(stamps, starts, time, time_col, where, ids, order)
+    n = len(starts)
+    if isinstance(stamps, pd.DatetimeIndex) and freq:
+        clock = Clock(DATES, stamps[starts].rename(time_col), np.ones(n, dtype=np.int64), freq,
+                      time_col)
+    elif isinstance(stamps, pd.DatetimeIndex):  # series too short to tell a frequency
+        clock = Clock(POSITIONS, pd.Index(np.zeros(n, dtype=np.int64)), np.ones(n, dtype=np.int64),
+                      None, time_col)
+    else:
+        clock = Clock(STEPS, pd.Index(ticks[starts]), np.full(n, step, dtype=np.int64), None,
+                      time_col)
+    offsets = np.r_[starts, len(codes)]
+    if gapped:  # only asked to fill: each series with gaps on its own, spliced in
+        pieces, lengths, done = [], np.diff(offsets), 0
+        for k in gapped:
+            a, b = offsets[k], offsets[k + 1]
+            _, filled, _ = regular(stamps[a:b], values[a:b], time, time_col, where, freq)
+            pieces += [values[done:a], filled]
+            lengths[k], done = len(filled), b
+        values, offsets = np.concatenate([*pieces, values[done:]]), np.r_[0, np.cumsum(lengths)]
+    return Panel(values, offsets, targets, clock, ids, id_col)
+
+
+def _sorted(codes: np.ndarray, ticks: np.ndarray) -> bool:
+    """Whether rows come sorted by id, then by time."""
+    step = np.diff(codes)
+    return bool((step >= 0).all() and (ticks[1:][step == 0] > ticks[:-1][step == 0]).all())
 
 
 def _starts(codes: np.ndarray) -> np.ndarray:
     """Where each run of equal ``codes`` (one series, rows sorted by id) begins."""
     return np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
-
-
-def _cut_panel(codes: np.ndarray, starts: np.ndarray, values: np.ndarray, stamps: pd.Index | None,
-               names, targets: list[str], id_col: str, freq: str | None) -> Panel:
-    """One :class:`SeriesData` per series; series ``k``'s rows begin at ``starts[k]``."""
-    bounds = np.r_[starts, len(codes)]
-    dated = isinstance(stamps, pd.DatetimeIndex)
-    series = []
-    for a, b in pairwise(bounds):
-        index = None if stamps is None else stamps[a:b]
-        series.append(SeriesData(values[a:b], index, targets, freq if dated else None))
-    return Panel(series, [str(names[codes[a]]) for a in bounds[:-1]], id_col)
 
 
 def load_long(path: str | Path, id_col: str, target: str | list[str],
@@ -161,49 +145,6 @@ def _distinct(targets: list[str], time_col: str | None, id_col: str | None = Non
             raise SettingError(f"{flag} {column} is also a --target; a column plays one part")
     if time_col is not None and time_col == id_col:
         raise SettingError(f"--time-col and --id-col are both {time_col}")
-
-
-def season_from_freq(freq: str | None) -> int:
-    """Season length for a pandas frequency alias (``"MS"`` → 12); 1 when unknown."""
-    if not freq:
-        return 1
-    base = freq.split("-")[0].lstrip("0123456789")
-    return _SEASONS.get(base, 1)
-
-
-def future_index(index: pd.Index | None, freq: str | None, length: int, steps: int) -> pd.Index:
-    if isinstance(index, pd.DatetimeIndex) and freq:
-        return pd.date_range(index[-1], periods=steps + 1, freq=freq)[1:]
-    if index is not None and len(index) and pd.api.types.is_integer_dtype(index):
-        last, step = int(index[-1]), integer_step(index)
-        return pd.RangeIndex(last + step, last + step * (steps + 1), step)
-    return pd.RangeIndex(length, length + steps)
-
-
-def future_indexes(panel: Panel, steps: int) -> list[pd.Index]:
-    """:func:`future_index` of every series of ``panel``; dated series from one shared grid."""
-    dated = [k for k, s in enumerate(panel.series) if isinstance(s.index, pd.DatetimeIndex) and s.freq]
-    skip = set(dated)
-    out = [None if k in skip else future_index(s.index, s.freq, s.start + len(s.values), steps)
-           for k, s in enumerate(panel.series)]
-    if dated:
-        freq = panel.series[dated[0]].freq
-        same = [k for k in dated if panel.series[k].freq == freq]
-        ends = pd.DatetimeIndex([panel.series[k].index[-1] for k in same])
-        for k, index in zip(same, spans(ends, freq, np.zeros(len(same), dtype=int) + 1, steps),
-                            strict=True):
-            out[k] = index[1:]
-        for k in set(dated) - set(same):
-            s = panel.series[k]
-            out[k] = future_index(s.index, s.freq, s.start + len(s.values), steps)
-    return out
-
-
-def integer_step(index: pd.Index) -> int:
-    """The step of an integer time index (years 2000, 2005, … step by 5); 1 when unknown."""
-    if len(index) < 2:
-        return 1
-    return max(1, int(index[1] - index[0]))
 
 
 def as_series(y, name: str = "y") -> SeriesData:
@@ -317,32 +258,13 @@ def load_series(
     return SeriesData(values, index, targets, freq)
 
 
-def season_phase(index: pd.Index | None, season: int) -> int | None:
-    """Where in its season a series' first point falls (0 … season-1): the month of year for
-    monthly data, the quarter, the weekday, the hour; None without dates (phase by position)."""
-    if season < 2 or not isinstance(index, pd.DatetimeIndex) or not len(index):
-        return None
-    first = index[0]
-    by_season = {12: first.month - 1, 4: first.quarter - 1, 7: first.day_of_week, 5: first.day_of_week,
-                 24: first.hour, 52: first.isocalendar()[1] - 1, 60: first.minute}
-    return int(by_season.get(season, 0)) % season
-
-
 def split(data: SeriesData, test: int) -> tuple[SeriesData, SeriesData]:
-    """Training part and the last ``test`` points, with their time index."""
-    n = len(data.values)
-    if test < 1:
-        raise DataError(f"test size must be a positive integer, got {test}")
-    if test >= n:
-        raise DataError(f"test size {test} leaves no training data in a series of {n} points")
-    index = data.index if data.index is not None else pd.RangeIndex(n)
-    part = lambda rows: replace(data, values=data.values[rows], index=index[rows])  # noqa: E731
-    return part(slice(0, n - test)), part(slice(n - test, n))
+    """One series' training part and its last ``test`` points, with their time index."""
+    train, truth = Panel.of([data]).split(test)
+    return train.series_at(0), truth.series_at(0)
 
 
 def truncate(data, drop: int) -> Panel:
     """Every series without its last ``drop`` points."""
     panel = as_panel(data)
-    if drop == 0:
-        return panel
-    return Panel([split(s, drop)[0] for s in panel.series], panel.ids, panel.id_name)
+    return panel if drop == 0 else panel.split(drop)[0]

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from rnncast import baselines as base
-from rnncast.data import Panel, SeriesData, as_panel, split, truncate
+from rnncast.data import Panel, SeriesData, as_panel, truncate
 from rnncast.errors import DataError
 from rnncast.forecaster import Forecaster
 from rnncast.intervals import coverage
@@ -58,7 +58,7 @@ def default_baselines(panel: Panel) -> list[str]:
     one multivariate series (statsmodels fits are too slow to run per series on big panels)."""
     names = ["naive", "seasonal_naive"]
     if panel.single:
-        names += ["sarimax", "ets"] if panel.series[0].values.shape[1] == 1 else ["varmax"]
+        names += ["sarimax", "ets"] if panel.values.shape[1] == 1 else ["varmax"]
     return names
 
 
@@ -78,19 +78,12 @@ def holdout(
     8, … (first ensemble member), for the picture of the forecast improving while training.
     """
     panel = as_panel(data)
-    lengths = [len(s.values) for s in panel.series]
     window = model.series_config.resolved(panel).max_window
-    shortest = int(np.argmin(lengths))
-    if lengths[shortest] < window + test + 1 and (panel.single or model.series_config.short == "error"):
-        raise DataError(f"series of {lengths[shortest]} points is too short for window {window} "
+    shortest = int(panel.lengths.min())
+    if shortest < window + test + 1 and (panel.single or model.series_config.short == "error"):
+        raise DataError(f"series of {shortest} points is too short for window {window} "
                         f"+ test {test}; use a shorter window or test range")
-    for k, length in enumerate(lengths):
-        if length <= test:
-            name = f"series '{panel.ids[k]}'" if panel.ids else "the series"
-            raise DataError(f"{name} has {length} points: a test range of {test} leaves it no "
-                            "training data; use a shorter --test or drop the series")
-    parts = [split(s, test) for s in panel.series]
-    train = Panel([p[0] for p in parts], panel.ids, panel.id_name)
+    train, truth = panel.split(test)
     snapshots: list[tuple[int, np.ndarray]] = []
 
     def report(info: EpochInfo) -> None:
@@ -100,54 +93,51 @@ def holdout(
             callback(info)
 
     model.fit(train, callback=report)
-    evaluation = _score_trained(model, panel, parts, test, season, baselines, own_history=True)
+    evaluation = _score_trained(model, train, truth, season, baselines, own_history=True)
     evaluation.snapshots = snapshots
     return evaluation
 
 
 def _score_trained(
     model: Forecaster,
-    panel: Panel,
-    parts: list[tuple[SeriesData, SeriesData]],
-    test: int,
+    history: Panel,
+    truth: Panel,
     season: int | None,
     baselines: list[str] | None,
     own_history: bool,
 ) -> Evaluation:
-    """Forecast the test parts of ``parts`` (history, truth) with a trained model, and score it
-    and the baselines there. ``own_history``: forecast from the data the model was fitted on
-    (which a ``short="skip"`` policy may have thinned) rather than from the given histories."""
-    targets = model.panel.series[0].columns[: model.n_targets]  # covariates are not scored
-    truth = [_columns(p[1], targets) for p in parts]
-    train = [_columns(p[0], targets) for p in parts]
-    history = Panel([p[0] for p in parts], panel.ids, panel.id_name)
+    """Forecast ``truth``'s rows after ``history`` with a trained model, and score it and the
+    baselines there. ``own_history``: forecast from the data the model was fitted on (which a
+    ``short="skip"`` policy may have thinned) rather than from ``history``."""
+    targets = model.panel.columns[: model.n_targets]  # covariates are not scored
+    truth, history = truth.with_columns(targets), history.with_columns(targets)
+    test = int(truth.lengths[0])
     forecast = model.predict(test, y=None if own_history else history)
     m = season or model.fitted_config.season or 1
     skipped: list[str] = []
-    if panel.single:
+    kept = [0]
+    if history.single:
         frame = forecast.to_frame() if isinstance(forecast, pd.Series) else forecast
         forecasts = [frame.to_numpy()]
     else:  # score the series the model forecast
-        by_id = {key: g[targets].to_numpy() for key, g in forecast.groupby(panel.id_name, sort=False)}
-        kept = [k for k, key in enumerate(panel.ids) if key in by_id]
-        skipped = [key for key in panel.ids if key not in by_id]
-        forecasts = [by_id[panel.ids[k]] for k in kept]
-        truth, train = [truth[k] for k in kept], [train[k] for k in kept]
-    names = baselines if baselines is not None else default_baselines(
-        Panel(train, None if panel.single else panel.ids))
+        by_id = {key: g[targets].to_numpy() for key, g in forecast.groupby(history.id_name, sort=False)}
+        kept = [k for k, key in enumerate(history.ids) if key in by_id]
+        skipped = [key for key in history.ids if key not in by_id]
+        forecasts = [by_id[history.ids[k]] for k in kept]
+    truths, trains = [truth.rows(k) for k in kept], [history.rows(k) for k in kept]
+    names = baselines if baselines is not None else default_baselines(history)
     unknown = sorted(set(names) - set(BASELINES))
     if unknown:
         raise DataError(f"unknown baseline {unknown[0]!r}; choose from {', '.join(BASELINES)}")
-    baseline_forecasts = {name: [_baseline(name, tr.values, test, m) for tr in train]
-                          for name in names}
-    first_truth = _frame(truth[0])
+    baseline_forecasts = {name: [_baseline(name, tr, test, m) for tr in trains] for name in names}
+    first_truth, first_train = _frame(truth.series_at(kept[0])), _frame(history.series_at(kept[0]))
     return Evaluation(
-        metrics=_mean_score(truth, forecasts, train, m),
-        baselines={name: _mean_score(truth, values, train, m)
+        metrics=_mean_score(truths, forecasts, trains, m),
+        baselines={name: _mean_score(truths, values, trains, m)
                    for name, values in baseline_forecasts.items()},
         forecast=pd.DataFrame(forecasts[0], index=first_truth.index, columns=first_truth.columns),
         truth=first_truth,
-        train=_frame(train[0]),
+        train=first_train,
         baseline_forecasts={name: values[0] for name, values in baseline_forecasts.items()},
         season=m,
         model=model,
@@ -171,12 +161,12 @@ def _baseline(name: str, train: np.ndarray, horizon: int, season: int) -> np.nda
         return np.full((horizon, train.shape[1]), np.nan)
 
 
-def _mean_score(truth: list[SeriesData], forecasts: list[np.ndarray], train: list[SeriesData],
+def _mean_score(truth: list[np.ndarray], forecasts: list[np.ndarray], train: list[np.ndarray],
                 season: int) -> dict[str, float]:
     """Every metric, averaged over targets within a series, then over series."""
-    scores = [score(t.values[:, k], f[:, k], tr.values[:, k], season)
+    scores = [score(t[:, k], f[:, k], tr[:, k], season)
               for t, f, tr in zip(truth, forecasts, train, strict=True)
-              for k in range(t.values.shape[1])]
+              for k in range(t.shape[1])]
     return {key: _nanmean([s[key] for s in scores]) for key in scores[0]}
 
 
@@ -184,11 +174,6 @@ def _nanmean(values: list[float]) -> float:
     """Mean of the defined values (MAPE and MASE are undefined on some series); NaN if none."""
     finite = [v for v in values if v is not None and not np.isnan(v)]
     return float(np.mean(finite)) if finite else float("nan")
-
-
-def _columns(data: SeriesData, names: list[str]) -> SeriesData:
-    take = [data.columns.index(n) for n in names]
-    return replace(data, values=data.values[:, take], columns=list(names))
 
 
 def _frame(data: SeriesData) -> pd.DataFrame:
@@ -233,7 +218,7 @@ def backtest(
         raise DataError(f"folds and horizon must be positive integers, got {folds} and {horizon}")
     step = step or horizon
     panel = as_panel(data)
-    shortest = min(len(s.values) for s in panel.series)
+    shortest = int(panel.lengths.min())
     if shortest <= horizon + (folds - 1) * step:
         raise DataError(f"series of {shortest} points cannot hold {folds} folds of {horizon} "
                         f"points, {step} apart; use fewer folds or a shorter horizon")
@@ -242,21 +227,21 @@ def backtest(
     first_model = None
     for k, drop in enumerate(drops):
         fold_data = truncate(panel, drop)
-        parts = [split(s, horizon) for s in fold_data.series]
+        history, truth = fold_data.split(horizon)
         if refit or first_model is None:
             model = make_model(k)
             if levels:
-                model.calibrate(truncate(fold_data, horizon), horizon)
+                model.calibrate(history, horizon)
             evaluation = holdout(fold_data, horizon, model, season, callback=callback,
                                  baselines=baselines)
             first_model = model
         else:
-            evaluation = _score_trained(first_model, fold_data, parts, horizon, season, baselines,
+            evaluation = _score_trained(first_model, history, truth, season, baselines,
                                         own_history=False)
         result = {"fold": k, "origin_from_end": drop + horizon,
                   "metrics": evaluation.metrics, "baselines": evaluation.baselines}
         if levels:
-            result["coverage"] = interval_coverage(first_model, parts, horizon, levels)
+            result["coverage"] = interval_coverage(first_model, history, truth, levels)
         results.append(result)
     mean = {"metrics": _mean_of([r["metrics"] for r in results]),
             "baselines": {name: _mean_of([r["baselines"][name] for r in results])
@@ -266,18 +251,17 @@ def backtest(
     return Backtest(results, mean)
 
 
-def interval_coverage(model: Forecaster, parts: list[tuple[SeriesData, SeriesData]], horizon: int,
-                      levels) -> dict[str, float]:
-    """Share of the test points of ``parts`` (history, truth) inside ``model``'s intervals."""
-    history = Panel([p[0] for p in parts], model.panel.ids, model.panel.id_name)
+def interval_coverage(model: Forecaster, history: Panel, truth: Panel, levels) -> dict[str, float]:
+    """Share of ``truth``'s points (the rows after ``history``) inside ``model``'s intervals."""
+    horizon = int(truth.lengths[0])
     top = model.calibration.highest_level(horizon)
     out = {f"{level:g}": None for level in levels}  # None: too few errors for a bounded band
     levels = [level for level in levels if level <= top]
     if not levels:
         return out
     frame = model.predict(horizon, y=history, levels=levels)
-    targets = model.panel.series[0].columns[: model.n_targets]
-    truth = np.concatenate([p[1].values[:, : len(targets)] for p in parts])  # (B·h, F)
+    targets = model.panel.columns[: model.n_targets]
+    truth = truth.with_columns(targets).values  # (B·h, F)
     if isinstance(frame, pd.Series):
         frame = frame.to_frame()
     for level in levels:

@@ -8,8 +8,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from rnncast.data import Panel, season_phase
 from rnncast.errors import DataError
+from rnncast.panel import Panel
 
 
 @dataclass(frozen=True)
@@ -26,10 +26,9 @@ class Channels:
     @classmethod
     def of(cls, panel: Panel, covariates: tuple[str, ...], season: int, calendar: bool,
            series_number: bool) -> Channels:
-        n_columns = panel.series[0].values.shape[1]
-        phases = [season_phase(s.index, season) for s in panel.series]  # each first stored row
-        phase0 = np.array([0 if p is None else p - s.start  # … and of position 0
-                           for p, s in zip(phases, panel.series, strict=True)])
+        n_columns = panel.values.shape[1]
+        phase = panel.clock.phase(season)  # of each first stored row, and of position 0:
+        phase0 = np.zeros(len(panel), dtype=np.int64) if phase is None else phase - panel.starts
         return cls(n_columns, n_columns - len(covariates), season if calendar and season > 1 else 1,
                    series_number, phase0)
 
@@ -53,35 +52,30 @@ class Channels:
 
 
 def targets_first(panel: Panel, covariates: tuple[str, ...]) -> Panel:
-    """Reorder every series' columns: targets, then covariates (checked to exist)."""
+    """Reorder the panel's columns: targets, then covariates (checked to exist)."""
     if not covariates:
         return panel
-    columns = panel.series[0].columns
-    missing = [c for c in covariates if c not in columns]
+    missing = [c for c in covariates if c not in panel.columns]
     if missing:
-        raise DataError(f"no covariate column '{missing[0]}' (columns: {', '.join(columns)})")
-    order = [c for c in columns if c not in covariates] + list(covariates)
+        raise DataError(f"no covariate column '{missing[0]}' (columns: {', '.join(panel.columns)})")
+    order = [c for c in panel.columns if c not in covariates] + list(covariates)
     if len(order) == len(covariates):
         raise DataError("every column is a covariate: at least one column must be forecast")
-    take = [columns.index(c) for c in order]
-    series = [replace(s, values=s.values[:, take], columns=order) for s in panel.series]
-    return Panel(series, panel.ids, panel.id_name)
+    return panel.with_columns(order)
 
 
 def like(panel: Panel, columns: list[str], phase0: np.ndarray, season: int) -> Panel:
     """New data laid out as the fitted data: the same number of series, ``columns`` in the
     fitted order, and each series placed so that its dates fall in the fitted series' season
     phase (``phase0``; data without dates is taken to start where the fitted series started)."""
-    if len(panel.series) != len(phase0):
-        raise DataError(f"the model was fitted on {len(phase0)} series, got {len(panel.series)}")
-    series = []
-    for k, s in enumerate(panel.series):
-        missing = [c for c in columns if c not in s.columns]
-        if missing:
-            raise DataError(f"the new data has no column '{missing[0]}' (the model reads "
-                            f"{', '.join(columns)})")
-        values = s.values[:, [s.columns.index(c) for c in columns]]
-        phase = season_phase(s.index, season)
-        start = s.start if phase is None else int((phase - phase0[k]) % season)
-        series.append(replace(s, values=values, columns=list(columns), start=start))
-    return Panel(series, panel.ids, panel.id_name)
+    if len(panel) != len(phase0):
+        raise DataError(f"the model was fitted on {len(phase0)} series, got {len(panel)}")
+    missing = [c for c in columns if c not in panel.columns]
+    if missing:
+        raise DataError(f"the new data has no column '{missing[0]}' (the model reads "
+                        f"{', '.join(columns)})")
+    panel = panel.with_columns(list(columns))
+    phase = panel.clock.phase(season)
+    if phase is None:
+        return panel
+    return replace(panel, starts=(phase - phase0) % season)

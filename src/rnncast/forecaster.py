@@ -24,7 +24,7 @@ import pandas as pd
 import torch
 
 from rnncast import features, forecasting, intervals
-from rnncast.data import Panel, SeriesData, as_panel, future_indexes
+from rnncast.data import Panel, SeriesData, as_panel
 from rnncast.ensemble import AGGREGATES, combine, train_members
 from rnncast.errors import DataError, ForecastError, SettingError, bounded
 from rnncast.features import Channels
@@ -154,7 +154,7 @@ class Forecaster:
     @property
     def data(self) -> SeriesData | None:
         """The (first) series the model was fitted on."""
-        return self.panel.series[0] if self.panel else None
+        return self.panel.series_at(0) if self.panel else None
 
     # -- fitting -------------------------------------------------------------------------------
     def fit(self, y, callback: Callable[[EpochInfo], None] | None = None,
@@ -171,7 +171,7 @@ class Forecaster:
         panel, cfg = self._prepare(y)
         self._check_memory(cfg)
         Z = self._fit_transform(panel, cfg)
-        sources = {w: training_windows(Z, cfg, w, self.channels, self.device)
+        sources = {w: training_windows(Z, panel, cfg, w, self.channels, self.device)
                    for w in set(cfg.windows)}  # once per input length
         self.nets, self.histories = train_members(
             self.ensemble, cfg.windows, sources, lambda w, seed: self._new_net(cfg, w, seed),
@@ -182,8 +182,8 @@ class Forecaster:
         """The level-normalised tensors one member trains on, ``(X, Y, Xv, Yv)``, for input
         length ``window`` (default: the first): what :meth:`fit` would build from ``y``."""
         panel, cfg = self._prepare(y)
-        data, val = training_windows(self._fit_transform(panel, cfg), cfg, window or cfg.windows[0],
-                                     self.channels, self.device)
+        data, val = training_windows(self._fit_transform(panel, cfg), panel, cfg,
+                                     window or cfg.windows[0], self.channels, self.device)
         return (*data.all(), *val.all())
 
     def _prepare(self, y) -> tuple[Panel, SeriesConfig]:
@@ -192,12 +192,9 @@ class Forecaster:
         cfg = self.series_config.resolved(panel)
         panel = keep_long_enough(panel, cfg)
         W, h, v = cfg.max_window, cfg.head_horizon, cfg.validation
-        if panel.single and count_windows(len(panel.series[0].values) - v, W, h) < 2:
+        if panel.single and count_windows(int(panel.lengths[0]) - v, W, h) < 2:
             log.warning("series too short to hold out %d validation points; training without", v)
             cfg = replace(cfg, validation=0)
-        widths = {s.values.shape[1] for s in panel.series}
-        if len(widths) > 1:
-            raise DataError(f"all series need the same number of columns, got {sorted(widths)}")
         panel = features.targets_first(panel, cfg.covariates)
         self.panel, self.fitted_config = panel, cfg  # set now, so callbacks can forecast
         self._set_channels(panel, cfg)
@@ -223,16 +220,16 @@ class Forecaster:
     def _extras(self, rows: np.ndarray, positions: np.ndarray) -> np.ndarray:
         return self.channels.extras(rows, positions)
 
-    def _fit_transform(self, panel: Panel, cfg: SeriesConfig) -> list[np.ndarray]:
-        """Fit each series' seasonal indices and scaler on its own data; the scaled series."""
-        self.transforms = Transforms.fit([s.values for s in panel.series], cfg.scaler, cfg.log,
-                                         cfg.season or 1, cfg.deseasonalize)
+    def _fit_transform(self, panel: Panel, cfg: SeriesConfig) -> np.ndarray:
+        """Fit each series' seasonal indices and scaler on its own data; the scaled rows."""
+        self.transforms = Transforms.fit(panel, cfg.scaler, cfg.log, cfg.season or 1,
+                                         cfg.deseasonalize)
         bad = self.transforms.not_finite()
         if len(bad):
             name = f"series '{panel.ids[bad[0]]}'" if panel.ids else "the series"
             raise DataError(f"{name} cannot be scaled: its values overflow floating point; "
                             "divide them by a power of ten first")
-        return [self.transforms.forward(k, s.values, 0) for k, s in enumerate(panel.series)]
+        return self.transforms.forward_panel(panel)
 
     def _check_memory(self, cfg: SeriesConfig) -> None:
         """Refuse a network that cannot fit in this machine's memory, before allocating it."""
@@ -249,7 +246,7 @@ class Forecaster:
         seed_everything(seed)
         skip = cfg.level_span(window) - 1 if cfg.head == "sequence" and cfg.level else 0
         net = RecurrentNet(self.model_config, self.n_columns + self.n_extra, self.n_targets,
-                           cfg.head, cfg.head_horizon, skip, n_ids=len(self.panel.series))
+                           cfg.head, cfg.head_horizon, skip, n_ids=len(self.panel))
         net.window = window  # the input length this member reads
         return net.to(self.device)
 
@@ -269,8 +266,7 @@ class Forecaster:
             panel, scaled, ends = self._forecast(horizon, y, strategy)
         values = self._inverse_all(scaled, ends)  # (B, horizon, F), original units
         _check_finite(values, panel)
-        first = panel.series[0]
-        columns = list(first.columns[: self.n_targets])
+        columns = list(panel.columns[: self.n_targets])
         if levels and self.calibration is None:
             raise SettingError("no prediction intervals without calibration: call calibrate() "
                              "before fit() (rnncast fit --intervals)")
@@ -292,13 +288,12 @@ class Forecaster:
                               for c in columns]
             values, columns = np.concatenate(parts, axis=2), names
             _check_finite(values, panel)
-        indexes = future_indexes(panel, horizon)
+        labels = panel.next_labels(horizon)  # (N·horizon,)
         if panel.single:
-            frame = pd.DataFrame(values[0], index=indexes[0], columns=columns)
+            frame = pd.DataFrame(values[0], index=labels, columns=columns)
             return frame.iloc[:, 0] if frame.shape[1] == 1 else frame
-        time_name = (first.index.name if first.index is not None else None) or "time"
         long = {panel.id_name: np.repeat(np.asarray(panel.ids, dtype=object), horizon),
-                time_name: np.concatenate([np.asarray(i) for i in indexes])}
+                panel.time_name or "time": labels.to_numpy()}
         long.update(zip(columns, values.reshape(-1, values.shape[2]).T, strict=True))
         return pd.DataFrame(long)
 
@@ -318,12 +313,12 @@ class Forecaster:
                         "for a direct forecast", horizon, trained, trained, horizon)
         window = torch.as_tensor(self._last_windows(panel), dtype=torch.float32,
                                  device=self.device)  # (B, W, C)
-        ends = np.array([s.start + len(s.values) for s in panel.series])  # next positions
-        extend = self._extender(np.arange(len(panel.series)), ends)
+        ends = panel.ends  # next positions
+        extend = self._extender(np.arange(len(panel)), ends)
         return panel, self.forecast_scaled(window, horizon, strategy, extend), ends
 
     def _like_fitted(self, panel: Panel) -> Panel:
-        return features.like(panel, self.panel.series[0].columns, self.channels.phase0,
+        return features.like(panel, self.panel.columns, self.channels.phase0,
                              self.fitted_config.season or 1)
 
     # -- prediction intervals ------------------------------------------------------------------
@@ -378,20 +373,17 @@ class Forecaster:
         return self.transforms.inverse_all(scaled[..., : self.n_targets], lengths, rows)
 
     def _last_windows(self, panel: Panel) -> np.ndarray:
-        """The last ``max_window`` scaled points of every series, padded at the start if short."""
-        W, out = self.fitted_config.max_window, []
-        for k, s in enumerate(panel.series):
-            tail = s.values[-W:]
-            first = s.start + len(s.values) - len(tail)  # position of the tail's first row
-            z = self.transforms.forward(k, tail, first)
-            if len(z) < W:
-                if self.fitted_config.short != "pad":
-                    raise DataError(f"need at least window = {W} points to forecast, got {len(z)}")
-                first -= W - len(z)
-                z = np.concatenate([np.repeat(z[:1], W - len(z), axis=0), z])
-            positions = first + np.arange(W)[None]
-            out.append(np.concatenate([z, self._extras(np.array([k]), positions)[0]], axis=1))
-        return np.stack(out)  # (B, W, C)
+        """The last ``max_window`` scaled points of every series, padded at the start with the
+        first one if short: ``(N, W, C)``."""
+        W, short = self.fitted_config.max_window, panel.lengths < self.fitted_config.max_window
+        if short.any() and self.fitted_config.short != "pad":
+            raise DataError(f"need at least window = {W} points to forecast, got "
+                            f"{panel.lengths[short][0]}")
+        rows, positions = panel.last_rows(W)  # (N, W): a padded row repeats the first
+        series = np.arange(len(panel))
+        z = self.transforms.forward_rows(series, panel.values[rows], positions)
+        nominal = panel.ends[:, None] - W + np.arange(W)  # where the padded steps would be
+        return np.concatenate([z, self._extras(series, nominal)], axis=2)  # (N, W, C)
 
     def forecast_scaled(self, window: torch.Tensor, steps: int, strategy: str | None = None,
                         extend=forecasting.targets_only):
@@ -421,10 +413,10 @@ class Forecaster:
         being trained (the deck's picture of the forecast improving while training)."""
         cfg, w = self.fitted_config, net.window
         self._check_continuable(cfg.strategy, steps)
-        first = self.panel.series[0]
-        window = torch.as_tensor(self._last_windows(Panel([first]))[:1, -w:], dtype=torch.float32,
+        first = self.panel.take([0])
+        window = torch.as_tensor(self._last_windows(first)[:, -w:], dtype=torch.float32,
                                  device=self.device)
-        end = np.array([first.start + len(first.values)])
+        end = first.ends
         was_training = net.training
         out = forecasting.STRATEGIES[cfg.strategy](net, window, steps,
                                                    cfg.level_fn(w, self.n_columns),

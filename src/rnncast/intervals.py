@@ -77,8 +77,8 @@ def calibrate(model, y, horizon: int | None = None, origins: int | None = None,
     if int(horizon) != horizon or horizon < 1:
         raise SettingError(f"horizon must be a positive integer, got {horizon!r}")
     if origins is None:
-        origins = 1 if len(panel.series) >= 20 else -(-20 // len(panel.series))
-    shortest = min(len(s.values) for s in panel.series)
+        origins = 1 if len(panel) >= 20 else -(-20 // len(panel))
+    shortest = int(panel.lengths.min())
     # one series must keep a window, a head and a few pairs; many may be padded
     need = cfg.max_window + cfg.head_horizon + 2 if panel.single else 2
     room = shortest - horizon - need
@@ -92,8 +92,7 @@ def calibrate(model, y, horizon: int | None = None, origins: int | None = None,
     for o in range(origins):
         seen = truncate(panel, horizon + origins - 1 - o)  # history up to this origin
         scaled, ends = helper.forecast_on_scale(horizon, seen)
-        F, n = scaled.shape[2], [len(h.values) for h in seen.series]
-        truth = np.stack([s.values[k : k + horizon, :F]  # (B, horizon, F)
-                          for s, k in zip(panel.series, n, strict=True)])
+        F, n = scaled.shape[2], seen.lengths
+        truth = panel.cut(n, n + horizon).values.reshape(len(panel), horizon, -1)[..., :F]
         scores.append(np.abs(helper.to_model_scale(truth, ends) - scaled))
     return Calibration(np.concatenate(scores).astype(np.float32))

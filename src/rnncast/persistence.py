@@ -17,13 +17,15 @@ import torch
 from safetensors.torch import load_file, save
 
 from rnncast import files
-from rnncast.data import integer_step
 from rnncast.errors import ModelFileError
+from rnncast.panel import DATES, POSITIONS, STEPS, Clock, Panel, SeriesData
 from rnncast.timeindex import spans
 
 FORMAT = files.MODEL_FORMAT
-FORMAT_VERSION = 2  # 2: per-series shift and scale as tensors (1: a JSON list of scalers)
-READS = (1, 2)
+# 3: the series' tails as one flat tensor with per-series lengths and clocks (2: a tensor per
+# series, a JSON object per series; 1: a JSON list of scalers)
+FORMAT_VERSION = 3
+READS = (1, 2, 3)
 CONFIG, WEIGHTS = "config.json", "weights.safetensors"
 
 
@@ -40,9 +42,15 @@ def write_model(model, folder: Path, version: str) -> None:
     cfg, panel = model.fitted_config, model.panel
     tensors = {f"member{k}.{name}": p.detach().cpu().contiguous()
                for k, net in enumerate(model.nets) for name, p in net.state_dict().items()}
-    for k, s in enumerate(panel.series):  # the tail each series needs to forecast again
-        tensors[f"history{k}"] = torch.tensor(np.ascontiguousarray(s.values[-cfg.max_window:]),
-                                              dtype=torch.float64)
+    tails = panel.tail(cfg.max_window)  # what each series needs to forecast again
+    tensors["history"] = torch.from_numpy(np.ascontiguousarray(tails.values, dtype=np.float64))
+    tensors["tail_lengths"] = torch.from_numpy(tails.lengths.astype(np.int64))
+    tensors["ends"] = torch.from_numpy(tails.ends.astype(np.int64))
+    first = tails.clock.first
+    dated = tails.clock.kind == DATES
+    tensors["first"] = torch.tensor(first.as_unit("ns").asi8 if dated else first.to_numpy(),
+                                    dtype=torch.int64)  # dates: nanoseconds since 1970 (UTC)
+    tensors["step"] = torch.from_numpy(tails.clock.step.astype(np.int64))
     transforms = model.transforms  # per series, as tensors: JSON would be slow for many series
     tensors["shift"] = torch.tensor(transforms.shift, dtype=torch.float64)
     tensors["scale"] = torch.tensor(transforms.scale, dtype=torch.float64)
@@ -50,7 +58,6 @@ def write_model(model, folder: Path, version: str) -> None:
         tensors["seasonal"] = torch.tensor(transforms.seasonal, dtype=torch.float64)
     if model.calibration is not None:  # forecast errors for prediction intervals
         tensors["calibration"] = torch.tensor(model.calibration.scores, dtype=torch.float32)
-    first = panel.series[0]
     config = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -58,32 +65,21 @@ def write_model(model, folder: Path, version: str) -> None:
         **model.config(),
         "ensemble": len(model.nets),
         "aggregate": model.aggregate,
-        "n_features": int(first.values.shape[1]),
+        "n_features": int(panel.values.shape[1]),
         "scaler": {"kind": transforms.kind, "log": bool(transforms.log)},
         "data": {
-            "columns": first.columns,
-            "freq": first.freq,
+            "columns": list(panel.columns),
+            "freq": panel.freq,
             "ids": panel.ids,
             "id_name": panel.id_name,
-            "name": first.index.name if first.index is not None else None,
-            "series": [_series_meta(s) for s in panel.series],
+            "name": panel.time_name,
+            "clock": tails.clock.kind,
+            "time_zone": str(first.tz) if dated and first.tz else None,
+            "time_unit": first.unit if dated else None,
         },
     }
     (folder / WEIGHTS).write_bytes(save(tensors))
     (folder / CONFIG).write_text(json.dumps(config, indent=2))
-
-
-def _series_meta(s) -> dict:
-    index = s.index
-    return {
-        "length": s.start + len(s.values),
-        "index": ("datetime" if isinstance(index, pd.DatetimeIndex)
-                  else "integer" if index is not None else "none"),
-        "last": (str(index[-1]) if isinstance(index, pd.DatetimeIndex)
-                 else int(index[-1]) if index is not None else None),
-        "step": integer_step(index) if index is not None and not isinstance(index, pd.DatetimeIndex)
-        else 1,
-    }
 
 
 def load_model(path: str | Path):
@@ -150,7 +146,6 @@ def _finite_tensor(tensors: dict, name: str, ndim: int, dtype: torch.dtype) -> t
 
 def _restore(config: dict, tensors: dict):
     """The model described by a checked ``config`` and its ``tensors``."""
-    from rnncast.data import Panel, SeriesData
     from rnncast.forecaster import Forecaster
     from rnncast.intervals import Calibration
     from rnncast.networks import ModelConfig
@@ -171,22 +166,19 @@ def _restore(config: dict, tensors: dict):
     _check(model.aggregate in ("median", "mean"), f"{CONFIG}: unknown aggregate {model.aggregate!r}")
     _check(model.series_config.windows is not None, f"{CONFIG}: the model has no window")
     meta = config["data"]
-    if "series" not in meta:  # 0.1.0's single-series layout
+    if "series" not in meta and "tail_lengths" not in tensors:  # 0.1.0's single-series layout
         meta = {**meta, "ids": None, "series": [meta]}
         if "history" in tensors:
             tensors["history0"] = tensors.pop("history")
         config["scalers"] = [config.get("scaler")]
-    items, columns = meta.get("series"), meta.get("columns")
-    _check(isinstance(items, list) and len(items) >= 1, f"{CONFIG}: 'series' must be a non-empty list")
+    columns = meta.get("columns")
     _check(isinstance(columns, list) and len(columns) == n_features
            and all(isinstance(c, str) for c in columns),
            f"{CONFIG}: 'columns' must list {n_features} column names")
-    ids = meta.get("ids")
-    _check(ids is None or (isinstance(ids, list) and len(ids) == len(items)
-                           and all(isinstance(i, str) for i in ids)),
-           f"{CONFIG}: 'ids' must list one name per series")
-    n = len(items)
-    if "shift" in tensors:  # format 2
+    panel = (_panel(meta, tensors, columns) if "tail_lengths" in tensors
+             else _legacy_panel(meta, tensors, columns))
+    n = len(panel)
+    if "shift" in tensors:  # formats 2 and 3
         scaler = config.get("scaler")
         _check(isinstance(scaler, dict), f"{CONFIG}: 'scaler' must be an object")
         kind, log = scaler.get("kind"), scaler.get("log")
@@ -198,25 +190,95 @@ def _restore(config: dict, tensors: dict):
                f"{CONFIG}: 'scalers' must hold one scaler per series")
         scalers = [Scaler.from_state(state) for state in states]
         kind, log = scalers[0].kind, scalers[0].log
-        shift = np.stack([s.shift for s in scalers]) if n else np.zeros((0, n_features))
-        scale = np.stack([s.scale for s in scalers]) if n else np.zeros((0, n_features))
+        shift = np.stack([s.shift for s in scalers])
+        scale = np.stack([s.scale for s in scalers])
     _check(kind in SCALERS and isinstance(log, bool), f"{CONFIG}: unknown scaler {kind!r}")
-    for k in range(n):
-        _check(shift.shape == (n, n_features) and scale.shape == (n, n_features)
-               and np.isfinite(shift[k]).all() and np.isfinite(scale[k]).all()
-               and (scale[k] > 0).all(), f"{CONFIG}: the scaler of series {k} is not finite "
-                                         f"and positive for {n_features} columns")
+    _check(shift.shape == (n, n_features) and scale.shape == (n, n_features),
+           f"{CONFIG}: the scaler must hold {n} series x {n_features} columns")
+    bad = ~(np.isfinite(shift).all(1) & np.isfinite(scale).all(1) & (scale > 0).all(1))
+    _check(not bad.any(), f"{CONFIG}: the scaler of series {int(np.argmax(bad))} is not finite "
+                          f"and positive for {n_features} columns")
+    seasonal = None
+    if "seasonal" in tensors:
+        seasonal = _finite_tensor(tensors, "seasonal", 3, torch.float64).numpy()
+        _check(seasonal.shape[0] == n and seasonal.shape[2] == n_features
+               and (seasonal > 0).all(), "tensor 'seasonal' must be positive (series, season, columns)")
+    if "calibration" in tensors:
+        scores = _finite_tensor(tensors, "calibration", 3, torch.float32).numpy()
+        model.calibration = Calibration(scores)
+    for name, t in tensors.items():
+        _check(t.dtype == torch.float32, f"weight '{name}' is {t.dtype}, expected torch.float32")
+        _check(bool(torch.isfinite(t).all()), f"weight '{name}' holds NaN or infinite values")
+    model.restore(Transforms(kind, log, shift, scale, seasonal), panel, tensors, n_features)
+    return model
+
+
+def _ids(meta: dict, n: int) -> list[str] | None:
+    ids = meta.get("ids")
+    _check(ids is None or (isinstance(ids, list) and len(ids) == n
+                           and all(isinstance(i, str) for i in ids)),
+           f"{CONFIG}: 'ids' must list one name per series")
+    return ids
+
+
+def _int_tensor(tensors: dict, name: str, n: int, low: int) -> np.ndarray:
+    t = tensors.pop(name, None)
+    _check(t is not None and t.dtype == torch.int64 and t.shape == (n,),
+           f"{WEIGHTS}: tensor '{name}' must hold {n} whole numbers")
+    values = t.numpy()
+    _check(bool((values >= low).all()), f"{WEIGHTS}: tensor '{name}' holds a value below {low}")
+    return values
+
+
+def _panel(meta: dict, tensors: dict, columns: list[str]) -> Panel:
+    """Format 3: the tails end to end in one tensor, each series' clock in four more."""
+    history = _finite_tensor(tensors, "history", 2, torch.float64).numpy()
+    _check(history.shape[1] == len(columns), f"tensor 'history' must be (time, {len(columns)})")
+    lengths = tensors.get("tail_lengths")
+    n = len(lengths) if lengths is not None and lengths.dim() == 1 else -1
+    _check(n >= 1, f"{WEIGHTS}: tensor 'tail_lengths' must list the series")
+    lengths = _int_tensor(tensors, "tail_lengths", n, 1)
+    ends = _int_tensor(tensors, "ends", n, 1)
+    first = _int_tensor(tensors, "first", n, np.iinfo(np.int64).min)
+    step = _int_tensor(tensors, "step", n, 1)
+    _check(int(lengths.sum()) == len(history) and bool((ends >= lengths).all()),
+           f"{WEIGHTS}: the series' lengths do not match tensor 'history'")
+    kind, freq, name = meta.get("clock"), meta.get("freq"), meta.get("name")
+    _check(kind in (DATES, STEPS, POSITIONS), f"{CONFIG}: unknown clock {kind!r}")
+    _check(name is None or isinstance(name, str), f"{CONFIG}: 'name' must be a column name")
+    if kind == DATES:
+        _check(isinstance(freq, str) and bool(freq), f"{CONFIG}: dated series need a 'freq'")
+        try:
+            pd.tseries.frequencies.to_offset(freq)
+            stamps = pd.DatetimeIndex(first.view("M8[ns]"), name=name)
+            zone, unit = meta.get("time_zone"), meta.get("time_unit")
+            stamps = stamps.tz_localize("UTC").tz_convert(zone) if zone else stamps
+            stamps = stamps.as_unit(unit) if unit else stamps
+        except (ValueError, TypeError) as error:
+            raise ModelFileError(f"{CONFIG}: unreadable dates ({_first(error)})") from None
+    else:
+        stamps = pd.Index(first)
+    clock = Clock(kind, stamps, step, freq if kind == DATES else None, name)
+    return Panel(history, np.r_[0, np.cumsum(lengths)], list(columns), clock, _ids(meta, n),
+                 meta.get("id_name") or "id", ends - lengths)
+
+
+def _legacy_panel(meta: dict, tensors: dict, columns: list[str]) -> Panel:
+    """Formats 1 and 2: a tail tensor and a JSON object per series."""
+    items = meta.get("series")
+    _check(isinstance(items, list) and len(items) >= 1, f"{CONFIG}: 'series' must be a non-empty list")
+    ids = _ids(meta, len(items))
     histories = []
     for k, item in enumerate(items):
         _check(isinstance(item, dict), f"{CONFIG}: series {k} must be an object")
         history = _finite_tensor(tensors, f"history{k}", 2, torch.float64).numpy()
-        _check(history.shape[1] == n_features and len(history) >= 1,
-               f"tensor 'history{k}' must be (time, {n_features})")
+        _check(history.shape[1] == len(columns) and len(history) >= 1,
+               f"tensor 'history{k}' must be (time, {len(columns)})")
         _check(type(item.get("length")) is int and item["length"] >= len(history),
                f"{CONFIG}: series {k} has no valid 'length'")
         histories.append(history)
     freq, name = meta.get("freq"), meta.get("name")
-    indexes = [_index(item, len(h), freq, name) for item, h in zip(items, histories, strict=True)]
+    indexes = [_index(item, len(h), name) for item, h in zip(items, histories, strict=True)]
     dated = [k for k, item in enumerate(items) if item.get("index") == "datetime" and freq]
     if dated:  # the stored tails' dates, sliced from one grid
         ends = pd.DatetimeIndex(pd.to_datetime([items[k]["last"] for k in dated]), name=name)
@@ -225,27 +287,12 @@ def _restore(config: dict, tensors: dict):
             indexes[k] = index
     series = [SeriesData(h, index, columns, freq, item["length"] - len(h))
               for item, h, index in zip(items, histories, indexes, strict=True)]
-    seasonal = None
-    if "seasonal" in tensors:
-        seasonal = _finite_tensor(tensors, "seasonal", 3, torch.float64).numpy()
-        _check(seasonal.shape[0] == len(items) and seasonal.shape[2] == n_features
-               and (seasonal > 0).all(), "tensor 'seasonal' must be positive (series, season, columns)")
-    if "calibration" in tensors:
-        scores = _finite_tensor(tensors, "calibration", 3, torch.float32).numpy()
-        model.calibration = Calibration(scores)
-    for name, t in tensors.items():
-        _check(t.dtype == torch.float32, f"weight '{name}' is {t.dtype}, expected torch.float32")
-        _check(bool(torch.isfinite(t).all()), f"weight '{name}' holds NaN or infinite values")
-    panel = Panel(series, ids, meta.get("id_name") or "id")
-    model.restore(Transforms(kind, log, shift, scale, seasonal), panel, tensors, n_features)
-    return model
+    return Panel.of(series, ids, meta.get("id_name") or "id")
 
 
-def _index(meta: dict, rows: int, freq: str | None, name: str | None) -> pd.Index | None:
-    """Rebuild the time index of the stored tail of a series."""
-    if meta["index"] == "datetime" and freq:
-        return None  # filled in for all series at once
-    if meta["index"] == "integer":
+def _index(meta: dict, rows: int, name: str | None) -> pd.Index | None:
+    """Rebuild the time index of the stored tail of a series (formats 1 and 2)."""
+    if meta.get("index") == "integer":
         step = int(meta.get("step", 1))
         return pd.Index(np.arange(meta["last"] - step * (rows - 1), meta["last"] + 1, step), name=name)
-    return pd.RangeIndex(meta["length"] - rows, meta["length"], name=name)  # positions
+    return None  # dates: filled in for all series at once; else positions

@@ -93,17 +93,16 @@ class SeriesConfig:
 
     def resolved(self, panel: Panel) -> SeriesConfig:
         """Fill the automatic choices from the data (the first series gives the frequency)."""
-        first = panel.series[0]
-        season = self.season or first.season
+        season = self.season or panel.season
         horizon = self.horizon or max(season, 1)
         window = self.window or max(3 * season, 8)
-        positive = all(bool((s.values > 0).all()) for s in panel.series)
+        positive = bool((panel.values > 0).all())
         use_log = self.log if self.log != "auto" else positive
         if self.deseasonalize and not positive:
             raise DataError("deseasonalize needs strictly positive series; use deseasonalize=False")
         validation = self.validation
         if validation is None:
-            validation = max(horizon, int(np.median([len(s.values) for s in panel.series])) // 10)
+            validation = max(horizon, int(np.median(panel.lengths)) // 10)
         short = self.short or ("error" if panel.single else "pad")
         return replace(self, season=season, horizon=horizon, window=window, log=use_log,
                        validation=validation, short=short)
@@ -148,23 +147,21 @@ def positive(name: str, value) -> None:
 def keep_long_enough(panel: Panel, cfg: SeriesConfig) -> Panel:
     """Apply the ``short`` policy to series without one full (window → horizon) pair."""
     need = cfg.max_window + cfg.head_horizon
-    short = [k for k, s in enumerate(panel.series) if len(s.values) < need]
-    if not short:
+    short = np.flatnonzero(panel.lengths < need)
+    if not len(short):
         return panel
-    names = [panel.ids[k] if panel.ids else "the series" for k in short]
-    listed = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+    names = [panel.ids[k] if panel.ids else "the series" for k in short[:10]]
+    listed = ", ".join(names) + (f" and {len(short) - 10} more" if len(short) > 10 else "")
     if cfg.short == "error":
-        n = len(panel.series[short[0]].values)
         what = f"series '{names[0]}'" if panel.ids else "series"
-        raise DataError(f"{what} of length {n} is too short for window {cfg.max_window} + "
-                        f"horizon {cfg.head_horizon}; use a shorter window or horizon")
+        raise DataError(f"{what} of length {panel.lengths[short[0]]} is too short for window "
+                        f"{cfg.max_window} + horizon {cfg.head_horizon}; use a shorter window or "
+                        "horizon")
     if cfg.short == "skip":
         log.warning("skipped %d series too short for window + horizon = %d: %s",
                     len(short), need, listed)
-        keep = [k for k in range(len(panel.series)) if k not in set(short)]
-        if not keep:
+        if len(short) == len(panel):
             raise DataError(f"every series is shorter than window + horizon = {need}")
-        return Panel([panel.series[k] for k in keep], [panel.ids[k] for k in keep],
-                     panel.id_name)
+        return panel.take(np.flatnonzero(panel.lengths >= need))
     log.info("padding %d short series at the start: %s", len(short), listed)
     return panel

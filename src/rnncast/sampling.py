@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from rnncast.panel import Panel
 from rnncast.windows import window_index
 
 
@@ -72,30 +73,31 @@ class Windows:
         return replace(self, starts=self.starts[torch.from_numpy(keep)])
 
 
-def cut(series: list[np.ndarray], span: int, horizon: int, validation: int,
+def cut(flat: Tensor, lengths: np.ndarray, span: int, horizon: int, validation: int,
         make: Callable[..., Windows]) -> tuple[Windows, Windows]:
-    """Lay ``series`` (each ``(T_k, C)``) end to end and index their windows: the last
-    ``validation`` windows of each series (at most all but one) are held out, the rest train.
-    ``make(flat=…, starts=…)`` builds each :class:`Windows` with the caller's other fields."""
-    lengths = np.array([len(s) for s in series], dtype=np.int64)
-    flat = torch.from_numpy(np.concatenate(series).astype(np.float32))
+    """Index the windows of series lying end to end in ``flat`` (``lengths`` rows each): the
+    last ``validation`` windows of each series (at most all but one) are held out, the rest
+    train. ``make(flat=…, starts=…)`` builds each :class:`Windows` with the caller's fields."""
+    lengths = np.asarray(lengths, dtype=np.int64)
     offsets = np.cumsum(lengths) - lengths
     series_id, start = window_index(lengths, span, horizon)
-    counts = np.bincount(series_id, minlength=len(series))
+    counts = np.bincount(series_id, minlength=len(lengths))
     held = np.clip(np.minimum(validation, counts - 1), 0, None) if validation else np.zeros_like(counts)
     is_val = start >= (counts - held)[series_id]
-    rows = torch.from_numpy(offsets[series_id] + start)
-    mask = torch.from_numpy(is_val)
-    return make(flat=flat, starts=rows[~mask]), make(flat=flat, starts=rows[mask])
+    start += offsets[series_id]  # now the row in flat
+    del series_id
+    return make(flat=flat, starts=torch.from_numpy(start[~is_val])), make(
+        flat=flat, starts=torch.from_numpy(start[is_val]))
 
 
-def training_windows(Z: list[np.ndarray], cfg, window: int, channels, device="cpu"
+def training_windows(Z: np.ndarray, panel: Panel, cfg, window: int, channels, device="cpu"
                      ) -> tuple[Windows, Windows]:
-    """Training and validation windows across the scaled series ``Z`` (``cfg``: a resolved
-    :class:`~rnncast.recipe.SeriesConfig`; ``channels``: the input layout): level-normalised
-    ``X (B, W, C)`` → ``Y (B, h, F)``. The last
-    ``validation`` windows of each series (targets ending in its last ``validation`` points)
-    are held out; training windows' targets all end before them.
+    """Training and validation windows across the scaled rows ``Z (points, F)`` of ``panel``'s
+    series (``cfg``: a resolved :class:`~rnncast.recipe.SeriesConfig`; ``channels``: the input
+    layout): level-normalised ``X (B, W, C)`` → ``Y (B, h, F)``. The last ``validation``
+    windows of each series (targets ending in its last ``validation`` points) are held out;
+    training windows' targets all end before them. A series too short for them is padded at
+    the start with its first value when ``cfg.short`` says so.
 
     For sequence training (``stateful``) every step predicts the next: spans of
     ``window + horizon`` give ``X (B, W+h-1, C)`` and ``Y`` = ``X`` shifted by one step.
@@ -104,16 +106,22 @@ def training_windows(Z: list[np.ndarray], cfg, window: int, channels, device="cp
     span = window + cfg.horizon - 1 if sequence else window
     horizon = 1 if sequence else cfg.head_horizon
     need = cfg.max_window + cfg.head_horizon + cfg.validation  # pad to this when asked
-    series = []
-    for k, z in enumerate(Z):
-        pad = need - len(z) if cfg.short == "pad" and len(z) < need else 0
-        z = np.concatenate([np.repeat(z[:1], pad, axis=0), z])  # (T + pad, F)
-        positions = np.arange(-pad, len(z) - pad)[None]  # from the series' start
-        series.append(np.concatenate([z, channels.extras(np.array([k]), positions)[0]], axis=1))
+    lengths = panel.lengths
+    pad = np.maximum(need - lengths, 0) if cfg.short == "pad" else np.zeros_like(lengths)
+    padded = lengths + pad
+    flat = Z
+    if pad.any() or channels.n_extra:  # gather rows: the first repeated in front where padded
+        series = np.repeat(np.arange(len(panel)), padded)
+        local = np.arange(len(series)) - np.repeat(np.cumsum(padded) - padded, padded) - pad[series]
+        flat = Z[panel.offsets[series] + np.maximum(local, 0)]
+        if channels.n_extra:
+            positions = (local + panel.starts[series])[:, None]  # from each series' start
+            flat = np.concatenate([flat, channels.extras(series, positions)[:, 0]], axis=1)
+        del series, local
+    flat = torch.from_numpy(np.ascontiguousarray(flat, dtype=np.float32)).to(device)
     skip = cfg.level_span(window) - 1 if sequence and cfg.level else 0
     make = partial(Windows, span=span, horizon=horizon, targets=channels.n_targets,
                    level=cfg.level_fn(window, channels.n_columns), sequence=sequence, skip=skip)
-    train, val = cut(series, span, horizon, cfg.validation, make)
-    flat = train.flat.to(device)
-    return (replace(train, flat=flat, starts=train.starts.to(device)),
-            replace(val, flat=flat, starts=val.starts.to(device)))
+    train, val = cut(flat, padded, span, horizon, cfg.validation, make)
+    return (replace(train, starts=train.starts.to(device)),
+            replace(val, starts=val.starts.to(device)))

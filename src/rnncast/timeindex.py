@@ -104,12 +104,15 @@ def parse_times(raw: pd.Series, label: str, where: str, cfg: TimeConfig) -> pd.I
 
 
 def panel_steps(stamps: pd.Index, starts: np.ndarray, cfg: TimeConfig, label: str, where: str,
-                ids: list[str], rows: np.ndarray) -> tuple[str | None, list[int]]:
+                ids: list[str], order: np.ndarray | None = None
+                ) -> tuple[str | None, int, list[int]]:
     """Check the stamps of many series at once (sorted by series, then time; series ``k``
     begins at ``starts[k]``): ``(freq, series with gaps)``. Every stamp is placed on one grid of
     the panel's frequency; within a series consecutive stamps must be neighbours on it. Gaps are
-    an error naming the first (``rows``: each stamp's row in the file) unless ``cfg.fill``."""
+    an error naming the first (``order``: each stamp's place in the file, when sorted) unless
+    ``cfg.fill``. ``step``: the integer step of integer stamps (1 for dates)."""
     prefix = f"{where}: " if where else ""
+    rows = (lambda k: k + 1) if order is None else (lambda k: int(order[k]) + 1)
     n = len(stamps)
     series_of = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, n]))
     inner = np.ones(n, dtype=bool)
@@ -123,7 +126,7 @@ def panel_steps(stamps: pd.Index, starts: np.ndarray, cfg: TimeConfig, label: st
             freq = detect_freq(one)
         if freq is None:
             if not inner.any() or np.diff(np.r_[starts, n]).max() < 3:
-                return None, []
+                return None, 1, []
             raise DataError(f"{prefix}time column '{label}' follows no regular frequency; give "
                             "--freq (e.g. MS, W-SUN, D, h)")
         grid = pd.date_range(stamps.min(), stamps.max(), freq=freq)
@@ -132,7 +135,7 @@ def panel_steps(stamps: pd.Index, starts: np.ndarray, cfg: TimeConfig, label: st
         if off.any():
             k = int(np.argmax(off))
             raise DataError(f"{prefix}series '{ids[series_of[k]]}': time column '{label}' has "
-                            f"{stamps[k]} at row {rows[k]}, off the {freq} steps of the panel; "
+                            f"{stamps[k]} at row {rows(k)}, off the {freq} steps of the panel; "
                             "give --freq")
         step = 1
     else:
@@ -142,17 +145,17 @@ def panel_steps(stamps: pd.Index, starts: np.ndarray, cfg: TimeConfig, label: st
         if step <= 0 or np.any(steps % step):
             k = int(np.argmax(inner & (np.r_[0, np.diff(position)] % max(step, 1) != 0)))
             raise DataError(f"{prefix}series '{ids[series_of[k]]}': time column '{label}' is "
-                            f"irregular at row {rows[k]} ({stamps[k - 1]} then {stamps[k]})")
+                            f"irregular at row {rows(k)} ({stamps[k - 1]} then {stamps[k]})")
     jump = inner & (np.r_[step, np.diff(position)] != step)
     if not jump.any():
-        return freq, []
+        return freq, step, []
     gapped = sorted(set(series_of[jump].tolist()))
     if cfg.fill is None:
         k = int(np.argmax(jump))
         raise DataError(f"{prefix}series '{ids[series_of[k]]}': time column '{label}' skips from "
-                        f"{stamps[k - 1]} to {stamps[k]} at row {rows[k]} ({len(gapped)} series "
+                        f"{stamps[k - 1]} to {stamps[k]} at row {rows(k)} ({len(gapped)} series "
                         "with gaps in all); fill them with --fill-missing interpolate|zero|ffill")
-    return freq, gapped
+    return freq, step, gapped
 
 
 def spans(ends: pd.DatetimeIndex, freq: str, before: np.ndarray, after: int) -> list[pd.DatetimeIndex]:

@@ -8,7 +8,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rnncast.scaling import Scaler, seasonal_indices
+from rnncast.errors import SettingError
+from rnncast.panel import Panel
+from rnncast.scaling import SCALERS, seasonal_indices
 
 
 @dataclass
@@ -26,17 +28,31 @@ class Transforms:
         return len(self.shift)
 
     @classmethod
-    def fit(cls, series: list[np.ndarray], kind: str, log: bool, season: int = 1,
+    def fit(cls, panel: Panel, kind: str, log: bool, season: int = 1,
             deseasonalize: bool = False) -> Transforms:
-        """Fit on each series ``(T_k, F)`` (its training data, from position 0)."""
+        """Fit on each series of ``panel`` (its training data, from position 0), all at once."""
+        if kind not in SCALERS:
+            raise SettingError(f"scaler must be one of {SCALERS}, got {kind!r}")
         seasonal = None
         if deseasonalize and season > 1:
-            seasonal = np.stack([np.stack([seasonal_indices(col, season) for col in s.T], axis=1)
-                                 for s in series])  # (N, m, F)
-        fitted = cls(kind, log, np.zeros((len(series), 0)), np.zeros((len(series), 0)), seasonal)
-        scalers = [Scaler(kind, log).fit(fitted.deseason(k, s, 0)) for k, s in enumerate(series)]
-        fitted.shift = np.stack([s.shift for s in scalers])
-        fitted.scale = np.stack([s.scale for s in scalers])
+            seasonal = np.stack([np.stack([seasonal_indices(col, season) for col in
+                                           panel.rows(k).T], axis=1)
+                                 for k in range(len(panel))])  # (N, m, F)
+        F = panel.values.shape[1]
+        fitted = cls(kind, log, np.zeros((len(panel), F)), np.ones((len(panel), F)), seasonal)
+        data, first, n = fitted._pre(panel), panel.offsets[:-1], panel.lengths[:, None]
+        if kind == "none":
+            return fitted
+        if kind == "standard":
+            shift = np.add.reduceat(data, first, axis=0) / n
+            centred = data - np.repeat(shift, panel.lengths, axis=0)
+            np.square(centred, out=centred)
+            scale = np.sqrt(np.add.reduceat(centred, first, axis=0) / n)
+        else:  # minmax
+            shift = np.minimum.reduceat(data, first, axis=0)
+            scale = np.maximum.reduceat(data, first, axis=0) - shift
+        fitted.shift = shift  # a constant column gets scale 1 instead of a division by zero
+        fitted.scale = np.where(scale > 1e-12 * np.maximum(1, abs(shift)), scale, 1.0)
         return fitted
 
     def not_finite(self) -> np.ndarray:
@@ -44,20 +60,36 @@ class Transforms:
         ok = np.isfinite(self.shift).all(axis=1) & np.isfinite(self.scale).all(axis=1)
         return np.flatnonzero(~ok)
 
-    def deseason(self, k: int, values: np.ndarray, start: int) -> np.ndarray:
-        """Series ``k``'s values ``(T, F)`` at positions ``start, start+1, …`` divided by its
-        seasonal indices."""
-        if self.seasonal is None:
-            return values
-        si = self.seasonal[k]  # (m, F)
-        return values / si[(start + np.arange(len(values))) % len(si)]
+    def _pre(self, panel: Panel) -> np.ndarray:
+        """Every row of ``panel`` divided by its seasonal index, then logged."""
+        z = panel.values
+        if self.seasonal is not None:
+            series = np.repeat(np.arange(len(panel)), panel.lengths)
+            position = np.arange(len(z)) - panel.offsets[series] + panel.starts[series]
+            z = z / self.seasonal[series, position % self.seasonal.shape[1]]
+        if self.log:
+            if np.any(z <= 0):
+                raise SettingError("log scaling needs strictly positive values; turn it off "
+                                   "(log=False, --log no)")
+            z = np.log(z)
+        return z
 
-    def forward(self, k: int, values: np.ndarray, start: int) -> np.ndarray:
-        """Series ``k``'s values ``(T, F)`` from position ``start`` on the model's scale."""
-        z = self.deseason(k, values, start)
+    def forward_panel(self, panel: Panel) -> np.ndarray:
+        """Every row of every series on the model's scale: ``(points, F)``."""
+        z = self._pre(panel)
+        return (z - np.repeat(self.shift, panel.lengths, axis=0)) / np.repeat(
+            self.scale, panel.lengths, axis=0)
+
+    def forward_rows(self, series: np.ndarray, values: np.ndarray, positions: np.ndarray
+                     ) -> np.ndarray:
+        """``values (B, W, F)`` of the series ``series (B,)`` at ``positions (B, W)`` on the
+        model's scale."""
+        z = values
+        if self.seasonal is not None:
+            z = z / self.seasonal[series[:, None], positions % self.seasonal.shape[1]]
         if self.log:
             z = np.log(z)
-        return (z - self.shift[k]) / self.scale[k]
+        return (z - self.shift[series][:, None]) / self.scale[series][:, None]
 
     def forward_all(self, values: np.ndarray, starts: np.ndarray) -> np.ndarray:
         """``(B, h, F)`` values of every series (the first ``F`` columns), series ``b`` from

@@ -73,7 +73,7 @@ def load_data(args: argparse.Namespace) -> SeriesData | Panel:
 
 def default_span(args: argparse.Namespace, data: SeriesData | Panel) -> int:
     """Points to forecast when not given: one season, else a tenth of the (first) series."""
-    first = data.series[0] if isinstance(data, Panel) else data
+    first = data.series_at(0) if isinstance(data, Panel) else data
     season = args.season or first.season
     return season if season > 1 else max(1, len(first.values) // 10)
 

@@ -94,12 +94,12 @@ def _when(stamp) -> str:
 def _facts(args: argparse.Namespace, data: SeriesData | Panel, result: Evaluation,
            test: int) -> dict[str, object]:
     """What the report says about the data and the split."""
-    panel = data if isinstance(data, Panel) else Panel([data])
-    first = panel.series[0]
+    panel = data if isinstance(data, Panel) else Panel.of([data])
+    first = panel.series_at(0)
     index = first.index if first.index is not None else range(len(first.values))
     cfg = result.model.fitted_config
-    facts = {"file": args.data, "target": ", ".join(args.target), "series": len(panel.series),
-             "points": sum(len(s.values) for s in panel.series),
+    facts = {"file": args.data, "target": ", ".join(args.target), "series": len(panel),
+             "points": int(panel.lengths.sum()),
              "first series from": _when(index[0]), "first series to": _when(index[-1]),
              "frequency": first.freq or "none (integer steps)",
              "training part": f"all but the last {test} points of each series",

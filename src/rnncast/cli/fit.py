@@ -56,11 +56,11 @@ def run(args: argparse.Namespace, run: Outputs) -> dict:
     write_model(model, folder, __version__)
     seconds = time.perf_counter() - start
     history = model.history
-    points = sum(len(s.values) for s in model.panel.series)
-    say(args, f"trained {len(model.nets)} network(s) on {len(model.panel.series)} series, "
+    points = int(model.panel.lengths.sum())
+    say(args, f"trained {len(model.nets)} network(s) on {len(model.panel)} series, "
                f"{points} points, in {seconds:.1f} s (best epoch {history.best_epoch}); "
                f"saved {args.out}")
-    return {"model": str(args.out), "series": len(model.panel.series), "points": points,
+    return {"model": str(args.out), "series": len(model.panel), "points": points,
             "seconds": seconds,
             "epochs_best": [h.best_epoch for h in model.histories],
             "val_loss": [min(h.val_loss) if h.val_loss else None for h in model.histories],

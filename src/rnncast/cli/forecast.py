@@ -88,7 +88,7 @@ def run(args: argparse.Namespace, run: Outputs) -> dict:
         values = {c: frame[c].tolist() for c in frame.columns}
     else:
         _write_table(table, forecast, args.out)
-        shown = (history or panel).series[0]
+        shown = (history if history is not None else panel).series_at(0)
         head = forecast[forecast[panel.id_name] == panel.ids[0]].drop(columns=panel.id_name)
         head = head.set_index(head.columns[0])
         plots.plot_future(pd.DataFrame(shown.values, index=shown.index, columns=shown.columns),
@@ -98,7 +98,7 @@ def run(args: argparse.Namespace, run: Outputs) -> dict:
         values = None
     say(args, f"wrote {args.out} and {png}")
     out = {"forecast": str(args.out), "plot": str(png), "horizon": args.horizon,
-           "series": len(panel.series), "start": span[0], "end": span[1]}
+           "series": len(panel), "start": span[0], "end": span[1]}
     if values is not None:
         out["values"] = values
     return out

@@ -59,7 +59,7 @@ def run(args: argparse.Namespace, run: Outputs) -> dict:
     if args.test:
         data = truncate(data, args.test)  # the final test range: never seen here
     horizon = args.horizon = args.horizon or default_span(args, data)
-    first = data.series[0] if isinstance(data, Panel) else data
+    first = data.series_at(0) if isinstance(data, Panel) else data
     season = args.season or first.season
     windows = args.window or sorted({w for w in (season, 2 * season, 3 * season) if w > 1} or {12})
     choices = {"window": windows, "cell": args.cell, "units": args.units}
