@@ -19,6 +19,7 @@ from rnncast.panel import (  # noqa: F401  (SeriesData and season_from_freq: re-
     Clock,
     Panel,
     SeriesData,
+    gather_rows,
     season_from_freq,
 )
 from rnncast.timeindex import TimeConfig, dayfirst_hint, panel_steps, parse_times, regular
@@ -57,8 +58,9 @@ def from_long(
 ) -> Panel:
     """A long table (``unique_id, ds, y``: one row per series and time) as a :class:`Panel`.
 
-    Rows of a series may come in any order: they are sorted by time within each id; a time that
-    appears twice within one id is an error naming the id.
+    Series come in the sorted order of their ids; rows of a series may come in any order: they
+    are sorted by time within each id; a time that appears twice within one id is an error
+    naming the id.
     """
     prefix = f"{where}: " if where else ""
     time = time or TimeConfig()
@@ -71,8 +73,8 @@ def from_long(
     if frame[id_col].isna().any():
         row = int(np.argmax(frame[id_col].isna().to_numpy()))
         raise DataError(f"{prefix}column '{id_col}' has a missing id at row {row + 1}")
-    values = np.column_stack([numeric_column(frame[c], c, where) for c in targets])
-    codes, names = pd.factorize(frame[id_col], sort=True)  # the ids in sorted order
+    values = _columns(frame, targets, where)
+    codes, names = _codes(frame[id_col])
     ids = [str(n) for n in names]
     if not time_col:
         order = np.argsort(codes, kind="stable")
@@ -83,15 +85,16 @@ def from_long(
         return Panel(values, offsets, targets, clock, ids, id_col)
     stamps = parse_times(frame[time_col], time_col, where, time)
     ticks = stamps.asi8 if isinstance(stamps, pd.DatetimeIndex) else stamps.to_numpy()
-    order = None
-    if not _sorted(codes, ticks):  # files are usually sorted already: no copies then
-        order = np.lexsort((ticks, codes))  # by id, then by time; stable
-        codes, values, stamps, ticks = codes[order], values[order], stamps[order], ticks[order]
+    order = _order(codes, ticks, len(names))
+    if order is not None:
+        codes, values, stamps = codes[order], values[order], stamps[order]
+        ticks = stamps.asi8 if isinstance(stamps, pd.DatetimeIndex) else stamps.to_numpy()
     same = (codes[1:] == codes[:-1]) & (ticks[1:] == ticks[:-1])
     if same.any():
         k = int(np.argmax(same)) + 1
         raise DataError(f"{prefix}series '{names[codes[k]]}' has the time {stamps[k]} twice")
     starts = _starts(codes)
+    del codes
     freq, step, gapped = panel_steps(stamps, starts, time, time_col, where, ids, order)
     n = len(starts)
     if isinstance(stamps, pd.DatetimeIndex) and freq:
@@ -103,7 +106,7 @@ def from_long(
     else:
         clock = Clock(STEPS, pd.Index(ticks[starts]), np.full(n, step, dtype=np.int64), None,
                       time_col)
-    offsets = np.r_[starts, len(codes)]
+    offsets = np.r_[starts, len(values)]
     if gapped:  # only asked to fill: each series with gaps on its own, spliced in
         pieces, lengths, done = [], np.diff(offsets), 0
         for k in gapped:
@@ -115,10 +118,36 @@ def from_long(
     return Panel(values, offsets, targets, clock, ids, id_col)
 
 
-def _sorted(codes: np.ndarray, ticks: np.ndarray) -> bool:
-    """Whether rows come sorted by id, then by time."""
-    step = np.diff(codes)
-    return bool((step >= 0).all() and (ticks[1:][step == 0] > ticks[:-1][step == 0]).all())
+def _columns(frame: pd.DataFrame, names: list[str], where: str) -> np.ndarray:
+    """The numeric columns ``names`` as ``(rows, F)`` float64 (one column: a view, no copy)."""
+    columns = [numeric_column(frame[c], c, where) for c in names]
+    return columns[0][:, None] if len(columns) == 1 else np.column_stack(columns)
+
+
+def _codes(ids: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Each row's series number and the series' names, in sorted order. A categorical column
+    (Parquet text ids) is renumbered from its own codes, without hashing every row."""
+    if not isinstance(ids.dtype, pd.CategoricalDtype):
+        return pd.factorize(ids, sort=True)
+    names, codes = ids.cat.categories, ids.cat.codes.to_numpy()
+    used = np.bincount(codes, minlength=len(names)) > 0
+    keep = names.argsort()
+    keep = keep[used[keep]]  # the categories that occur, in sorted order
+    number = np.full(len(names), -1, dtype=np.int32 if len(names) < 2**31 else np.int64)
+    number[keep] = np.arange(len(keep))
+    return number[codes], names[keep]
+
+
+def _order(codes: np.ndarray, ticks: np.ndarray, n_ids: int) -> np.ndarray | None:
+    """The rows in order of series, then time: None when they already are. A file grouped by
+    series, each in time order, only has its blocks moved; anything else is sorted."""
+    runs = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])  # where each block starts
+    if len(runs) == n_ids and ((codes[1:] != codes[:-1]) | (ticks[1:] > ticks[:-1])).all():
+        if (np.diff(codes[runs]) > 0).all():
+            return None
+        blocks = np.argsort(codes[runs])
+        return gather_rows(runs[blocks], np.diff(np.r_[runs, len(codes)])[blocks])
+    return np.lexsort((ticks, codes))  # by id, then by time; stable
 
 
 def _starts(codes: np.ndarray) -> np.ndarray:
@@ -129,7 +158,9 @@ def _starts(codes: np.ndarray) -> np.ndarray:
 def load_long(path: str | Path, id_col: str, target: str | list[str],
               time_col: str | None = None, time: TimeConfig | None = None) -> Panel:
     """Read a long-format file (CSV or Parquet) into a :class:`Panel`."""
-    return from_long(read_table(path), id_col, time_col, target, str(path), time)
+    targets = [target] if isinstance(target, str) else list(target)
+    columns = [id_col, *([time_col] if time_col else []), *targets]
+    return from_long(read_table(path, columns), id_col, time_col, target, str(path), time)
 
 
 def _distinct(targets: list[str], time_col: str | None, id_col: str | None = None) -> None:
@@ -174,14 +205,16 @@ def as_series(y, name: str = "y") -> SeriesData:
 def numeric_column(column: pd.Series, label: str, where: str = "") -> np.ndarray:
     """The column as float64; names the first bad row on non-numeric, NaN or infinite values."""
     prefix = f"{where}: " if where else ""
-    converted = pd.to_numeric(column, errors="coerce")
-    bad = converted.isna() & column.notna()
-    if bad.any():
-        row = int(np.argmax(bad.to_numpy()))
-        raise DataError(
-            f"{prefix}column '{label}' has a non-numeric value {column.iloc[row]!r} at row {row + 1}"
-        )
-    values = converted.to_numpy(dtype=np.float64)
+    if pd.api.types.is_float_dtype(column) or pd.api.types.is_integer_dtype(column):
+        values = column.to_numpy(dtype=np.float64, na_value=np.nan)  # float64: a view
+    else:
+        converted = pd.to_numeric(column, errors="coerce")
+        bad = converted.isna() & column.notna()
+        if bad.any():
+            row = int(np.argmax(bad.to_numpy()))
+            raise DataError(f"{prefix}column '{label}' has a non-numeric value "
+                            f"{column.iloc[row]!r} at row {row + 1}")
+        values = converted.to_numpy(dtype=np.float64, na_value=np.nan)
     huge = np.isfinite(values) & (np.abs(values) > MAX_MAGNITUDE)
     if huge.any():
         row = int(np.argmax(huge))
@@ -211,8 +244,9 @@ def check_time_index(index: pd.Index, label: str, where: str = "") -> None:
                         f"after {index[row - 1]}; sort the file by time first")
 
 
-def read_table(path: str | Path) -> pd.DataFrame:
-    """Read a CSV or Parquet file, with a clear error for missing, empty or unreadable files."""
+def read_table(path: str | Path, columns: list[str] | None = None) -> pd.DataFrame:
+    """Read a CSV or Parquet file, with a clear error for missing, empty or unreadable files.
+    ``columns``: of a Parquet file, read only these (those it has), column by column."""
     path = Path(path)
     if not path.exists():
         raise DataError(f"{path}: no such file")
@@ -220,7 +254,7 @@ def read_table(path: str | Path) -> pd.DataFrame:
         raise DataError(f"{path}: is a directory, expected a CSV or Parquet file")
     try:
         if path.suffix.lower() in (".parquet", ".pq"):
-            frame = pd.read_parquet(path)
+            frame = _read_parquet(path, columns)
         else:
             frame = pd.read_csv(path)
     except pd.errors.EmptyDataError:
@@ -231,6 +265,22 @@ def read_table(path: str | Path) -> pd.DataFrame:
     if frame.empty:
         raise DataError(f"{path}: the file has no data rows")
     return frame
+
+
+def _read_parquet(path: Path, columns: list[str] | None) -> pd.DataFrame:
+    """A Parquet file through pyarrow, one column at a time (a fraction of the memory of the
+    whole table at once), only the ``columns`` asked for; text ids are kept as a dictionary
+    (categories, not one Python string per row)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = pq.read_schema(path)
+    keep = [c for c in columns if c in schema.names] if columns else schema.names
+    text = [f.name for f in schema if f.name in keep
+            and (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))]
+    file = pq.ParquetFile(path, read_dictionary=text)
+    return pd.DataFrame({c: file.read(columns=[c]).column(0).to_pandas() for c in keep},
+                        copy=False)
 
 
 def load_series(

@@ -114,7 +114,7 @@ def panel_steps(stamps: pd.Index, starts: np.ndarray, cfg: TimeConfig, label: st
     prefix = f"{where}: " if where else ""
     rows = (lambda k: k + 1) if order is None else (lambda k: int(order[k]) + 1)
     n = len(stamps)
-    series_of = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, n]))
+    series_of = lambda k: ids[int(np.searchsorted(starts, k, side="right")) - 1]  # noqa: E731
     inner = np.ones(n, dtype=bool)
     inner[starts] = False  # a stamp that follows another of its own series
     if isinstance(stamps, pd.DatetimeIndex):
@@ -129,33 +129,53 @@ def panel_steps(stamps: pd.Index, starts: np.ndarray, cfg: TimeConfig, label: st
                 return None, 1, []
             raise DataError(f"{prefix}time column '{label}' follows no regular frequency; give "
                             "--freq (e.g. MS, W-SUN, D, h)")
-        grid = pd.date_range(stamps.min(), stamps.max(), freq=freq)
-        position = grid.get_indexer(stamps)
-        off = position < 0
-        if off.any():
-            k = int(np.argmax(off))
-            raise DataError(f"{prefix}series '{ids[series_of[k]]}': time column '{label}' has "
-                            f"{stamps[k]} at row {rows(k)}, off the {freq} steps of the panel; "
-                            "give --freq")
-        step = 1
+        grid = pd.date_range(stamps.min(), stamps.max(), freq=freq).as_unit(stamps.unit).asi8
+        ticks, step = stamps.asi8, 1
     else:
-        freq, position = None, stamps.to_numpy().astype(np.int64)
-        steps = np.diff(position)[inner[1:]]
-        step = int(steps.min()) if len(steps) else 1
-        if step <= 0 or np.any(steps % step):
-            k = int(np.argmax(inner & (np.r_[0, np.diff(position)] % max(step, 1) != 0)))
-            raise DataError(f"{prefix}series '{ids[series_of[k]]}': time column '{label}' is "
-                            f"irregular at row {rows(k)} ({stamps[k - 1]} then {stamps[k]})")
-    jump = inner & (np.r_[step, np.diff(position)] != step)
+        freq, grid, ticks = None, None, stamps.to_numpy().astype(np.int64, copy=False)
+        step = min((int(d[i].min()) for d, i in _chunks(ticks, inner) if i.any()),
+                   default=1)  # the smallest step within a series
+    jump = np.zeros(n, dtype=bool)  # a stamp that is not its predecessor's next
+    for a, b in zip(range(0, n, _CHUNK), [*range(_CHUNK, n, _CHUNK), n], strict=True):
+        lo = max(a - 1, 0)  # with the row before, to compare it with
+        if grid is None:
+            position = ticks[lo:b]
+            bad = (np.diff(position) % step != 0) if step > 0 else np.ones(b - lo - 1, bool)
+            bad &= inner[lo + 1 : b]
+            if bad.any():
+                k = lo + 1 + int(np.argmax(bad))
+                raise DataError(f"{prefix}series '{series_of(k)}': time column '{label}' is "
+                                f"irregular at row {rows(k)} ({stamps[k - 1]} then {stamps[k]})")
+        else:  # each stamp's place on the grid, if it is on it
+            position = np.minimum(np.searchsorted(grid, ticks[lo:b]), len(grid) - 1)
+            off = grid[position] != ticks[lo:b]
+            if off.any():
+                k = lo + int(np.argmax(off))
+                raise DataError(f"{prefix}series '{series_of(k)}': time column '{label}' has "
+                                f"{stamps[k]} at row {rows(k)}, off the {freq} steps of the "
+                                "panel; give --freq")
+        jump[lo + 1 : b] = np.diff(position) != step
+    jump &= inner
     if not jump.any():
         return freq, step, []
-    gapped = sorted(set(series_of[jump].tolist()))
+    gapped = np.unique(np.searchsorted(starts, np.flatnonzero(jump), side="right") - 1).tolist()
     if cfg.fill is None:
         k = int(np.argmax(jump))
-        raise DataError(f"{prefix}series '{ids[series_of[k]]}': time column '{label}' skips from "
+        raise DataError(f"{prefix}series '{series_of(k)}': time column '{label}' skips from "
                         f"{stamps[k - 1]} to {stamps[k]} at row {rows(k)} ({len(gapped)} series "
                         "with gaps in all); fill them with --fill-missing interpolate|zero|ffill")
     return freq, step, gapped
+
+
+_CHUNK = 1 << 20  # rows checked at a time: a few MB of temporaries, not a copy of the column
+
+
+def _chunks(values: np.ndarray, inner: np.ndarray):
+    """``(np.diff(values[lo:b]), inner[lo+1:b])`` chunk by chunk."""
+    n = len(values)
+    for a in range(0, n, _CHUNK):
+        lo, b = max(a - 1, 0), min(a + _CHUNK, n)
+        yield np.diff(values[lo:b]), inner[lo + 1 : b]
 
 
 def spans(ends: pd.DatetimeIndex, freq: str, before: np.ndarray, after: int) -> list[pd.DatetimeIndex]:
