@@ -104,18 +104,30 @@ def test_fit_takes_the_fields_long_layout_and_predict_returns_it():
     assert means["s0"] > 2 * means["s1"]
 
 
-def test_the_api_trains_on_the_threads_it_was_given_and_restores_torch_s_setting():
+def test_the_api_chooses_threads_by_batch_size_and_load_and_restores_torch_s_setting(
+        monkeypatch):
+    import os
+
     import torch
 
     seen = []
     y = np.sin(np.arange(80) / 3)
     record = lambda info: seen.append(torch.get_num_threads())  # noqa: E731
+    cores = len(os.sched_getaffinity(0))
     torch.set_num_threads(2)
     try:
-        Forecaster(**{**FAST, "epochs": 2}).fit(y, callback=record)
+        monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))  # an idle machine
+        Forecaster(**{**FAST, "epochs": 2}).fit(y, callback=record)  # small batches: one thread
         assert seen and set(seen) == {1} and torch.get_num_threads() == 2
         seen.clear()
-        Forecaster(**{**FAST, "epochs": 2}, threads=None).fit(y, callback=record)
+        Forecaster(**{**FAST, "epochs": 2}, threads=2).fit(y, callback=record)  # as given
         assert set(seen) == {2}
+        seen.clear()
+        Forecaster(**{**FAST, "epochs": 2, "batch_size": 128}).fit(y, callback=record)
+        assert set(seen) == {cores}  # large batches: every idle core
+        seen.clear()
+        monkeypatch.setattr(os, "getloadavg", lambda: (float(cores), 0.0, 0.0))  # all busy
+        Forecaster(**{**FAST, "epochs": 2, "batch_size": 128}).fit(y, callback=record)
+        assert set(seen) == {1}
     finally:
         torch.set_num_threads(1)

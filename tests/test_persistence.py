@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from rnncast import Forecaster
@@ -88,3 +89,27 @@ def test_every_cell_and_strategy_repeats_with_a_seed_and_survives_saving(tmp_pat
     np.testing.assert_array_equal(model.predict(6), first)  # same seed, same numbers
     model.save(tmp_path / "m")
     np.testing.assert_array_equal(load_model(tmp_path / "m").predict(6), first)
+
+
+def test_a_panel_model_saved_in_format_2_still_loads_and_forecasts_the_same():
+    expected = json.loads((FIXTURES / "model_v2_panel_forecast.json").read_text())
+    model = load_model(FIXTURES / "model_v2_panel")  # one tensor and one JSON object per series
+    forecast = model.predict(6)
+    assert forecast["id"].tolist() == expected["unique_id"]
+    assert [str(t.date()) for t in forecast["time"]] == expected["time"]
+    np.testing.assert_allclose(forecast["y"].to_numpy(), expected["y"], rtol=1e-9)
+
+
+def test_format_3_keeps_the_tails_in_one_tensor_and_time_zones(tmp_path):
+    from safetensors.torch import load_file
+
+    index = pd.date_range("2024-03-01", periods=60, freq="h", tz="Europe/Paris")
+    y = {k: pd.Series(10 + np.sin(np.arange(60 - k) / 4) + k, index=index[k:]) for k in range(3)}
+    model = Forecaster(window=8, horizon=3, units=4, epochs=2, ensemble=1).fit(y)
+    model.save(tmp_path / "m")
+    tensors = load_file(str(tmp_path / "m" / "weights.safetensors"))
+    assert not any(name.startswith("history") and name != "history" for name in tensors)
+    assert tensors["tail_lengths"].tolist() == [8, 8, 8] and tensors["ends"].tolist() == [60, 59, 58]
+    again = Forecaster.load(tmp_path / "m")
+    pd.testing.assert_frame_equal(again.predict(3), model.predict(3))
+    assert str(again.predict(3)["time"].dt.tz) == "Europe/Paris"

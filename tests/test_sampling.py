@@ -39,7 +39,8 @@ def test_windows_are_the_pairs_of_every_series_with_the_last_ones_held_out():
 def test_each_window_is_normalised_by_its_own_level_on_the_fly():
     series = np.array([[1.0], [2.0], [3.0], [10.0], [20.0], [30.0]])
     last = lambda x: x[:, -1:]  # noqa: E731  the level: each window's last value
-    data, _ = cut(*laid([series]), 2, 1, 0, lambda **kw: Windows(span=2, horizon=1, targets=1, level=last, **kw))
+    data, _ = cut(*laid([series]), 2, 1, 0,
+                  lambda **kw: Windows(span=2, horizon=1, targets=1, level=last, **kw))
     X, Y = data.all()
     assert X[:, :, 0].tolist() == [[-1.0, 0.0], [-1.0, 0.0], [-7.0, 0.0], [-10.0, 0.0]]
     assert Y[:, 0, 0].tolist() == [1.0, 7.0, 10.0, 10.0]
@@ -47,7 +48,8 @@ def test_each_window_is_normalised_by_its_own_level_on_the_fly():
 
 def test_an_epoch_costs_its_budget_not_the_number_of_windows():
     series = [np.sin(np.arange(2_000) / 7)[:, None] + k for k in range(20)]  # ~40,000 windows
-    data, _ = cut(*laid(series), 12, 1, 0, lambda **kw: Windows(span=12, horizon=1, targets=1, level=no_level, **kw))
+    data, _ = cut(*laid(series), 12, 1, 0,
+                  lambda **kw: Windows(span=12, horizon=1, targets=1, level=no_level, **kw))
     assert len(data) > 39_000
     net = RecurrentNet(ModelConfig(units=4), 1, 1)
     history = train(net, data, None, TrainConfig(epochs=2, batch_size=50, windows_per_epoch=500))
@@ -61,3 +63,40 @@ def test_a_forecaster_fitted_on_many_windows_samples_them():
     model.fit(y)
     assert model.history.steps == 2 * 10
     assert np.isfinite(model.predict(3)["y"]).all()
+
+
+def test_a_run_stops_at_its_window_budget_and_batches_follow_the_data():
+    from rnncast.training import auto_batch
+
+    assert [auto_batch(n) for n in (100, 32_000, 50_000, 100_000, 10**7)] == [32, 32, 64, 128, 128]
+    series = [np.sin(np.arange(2_000) / 7)[:, None] + k for k in range(20)]  # ~40,000 windows
+    data, _ = cut(*laid(series), 12, 1, 0,
+                  lambda **kw: Windows(span=12, horizon=1, targets=1, level=no_level, **kw))
+    net = RecurrentNet(ModelConfig(units=4), 1, 1)
+    config = TrainConfig(epochs=50, batch_size=100, windows_per_epoch=500, max_windows=1_800)
+    history = train(net, data, None, config)
+    assert len(history.loss) == 4 and history.steps == 4 * 5  # ceil(1,800 / 500) epochs
+
+
+def test_members_are_refitted_only_when_an_epoch_visits_every_window():
+    from rnncast.ensemble import train_members
+
+    series = [np.sin(np.arange(300) / 7)[:, None] + k for k in range(4)]
+    make = lambda **kw: Windows(span=12, horizon=1, targets=1, level=no_level, **kw)  # noqa: E731
+    sources = {12: cut(*laid(series), 12, 1, 10, make)}
+    built = []
+
+    def new_net(window, seed):
+        built.append(seed)
+        return RecurrentNet(ModelConfig(units=4), 1, 1)
+
+    small = TrainConfig(epochs=2, batch_size=64)  # about 1,100 windows: every one each epoch
+    train_members(2, [12], sources, new_net, small)
+    assert built == [0, 0, 1000, 1000]  # each member trained, then refitted from its start
+    built.clear()
+    train_members(2, [12], sources, new_net, TrainConfig(epochs=2, batch_size=64,
+                                                         windows_per_epoch=500))
+    assert built == [0, 1000]  # epochs are samples: no refit
+    built.clear()
+    train_members(1, [12], sources, new_net, TrainConfig(epochs=2, windows_per_epoch=500), refit=True)
+    assert built == [0, 0]  # unless asked

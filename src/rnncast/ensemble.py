@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from rnncast.sampling import Windows
-from rnncast.training import EpochInfo, History, TrainConfig, train
+from rnncast.training import EpochInfo, History, TrainConfig, auto_batch, train
 
 AGGREGATES = ("median", "mean")
 
@@ -21,23 +21,28 @@ def train_members(
     sources: dict[int, tuple[Windows, Windows]],
     new_net: Callable[[int, int], nn.Module],
     config: TrainConfig,
-    refit: bool = True,
+    refit: bool | None = None,
     callback: Callable[[EpochInfo], None] | None = None,
 ) -> tuple[list[nn.Module], list[History]]:
     """Train ``members`` networks; member ``k`` reads ``windows[k % len(windows)]`` steps, starts
     from ``new_net(window, seed)`` with seed ``config.seed + 1000·k``, and trains on that
     window's ``(train, validation)`` windows in ``sources``. With ``refit``, a member that early
-    stopping trained is trained again from the same start on all windows, for its best epochs."""
+    stopping trained is trained again from the same start on all windows, for its best epochs.
+    ``refit=None``: only when an epoch visits every window. With more, epochs are samples of
+    a larger pool, the held-out windows are a small part of it, and a refit would double the
+    cost for data the model mostly never sees anyway."""
     nets, histories = [], []
     for member in range(members):
         window = windows[member % len(windows)]
         data, held = sources[window]
-        tc = replace(config, seed=config.seed + 1000 * member)
+        tc = replace(config, seed=config.seed + 1000 * member,
+                     batch_size=config.batch_size or auto_batch(len(data)))  # refit: same batch
+        again = refit if refit is not None else len(data) <= config.windows_per_epoch
         net = new_net(window, tc.seed)
         report = None if callback is None else _tagged(callback, member)
         validation = held.sample(tc.validation_windows, tc.seed) if len(held) else None
         history = train(net, data, None, tc, validation, report)
-        if validation is not None and refit:
+        if validation is not None and again:
             net = new_net(window, tc.seed)
             train(net, data.joined(held), None, replace(tc, restore_best=False),
                   epochs=max(1, history.best_epoch))

@@ -13,10 +13,7 @@ early stopping on the end of the training data, a refit on all of it, the median
 from __future__ import annotations
 
 import logging
-import math
-import os
 from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import replace
 
 import numpy as np
@@ -26,13 +23,21 @@ import torch
 from rnncast import features, forecasting, intervals
 from rnncast.data import Panel, SeriesData, as_panel
 from rnncast.ensemble import AGGREGATES, combine, train_members
-from rnncast.errors import DataError, ForecastError, SettingError, bounded
+from rnncast.errors import DataError, SettingError, bounded
 from rnncast.features import Channels
 from rnncast.intervals import Calibration
-from rnncast.networks import ModelConfig, RecurrentNet, estimate_bytes
+from rnncast.networks import ModelConfig, RecurrentNet, check_memory
 from rnncast.recipe import SeriesConfig, keep_long_enough, positive
 from rnncast.sampling import training_windows
-from rnncast.training import EpochInfo, History, TrainConfig, seed_everything
+from rnncast.training import (
+    EpochInfo,
+    History,
+    TrainConfig,
+    auto_batch,
+    auto_threads,
+    seed_everything,
+    threads,
+)
 from rnncast.transforms import Transforms
 from rnncast.windows import count_windows
 
@@ -41,27 +46,6 @@ log = logging.getLogger(__name__)
 MAX_FORECAST = 100_000  # steps one predict() may chain
 MAX_ENSEMBLE = 100
 ENSEMBLE = 5  # members by default: the median of five seeds
-
-
-@contextmanager
-def _threads(count: int | None):
-    """PyTorch's CPU threads set to ``count`` for a while (small recurrent networks run fastest
-    on one; a machine shared with other work runs them far slower on all)."""
-    before = torch.get_num_threads()
-    if count:
-        torch.set_num_threads(count)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
-def _memory_bytes() -> int:
-    """Physical memory of this machine (0 when the system does not say)."""
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return 0
 
 
 class Forecaster:
@@ -97,9 +81,9 @@ class Forecaster:
         calendar: bool = False,
         id_embedding: int = 0,
         validation: int | None = None,
-        refit: bool = True,
+        refit: bool | None = None,
         epochs: int = 300,
-        batch_size: int = 32,
+        batch_size: int | None = None,
         lr: float = 3e-3,
         loss: str = "mse",
         patience: int = 40,
@@ -107,11 +91,12 @@ class Forecaster:
         clip_value: float | None = None,
         spike_guard: float | None = 10.0,
         windows_per_epoch: int = TrainConfig.windows_per_epoch,
+        max_windows: int = TrainConfig.max_windows,
         ensemble: int = ENSEMBLE,
         aggregate: str = "median",
         seed: int = 0,
         device: str = "cpu",
-        threads: int | None = 1,
+        threads: int | None = None,
     ) -> None:
         if ensemble < 1:
             raise SettingError(f"ensemble must be >= 1, got {ensemble}")
@@ -128,9 +113,10 @@ class Forecaster:
         self.train_config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, loss=loss,
                                         patience=patience, clip_norm=clip_norm,
                                         clip_value=clip_value, spike_guard=spike_guard, seed=seed,
-                                        windows_per_epoch=windows_per_epoch)
+                                        windows_per_epoch=windows_per_epoch,
+                                        max_windows=max_windows)
         self.device = torch.device(device)
-        self.threads = threads  # PyTorch CPU threads while fitting and forecasting; None: leave
+        self.threads = threads  # PyTorch CPU threads to fit and forecast; None: auto_threads
         self.freq: str | None = None
         self.nets: list[RecurrentNet] = []
         self.histories: list[History] = []
@@ -164,15 +150,19 @@ class Forecaster:
         long DataFrame ``unique_id, ds, y``; ``freq``: its frequency where the dates do not
         tell it."""
         self.freq = freq or self.freq
-        with _threads(self.threads):
+        with threads(self.threads):
             return self._fit(y, callback)
 
     def _fit(self, y, callback: Callable[[EpochInfo], None] | None) -> Forecaster:
         panel, cfg = self._prepare(y)
-        self._check_memory(cfg)
+        check_memory(self.model_config, self.n_columns + self.n_extra, cfg.max_window,
+                     self.train_config.batch_size or 128, self.n_targets * cfg.head_horizon)
         Z = self._fit_transform(panel, cfg)
         sources = {w: training_windows(Z, panel, cfg, w, self.channels, self.device)
                    for w in set(cfg.windows)}  # once per input length
+        if self.threads is None:
+            first = sources[cfg.windows[0]][0]
+            torch.set_num_threads(auto_threads(self.train_config.batch_size or auto_batch(len(first))))
         self.nets, self.histories = train_members(
             self.ensemble, cfg.windows, sources, lambda w, seed: self._new_net(cfg, w, seed),
             self.train_config, cfg.refit, callback)
@@ -231,17 +221,6 @@ class Forecaster:
                             "divide them by a power of ten first")
         return self.transforms.forward_panel(panel)
 
-    def _check_memory(self, cfg: SeriesConfig) -> None:
-        """Refuse a network that cannot fit in this machine's memory, before allocating it."""
-        need = estimate_bytes(self.model_config, self.n_columns + self.n_extra, cfg.max_window,
-                              self.train_config.batch_size, self.n_targets * cfg.head_horizon)
-        have = _memory_bytes()
-        if have and need > have // 2:
-            raise SettingError(f"a network of {self.model_config.units} units x "
-                               f"{self.model_config.layers} layers over windows of {cfg.max_window}"
-                               f" needs about {need / 2**30:.1f} GiB to train; this machine has "
-                               f"{have / 2**30:.1f} GiB: use fewer units, layers or a smaller batch")
-
     def _new_net(self, cfg: SeriesConfig, window: int, seed: int) -> RecurrentNet:
         seed_everything(seed)
         skip = cfg.level_span(window) - 1 if cfg.head == "sequence" and cfg.level else 0
@@ -262,32 +241,18 @@ class Forecaster:
         and a DataFrame even for one target.
         """
         horizon = horizon or (self.fitted_config.horizon if self.nets else None)
-        with _threads(self.threads):
+        with threads(self.threads):
             panel, scaled, ends = self._forecast(horizon, y, strategy)
         values = self._inverse_all(scaled, ends)  # (B, horizon, F), original units
-        _check_finite(values, panel)
+        forecasting.check_finite(values, panel.ids)
         columns = list(panel.columns[: self.n_targets])
-        if levels and self.calibration is None:
-            raise SettingError("no prediction intervals without calibration: call calibrate() "
-                             "before fit() (rnncast fit --intervals)")
         if levels:
-            bands = {level: self.calibration.halfwidth(level, horizon) for level in levels}
-            wide = [level for level, q in bands.items() if not np.isfinite(q).all()]
-            if wide:
-                top = self.calibration.highest_level(horizon)
-                raise ForecastError(f"a {wide[0]:g}% interval needs more calibration errors than "
-                                    f"the {len(self.calibration.scores)} this model kept; ask for "
-                                    f"at most {math.floor(top * 10) / 10:g}% (or calibrate on "
-                                    "more data)")
             parts, names = [values], list(columns)
-            for level, q in bands.items():  # q: (horizon, F) on the model's scale
-                lo, hi = self._inverse_all(scaled - q, ends), self._inverse_all(scaled + q, ends)
-                parts += [lo, hi]
-                for side in ("lo", "hi"):
-                    names += [f"{side}-{level:g}" if len(columns) == 1 else f"{c}-{side}-{level:g}"
-                              for c in columns]
+            for q, level_names in intervals.bands(self.calibration, levels, horizon, columns):
+                parts += [self._inverse_all(scaled - q, ends), self._inverse_all(scaled + q, ends)]
+                names += level_names
             values, columns = np.concatenate(parts, axis=2), names
-            _check_finite(values, panel)
+            forecasting.check_finite(values, panel.ids)
         labels = panel.next_labels(horizon)  # (N·horizon,)
         if panel.single:
             frame = pd.DataFrame(values[0], index=labels, columns=columns)
@@ -313,6 +278,8 @@ class Forecaster:
                         "for a direct forecast", horizon, trained, trained, horizon)
         window = torch.as_tensor(self._last_windows(panel), dtype=torch.float32,
                                  device=self.device)  # (B, W, C)
+        if self.threads is None:
+            torch.set_num_threads(auto_threads(len(panel)))
         ends = panel.ends  # next positions
         extend = self._extender(np.arange(len(panel)), ends)
         return panel, self.forecast_scaled(window, horizon, strategy, extend), ends
@@ -344,7 +311,7 @@ class Forecaster:
     def forecast_on_scale(self, horizon: int, y=None) -> tuple[np.ndarray, np.ndarray]:
         """The forecast on the model's scale (after log, seasonal adjustment and scaling), and
         where each series' forecast begins: ``(B, horizon, F)``, ``(B,)``."""
-        with _threads(self.threads):
+        with threads(self.threads):
             _, scaled, ends = self._forecast(horizon, y)
         return scaled, ends
 
@@ -456,14 +423,3 @@ class Forecaster:
         series = getattr(self, "fitted_config", self.series_config)
         return {"model": self.model_config.to_dict(), "series": series.to_dict(),
                 "train": self.train_config.to_dict()}
-
-
-def _check_finite(values: np.ndarray, panel: Panel) -> None:
-    """A forecast with NaN or infinite values is an error naming the series, never a result."""
-    bad = ~np.isfinite(values).all(axis=(1, 2))
-    if bad.any():
-        k = int(np.argmax(bad))
-        name = f"series '{panel.ids[k]}'" if panel.ids else "the series"
-        raise ForecastError(f"the forecast of {name} is not finite (NaN or infinite values): the "
-                            "data's scale overflows the model (rescale it, or use the log "
-                            f"transform){f'; {int(bad.sum())} series in all' if bad.sum() > 1 else ''}")

@@ -20,9 +20,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
 import torch
 from torch import Tensor
 
+from rnncast.errors import ForecastError
 from rnncast.networks import RecurrentNet
 
 # level(window) -> offset subtracted from inputs and added back to outputs, (B, 1, C)
@@ -101,3 +103,16 @@ def one_to_many(net: RecurrentNet, x: Tensor, steps: int) -> Tensor:
 
 
 STRATEGIES = {"recursive": recursive_rolling, "stateful": recursive_stateful, "direct": direct}
+
+
+def check_finite(values: np.ndarray, ids: list[str] | None) -> None:
+    """A forecast ``(B, h, F)`` with NaN or infinite values is an error naming the series
+    (``ids``; None for one unnamed series), never a result."""
+    bad = ~np.isfinite(values).all(axis=(1, 2))
+    if bad.any():
+        k = int(np.argmax(bad))
+        name = f"series '{ids[k]}'" if ids else "the series"
+        more = f"; {int(bad.sum())} series in all" if bad.sum() > 1 else ""
+        raise ForecastError(f"the forecast of {name} is not finite (NaN or infinite values): the "
+                            "data's scale overflows the model (rescale it, or use the log "
+                            f"transform){more}")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rnncast.data import truncate
-from rnncast.errors import DataError, SettingError
+from rnncast.errors import DataError, ForecastError, SettingError
 
 
 @dataclass
@@ -52,6 +52,27 @@ class Calibration:
         finite = np.isfinite(self.scores[:, :horizon]).sum(axis=0)  # (horizon, F)
         n = int(finite.min())
         return 100 * n / (n + 1)
+
+
+def bands(calibration: Calibration | None, levels, horizon: int, columns: list[str]):
+    """For each level: the half-width ``(horizon, F)`` on the model's scale and the names of
+    its two columns per target (``lo-80, hi-80``, or ``<target>-lo-80 …`` for several). A level
+    the calibration cannot bound is an error saying the highest one it can."""
+    if calibration is None:
+        raise SettingError("no prediction intervals without calibration: call calibrate() "
+                           "before fit() (rnncast fit --intervals)")
+    out = []
+    for level in levels:
+        q = calibration.halfwidth(level, horizon)
+        if not np.isfinite(q).all():
+            top = math.floor(calibration.highest_level(horizon) * 10) / 10
+            raise ForecastError(f"a {level:g}% interval needs more calibration errors than the "
+                                f"{len(calibration.scores)} this model kept; ask for at most "
+                                f"{top:g}% (or calibrate on more data)")
+        names = [f"{side}-{level:g}" if len(columns) == 1 else f"{c}-{side}-{level:g}"
+                 for side in ("lo", "hi") for c in columns]
+        out.append((q, names))
+    return out
 
 
 def coverage(truth: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> float:

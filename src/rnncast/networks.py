@@ -10,6 +10,7 @@ One-to-many is a forecasting mode (:func:`rnncast.forecasting.one_to_many`) over
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass
 
 import torch
@@ -31,6 +32,20 @@ def estimate_bytes(config: ModelConfig, n_inputs: int, window: int, batch: int, 
     weights = gates * H * (n_inputs + H + 2) + (L - 1) * gates * H * (2 * H + 2) + H * outputs
     activations = batch * window * L * H * (gates + 2)
     return 4 * (4 * weights + 3 * activations)
+
+
+def check_memory(config: ModelConfig, n_inputs: int, window: int, batch: int, outputs: int) -> None:
+    """Refuse a network that cannot train in half this machine's memory, before allocating it."""
+    need = estimate_bytes(config, n_inputs, window, batch, outputs)
+    try:
+        have = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # the system does not say
+        return
+    if need > have // 2:
+        raise SettingError(f"a network of {config.units} units x {config.layers} layers over "
+                           f"windows of {window} needs about {need / 2**30:.1f} GiB to train; this "
+                           f"machine has {have / 2**30:.1f} GiB: use fewer units, layers or a "
+                           "smaller batch")
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,8 @@ class SeriesConfig:
     its first value, or ``skip``-ped (None: error for one series, pad for many).
     ``covariates``: columns that are inputs only (past covariates, not forecast; direct strategy).
     ``calendar``: feed the position in the season (month of year, …) as sin/cos inputs.
+    ``refit``: train each member again on all windows for the epochs early stopping chose
+    (None: when an epoch visits every window, see :func:`rnncast.ensemble.train_members`).
     """
 
     window: int | tuple[int, ...] | None = None
@@ -45,7 +47,7 @@ class SeriesConfig:
     log: bool | str = "auto"
     level: bool = True
     validation: int | None = None
-    refit: bool = True
+    refit: bool | None = None
     deseasonalize: bool = False
     short: str | None = None
     covariates: tuple[str, ...] = ()

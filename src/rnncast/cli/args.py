@@ -197,12 +197,16 @@ def model_arguments(p: argparse.ArgumentParser, lists: bool = False) -> None:
     t.add_argument("--epochs", type=positive_int, default=T.epochs, help="maximum epochs")
     t.add_argument("--patience", type=positive_int, default=T.patience, help="early-stopping patience")
     t.add_argument("--lr", type=positive_float, default=T.lr, help="Adam learning rate")
-    t.add_argument("--batch-size", type=positive_int, default=T.batch_size, help="windows per batch")
+    t.add_argument("--batch-size", type=positive_int, default=T.batch_size,
+                   help="windows per batch (default: 32, doubling with the data up to 128)")
     t.add_argument("--loss", choices=list(LOSSES), default=T.loss, help="training loss")
     t.add_argument("--clip-norm", type=positive_float, default=T.clip_norm, help="gradient norm limit")
     t.add_argument("--epoch-windows", type=positive_int, default=T.windows_per_epoch, metavar="N",
                    help="an epoch visits every training window when there are at most N, else N "
                         "drawn at random (training time follows N, not the size of the data)")
+    t.add_argument("--max-windows", type=positive_int, default=T.max_windows, metavar="N",
+                   help="the most windows one network's training visits over all its epochs "
+                        "(bounds the cost of a fit on many series)")
     t.add_argument("--ensemble", type=positive_int, default=ENSEMBLE,
                    help="networks trained with different seeds; the forecast is their median")
     t.add_argument("--validation", type=nonnegative_int,
@@ -213,8 +217,9 @@ def model_arguments(p: argparse.ArgumentParser, lists: bool = False) -> None:
 def output_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print exactly one JSON object on stdout")
     p.add_argument("--quiet", action="store_true", help="no progress bar or table")
-    p.add_argument("--threads", type=threads_int, default=1,
-                   help="CPU threads for PyTorch (small recurrent nets run best on one)")
+    p.add_argument("--threads", type=threads_int,
+                   help="CPU threads for PyTorch (default: one for small data, where these small "
+                        "networks run best; every core for batches of 128 windows or more)")
     p.add_argument("--debug", action="store_true",
                    help="on an internal error, print the Python traceback (for a bug report)")
 
@@ -230,6 +235,6 @@ def forecaster_from(args: argparse.Namespace, horizon: int | None = None) -> For
         validation=args.validation, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
         loss=args.loss, patience=args.patience, clip_norm=args.clip_norm,
         ensemble=args.ensemble, seed=args.seed, threads=args.threads,
-        windows_per_epoch=args.epoch_windows,
+        windows_per_epoch=args.epoch_windows, max_windows=args.max_windows,
     )
 
