@@ -110,13 +110,15 @@ def test_the_api_chooses_threads_by_batch_size_and_load_and_restores_torch_s_set
 
     import torch
 
+    from rnncast import training
+
     seen = []
     y = np.sin(np.arange(80) / 3)
     record = lambda info: seen.append(torch.get_num_threads())  # noqa: E731
     cores = len(os.sched_getaffinity(0))
     torch.set_num_threads(2)
     try:
-        monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))  # an idle machine
+        monkeypatch.setattr(training, "idle_cores", lambda cores: float(cores))  # idle machine
         Forecaster(**{**FAST, "epochs": 2}).fit(y, callback=record)  # small batches: one thread
         assert seen and set(seen) == {1} and torch.get_num_threads() == 2
         seen.clear()
@@ -126,7 +128,7 @@ def test_the_api_chooses_threads_by_batch_size_and_load_and_restores_torch_s_set
         Forecaster(**{**FAST, "epochs": 2, "batch_size": 128}).fit(y, callback=record)
         assert set(seen) == {cores}  # large batches: every idle core
         seen.clear()
-        monkeypatch.setattr(os, "getloadavg", lambda: (float(cores), 0.0, 0.0))  # all busy
+        monkeypatch.setattr(training, "idle_cores", lambda cores: 0.0)  # every core busy
         Forecaster(**{**FAST, "epochs": 2, "batch_size": 128}).fit(y, callback=record)
         assert set(seen) == {1}
     finally:

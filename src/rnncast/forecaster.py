@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 MAX_FORECAST = 100_000  # steps one predict() may chain
 MAX_ENSEMBLE = 100
 ENSEMBLE = 5  # members by default: the median of five seeds
+CHUNK = 4096  # series forecast at a time (the activations of 4,096 windows take ~150 MB)
 
 
 class Forecaster:
@@ -280,9 +281,11 @@ class Forecaster:
                                  device=self.device)  # (B, W, C)
         if self.threads is None:
             torch.set_num_threads(auto_threads(len(panel)))
-        ends = panel.ends  # next positions
-        extend = self._extender(np.arange(len(panel)), ends)
-        return panel, self.forecast_scaled(window, horizon, strategy, extend), ends
+        ends, rows = panel.ends, np.arange(len(panel))  # where each forecast begins
+        parts = [self.forecast_scaled(window[k : k + CHUNK], horizon, strategy,
+                                      self._extender(rows[k : k + CHUNK], ends[k : k + CHUNK]))
+                 for k in range(0, len(panel), CHUNK)]  # bounded memory for any number of series
+        return panel, np.concatenate(parts), ends
 
     def _like_fitted(self, panel: Panel) -> Panel:
         return features.like(panel, self.panel.columns, self.channels.phase0,

@@ -123,7 +123,7 @@ def auto_batch(windows: int) -> int:
 def auto_threads(batch: int) -> int:
     """PyTorch threads when not given, for batches of ``batch`` windows: one for small batches
     (these small networks gain nothing from more threads); from 128 windows on, the cores that
-    other work leaves idle (load average), as a busy core makes every thread wait. Measured in
+    other work leaves idle now, as a busy core makes every thread wait. Measured in
     benchmarks/threads.py: batch 128 on 2 cores, 23,000 windows/s on one thread, 43,000 on two
     when idle, 10,000 on two beside a busy process."""
     if batch < 128:
@@ -132,11 +132,26 @@ def auto_threads(batch: int) -> int:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         cores = os.cpu_count() or 1
+    return max(1, min(cores, round(idle_cores(cores))))
+
+
+def idle_cores(cores: int, seconds: float = 0.2) -> float:
+    """How many of the machine's cores no process used over the next ``seconds`` (from
+    ``/proc/stat``; ``cores`` where the system does not say)."""
+
+    def sample() -> tuple[int, int]:
+        with open("/proc/stat") as stat:
+            ticks = [int(v) for v in stat.readline().split()[1:]]
+        return ticks[3] + ticks[4], sum(ticks)  # idle + iowait, all
+
     try:
-        idle = cores - os.getloadavg()[0]
-    except OSError:
-        idle = cores
-    return max(1, min(cores, round(idle)))
+        idle0, total0 = sample()
+        time.sleep(seconds)
+        idle1, total1 = sample()
+    except (OSError, ValueError, IndexError):
+        return float(cores)
+    share = (idle1 - idle0) / max(total1 - total0, 1)
+    return share * (os.cpu_count() or cores)
 
 
 @contextmanager
@@ -276,7 +291,7 @@ def train(
 
 
 def evaluate_loss(net: nn.Module, X: Tensor | Batches, Y: Tensor | None,
-                  loss_fn: Callable | str = "mse", chunk: int = 32_768) -> float:
+                  loss_fn: Callable | str = "mse", chunk: int = 4096) -> float:
     """Mean loss of ``net`` on ``(X, Y)`` (or the pairs ``X`` holds) in evaluation mode, without
     gradients, ``chunk`` pairs at a time."""
     if isinstance(loss_fn, str):
