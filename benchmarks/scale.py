@@ -1,18 +1,20 @@
 """Scale: a synthetic monthly-like panel (trend, two seasonalities, noise, level shifts, lengths
 40-400) written to Parquet, then `rnncast fit` and `rnncast forecast` through the command line
 on all but the last `horizon` points of each series, scored against seasonal naive there.
+With --daily: one daily series of ten years (weekly and yearly cycles) through
+`rnncast evaluate --test 28`, with its baselines.
 
-One JSON line per run (series, points, fit wall and CPU seconds, forecast seconds, peak RSS,
+One JSON line per run (series, points, wall and CPU seconds and peak memory of each command,
 sMAPE of the network and of seasonal naive), appended to benchmarks/results/scale.json.
 
-    python benchmarks/scale.py --series 10000 [--horizon 18] [--set ensemble=1 ...]
+    python benchmarks/scale.py --series 100000 [--horizon 18] [--set ensemble=1 ...]
+    python benchmarks/scale.py --daily
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -51,40 +53,65 @@ def smape(y: np.ndarray, f: np.ndarray) -> float:
     return float(np.mean(200 * np.abs(y - f) / (np.abs(y) + np.abs(f))))
 
 
-def child_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+def daily(seed: int = 0) -> pd.DataFrame:
+    """One daily series of ten years: a trend, weekly and yearly cycles, noise and a level
+    shift (``day, load``)."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(3650)
+    week = 0.15 * np.sin(2 * np.pi * t / 7) + 0.05 * np.cos(4 * np.pi * t / 7)
+    year = 0.25 * np.sin(2 * np.pi * t / 365.25) + 0.1 * np.cos(4 * np.pi * t / 365.25)
+    shift = np.where(t > 2500, 0.1, 0.0)
+    load = 100 * np.exp(0.00005 * t + week + year + shift + rng.normal(0, 0.04, len(t)))
+    return pd.DataFrame({"day": pd.date_range("2015-01-01", periods=len(t), freq="D"),
+                         "load": load})
 
 
-def timed(argv: list[str]) -> tuple[float, float]:
-    """Run a command; wall and CPU seconds of the child."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+def timed(argv: list[str]) -> dict:
+    """Run a command: its wall and CPU seconds and its own peak memory. The data are written
+    by another child, so this small parent's memory is not counted in the child's (Linux
+    records the memory a process had before it ran the new program)."""
     wall = time.perf_counter()
-    done = subprocess.run(argv, capture_output=True, text=True)
+    child = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out, err = child.communicate()
     wall = time.perf_counter() - wall
-    if done.returncode:
-        sys.exit(f"failed: {' '.join(argv)}\n{done.stderr}")
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return wall, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    if child.returncode:
+        sys.exit(f"failed: {' '.join(argv)}\n{err}")
+    return {"wall_s": round(wall, 2), "stdout": out}
 
 
-def run_panel(args: argparse.Namespace) -> dict:
+def measured(argv: list[str]) -> dict:
+    """:func:`timed`, with the CPU seconds and peak memory of that one command (GNU time)."""
+    with tempfile.NamedTemporaryFile("r") as report:
+        run = timed(["/usr/bin/time", "-f", "%U %S %M", "-o", report.name, *argv])
+        user, system, peak_kb = report.read().split()[-3:]
+    return {**run, "cpu_s": round(float(user) + float(system), 1),
+            "peak_rss_mb": round(int(peak_kb) / 1024)}
+
+
+def write_data(args: argparse.Namespace, folder: Path) -> None:
+    """In a child process: the panel's training and test parts (or the daily series)."""
+    if args.daily:
+        daily(args.seed).to_csv(folder / "daily.csv", index=False)
+        return
     frame = panel(args.series, args.seed)
-    h = args.horizon
     position = frame.groupby("unique_id", observed=True).cumcount(ascending=False)
-    train, test = frame[position >= h], frame[position < h]
-    extra = [x for s in args.set for x in ("--" + s.split("=")[0].replace("_", "-"), s.split("=")[1])]
-    with tempfile.TemporaryDirectory() as tmp:
-        data = Path(tmp) / "train.parquet"
-        train.to_parquet(data, index=False)
-        rnncast = [sys.executable, "-m", "rnncast"]
-        fit_wall, fit_cpu = timed([*rnncast, "fit", str(data), "--id-col", "unique_id", "--time-col",
-                                   "ds", "--target", "y", "--horizon", str(h), "--quiet",
-                                   "--seed", str(args.seed), *extra, "--out", f"{tmp}/model"])
-        fc_wall, fc_cpu = timed([*rnncast, "forecast", f"{tmp}/model", "--horizon", str(h),
-                                 "--quiet", "--out", f"{tmp}/forecast.parquet"])
-        forecast = pd.read_parquet(f"{tmp}/forecast.parquet")
+    frame[position >= args.horizon].to_parquet(folder / "train.parquet", index=False)
+    frame[position < args.horizon].to_parquet(folder / "test.parquet", index=False)
+
+
+def run_panel(args: argparse.Namespace, folder: Path, extra: list[str]) -> dict:
+    h, rnncast = args.horizon, [sys.executable, "-m", "rnncast"]
+    data = folder / "train.parquet"
+    fit = measured([*rnncast, "fit", str(data), "--id-col", "unique_id", "--time-col", "ds",
+                    "--target", "y", "--horizon", str(h), "--quiet", "--seed", str(args.seed),
+                    *extra, "--out", str(folder / "model")])
+    fc = measured([*rnncast, "forecast", str(folder / "model"), "--horizon", str(h), "--quiet",
+                   "--out", str(folder / "forecast.parquet")])
+    train, test = pd.read_parquet(data), pd.read_parquet(folder / "test.parquet")
+    forecast = pd.read_parquet(folder / "forecast.parquet")
     test = test.assign(unique_id=test["unique_id"].astype(str), ds=pd.to_datetime(test["ds"]))
-    forecast = forecast.assign(ds=pd.to_datetime(forecast["ds"]))
+    forecast = forecast.assign(unique_id=forecast["unique_id"].astype(str),
+                               ds=pd.to_datetime(forecast["ds"]))
     both = test.merge(forecast, on=["unique_id", "ds"], suffixes=("", "_net"), validate="1:1")
     assert len(both) == len(test), "the forecast misses test points"
     order = train.assign(unique_id=train["unique_id"].astype(str)).groupby("unique_id")["y"]
@@ -93,10 +120,22 @@ def run_panel(args: argparse.Namespace) -> dict:
     naive = np.array([snaive[key][k] for key, k in zip(both["unique_id"], step, strict=True)])
     truth, net = both["y"].to_numpy(), both["y_net"].to_numpy()
     return {"benchmark": "scale", "series": args.series, "points": len(train), "horizon": h,
-            "settings": args.set, "fit_wall_s": round(fit_wall, 1), "fit_cpu_s": round(fit_cpu, 1),
-            "forecast_wall_s": round(fc_wall, 2), "forecast_cpu_s": round(fc_cpu, 2),
-            "peak_rss_mb": round(child_rss_mb()), "smape": smape(truth, net),
-            "smape_seasonal_naive": smape(truth, naive)}
+            "settings": args.set, "fit_wall_s": fit["wall_s"], "fit_cpu_s": fit["cpu_s"],
+            "fit_peak_rss_mb": fit["peak_rss_mb"], "forecast_wall_s": fc["wall_s"],
+            "forecast_cpu_s": fc["cpu_s"], "forecast_peak_rss_mb": fc["peak_rss_mb"],
+            "smape": smape(truth, net), "smape_seasonal_naive": smape(truth, naive)}
+
+
+def run_daily(args: argparse.Namespace, folder: Path, extra: list[str]) -> dict:
+    run = measured([sys.executable, "-m", "rnncast", "evaluate", str(folder / "daily.csv"),
+                    "--target", "load", "--time-col", "day", "--test", "28", "--seed",
+                    str(args.seed), "--json", *extra, "--out", str(folder / "evaluation")])
+    result = json.loads(run["stdout"])
+    return {"benchmark": "scale_daily", "points": 3650, "test": 28, "settings": args.set,
+            "evaluate_wall_s": run["wall_s"], "evaluate_cpu_s": run["cpu_s"],
+            "peak_rss_mb": run["peak_rss_mb"], "smape": result["metrics"]["smape"],
+            "smape_seasonal_naive": result["baselines"]["seasonal_naive"]["smape"],
+            "baselines": {k: v["smape"] for k, v in result["baselines"].items()}}
 
 
 def main() -> None:
@@ -104,10 +143,19 @@ def main() -> None:
     parser.add_argument("--series", type=int, default=10_000)
     parser.add_argument("--horizon", type=int, default=18)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--daily", action="store_true",
+                        help="one daily series of ten years through `rnncast evaluate --test 28`")
     parser.add_argument("--set", action="append", default=[], metavar="OPTION=VALUE",
-                        help="extra fit options, e.g. ensemble=1")
+                        help="extra options for rnncast, e.g. ensemble=1")
+    parser.add_argument("--write-data", type=Path, help=argparse.SUPPRESS)  # the data child
     args = parser.parse_args()
-    result = run_panel(args)
+    if args.write_data:
+        write_data(args, args.write_data)
+        return
+    extra = [x for s in args.set for x in ("--" + s.split("=")[0].replace("_", "-"), s.split("=")[1])]
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run([sys.executable, __file__, "--write-data", tmp, *sys.argv[1:]], check=True)
+        result = (run_daily if args.daily else run_panel)(args, Path(tmp), extra)
     line = json.dumps(result)
     print(line)
     with open(RESULTS / "scale.json", "a") as out:

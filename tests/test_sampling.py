@@ -66,9 +66,10 @@ def test_a_forecaster_fitted_on_many_windows_samples_them():
 
 
 def test_a_run_stops_at_its_window_budget_and_batches_follow_the_data():
-    from rnncast.training import auto_batch
+    from rnncast.training import auto_batch, auto_budget
 
     assert [auto_batch(n) for n in (100, 32_000, 50_000, 100_000, 10**7)] == [32, 32, 64, 128, 128]
+    assert [auto_budget(n) for n in (100, 50_000, 10**7)] == [100_000, 500_000, 1_500_000]
     series = [np.sin(np.arange(2_000) / 7)[:, None] + k for k in range(20)]  # ~40,000 windows
     data, _ = cut(*laid(series), 12, 1, 0,
                   lambda **kw: Windows(span=12, horizon=1, targets=1, level=no_level, **kw))

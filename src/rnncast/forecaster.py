@@ -92,7 +92,7 @@ class Forecaster:
         clip_value: float | None = None,
         spike_guard: float | None = 10.0,
         windows_per_epoch: int = TrainConfig.windows_per_epoch,
-        max_windows: int = TrainConfig.max_windows,
+        max_windows: int | None = None,
         ensemble: int = ENSEMBLE,
         aggregate: str = "median",
         seed: int = 0,

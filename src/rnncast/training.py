@@ -55,9 +55,9 @@ class TrainConfig:
     # so that training cost follows the budget, not the number of windows.
     windows_per_epoch: int = 200_000
     validation_windows: int = 50_000  # a fixed random choice of them when there are more
-    # The most windows one training run visits over all its epochs: with many series the epochs
-    # stop there, so the cost of a fit is bounded whatever the size of the data.
-    max_windows: int = 1_500_000
+    # The most windows one training run visits over all its epochs, so that the cost of a fit
+    # is bounded whatever the size of the data. None: auto_budget.
+    max_windows: int | None = None
 
     def __post_init__(self) -> None:
         if self.loss not in LOSSES:
@@ -70,7 +70,8 @@ class TrainConfig:
         bounded("patience", self.patience, 100_000, "a longer wait than any run is a mistake")
         bounded("windows_per_epoch", self.windows_per_epoch, 10**9, "an epoch that long never ends")
         bounded("validation_windows", self.validation_windows, 10**9, "too many to score each epoch")
-        bounded("max_windows", self.max_windows, 10**12, "a run that long never ends")
+        if self.max_windows is not None:
+            bounded("max_windows", self.max_windows, 10**12, "a run that long never ends")
         if self.optimizer not in OPTIMIZERS:
             raise SettingError(f"optimizer must be one of {sorted(OPTIMIZERS)}, got {self.optimizer!r}")
         if self.lr <= 0:
@@ -118,6 +119,13 @@ def auto_batch(windows: int) -> int:
     90,000: larger batches share well across cores, and beyond 128 the activations outgrow the
     CPU's caches and throughput falls (benchmarks/threads.py)."""
     return int(min(128, max(32, 2 ** round(math.log2(max(windows, 1) / 1000)))))
+
+
+def auto_budget(windows: int) -> int:
+    """The most windows one training run visits when not given: ten passes over the training
+    windows, at least 100,000 and at most 1,500,000 (a fit's cost bounded for any data;
+    measured: benchmarks/scale.py)."""
+    return int(min(1_500_000, max(100_000, 10 * windows)))
 
 
 def auto_threads(batch: int) -> int:
@@ -229,7 +237,8 @@ def train(
     n, history = len(data), History()
     batch_size = config.batch_size or auto_batch(n)
     per_epoch = min(n, config.windows_per_epoch)
-    limit = min(epochs or config.epochs, max(1, math.ceil(config.max_windows / max(per_epoch, 1))))
+    budget = config.max_windows or auto_budget(n)
+    limit = min(epochs or config.epochs, max(1, math.ceil(budget / max(per_epoch, 1))))
     best_state, best = None, math.inf
     start, bad_epochs = time.perf_counter(), 0
     guard = SpikeGuard(config.spike_guard)

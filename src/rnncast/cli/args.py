@@ -206,7 +206,8 @@ def model_arguments(p: argparse.ArgumentParser, lists: bool = False) -> None:
                         "drawn at random (training time follows N, not the size of the data)")
     t.add_argument("--max-windows", type=positive_int, default=T.max_windows, metavar="N",
                    help="the most windows one network's training visits over all its epochs "
-                        "(bounds the cost of a fit on many series)")
+                        "(default: ten passes over the data, from 100,000 to 1,500,000: the "
+                        "cost of a fit stays bounded on any data)")
     t.add_argument("--ensemble", type=positive_int, default=ENSEMBLE,
                    help="networks trained with different seeds; the forecast is their median")
     t.add_argument("--validation", type=nonnegative_int,
