@@ -10,7 +10,6 @@ import pytest
 from rnncast import Forecaster
 from rnncast.errors import ModelFileError
 from rnncast.files import atomic_write
-from rnncast.persistence import load_model
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -28,7 +27,7 @@ def test_save_load_gives_identical_forecasts(tmp_path, seasonal, cell, strategy)
 
 def test_a_model_saved_by_version_0_1_still_loads_and_forecasts_the_same():
     expected = json.loads((FIXTURES / "model_v1_forecast.json").read_text())
-    model = load_model(FIXTURES / "model_v1")
+    model = Forecaster.load(FIXTURES / "model_v1")
     forecast = model.predict(6)
     assert [str(t.date()) for t in forecast.index] == expected["index"]
     # The fixture's two members were combined by torch's lower median, i.e. their minimum (a bug);
@@ -36,7 +35,7 @@ def test_a_model_saved_by_version_0_1_still_loads_and_forecasts_the_same():
     assert len(model.nets) == 2 and (forecast.values >= np.array(expected["forecast"]) - 1e-9).all()
     model.aggregate = "mean"
     np.testing.assert_allclose(forecast.values, model.predict(6).values, rtol=1e-6)
-    lower = [load_model(FIXTURES / "model_v1") for _ in range(2)]
+    lower = [Forecaster.load(FIXTURES / "model_v1") for _ in range(2)]
     for k, m in enumerate(lower):
         m.nets = [m.nets[k]]
     members = np.array([m.predict(6).values for m in lower])
@@ -67,13 +66,13 @@ def test_atomic_write_leaves_the_old_file_when_writing_fails(tmp_path):
 def test_loading_a_file_instead_of_a_directory(tmp_path):
     (tmp_path / "f").write_text("x")
     with pytest.raises(ModelFileError, match="no model directory here"):
-        load_model(tmp_path / "f")
+        Forecaster.load(tmp_path / "f")
 
 
 def test_the_aggregate_is_saved_with_the_model(tmp_path, seasonal):
     model = Forecaster(units=4, epochs=2, ensemble=3, aggregate="mean").fit(seasonal)
     model.save(tmp_path / "m")
-    loaded = load_model(tmp_path / "m")
+    loaded = Forecaster.load(tmp_path / "m")
     assert loaded.aggregate == "mean"
     np.testing.assert_allclose(loaded.predict(5), model.predict(5), rtol=1e-6)
 
@@ -88,12 +87,12 @@ def test_every_cell_and_strategy_repeats_with_a_seed_and_survives_saving(tmp_pat
     model = Forecaster(**settings).fit(seasonal)
     np.testing.assert_array_equal(model.predict(6), first)  # same seed, same numbers
     model.save(tmp_path / "m")
-    np.testing.assert_array_equal(load_model(tmp_path / "m").predict(6), first)
+    np.testing.assert_array_equal(Forecaster.load(tmp_path / "m").predict(6), first)
 
 
 def test_a_panel_model_saved_in_format_2_still_loads_and_forecasts_the_same():
     expected = json.loads((FIXTURES / "model_v2_panel_forecast.json").read_text())
-    model = load_model(FIXTURES / "model_v2_panel")  # one tensor and one JSON object per series
+    model = Forecaster.load(FIXTURES / "model_v2_panel")  # one tensor and one JSON object per series
     forecast = model.predict(6)
     assert forecast["id"].tolist() == expected["unique_id"]
     assert [str(t.date()) for t in forecast["time"]] == expected["time"]

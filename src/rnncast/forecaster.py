@@ -27,6 +27,7 @@ from rnncast.errors import DataError, SettingError, bounded
 from rnncast.features import Channels
 from rnncast.intervals import Calibration
 from rnncast.networks import ModelConfig, RecurrentNet, check_memory
+from rnncast.persistence import Saved, load_model, save_model
 from rnncast.recipe import SeriesConfig, keep_long_enough, positive
 from rnncast.sampling import training_windows
 from rnncast.training import (
@@ -395,31 +396,33 @@ class Forecaster:
         return self._inverse_all(out.double().cpu().numpy(), end, rows=[0])[0]
 
     # -- saving --------------------------------------------------------------------------------
-    def restore(self, transforms: Transforms, panel: Panel, weights: dict, n_features: int) -> None:
-        """Install a fitted state: the transforms, the tails of the series, each member's weights."""
+    @classmethod
+    def from_saved(cls, saved: Saved) -> Forecaster:
+        """The forecaster a model directory describes (:func:`rnncast.persistence.load_model`):
+        its settings, transforms, the tails of its series and each member's weights."""
+        self = cls.from_configs(saved.model, saved.series, saved.train, saved.ensemble)
+        self.aggregate, self.calibration = saved.aggregate, saved.calibration
         cfg = self.fitted_config = self.series_config
-        self.transforms, self.panel, self.nets = transforms, panel, []
-        self._set_channels(panel, cfg)
+        self.transforms, self.panel, self.nets = saved.transforms, saved.panel, []
+        weights = saved.weights
+        self._set_channels(saved.panel, cfg)
         for k in range(self.ensemble):
             net = self._new_net(cfg, cfg.windows[k % len(cfg.windows)], seed=0)
             prefix = f"member{k}."
             net.load_state_dict({name[len(prefix):]: t for name, t in weights.items()
                                  if name.startswith(prefix)})
             self.nets.append(net.eval())
+        return self
 
     def save(self, path) -> None:
         """Write a model directory (safetensors weights + JSON config), atomically."""
         from rnncast import __version__
-        from rnncast.persistence import save_model
-
         save_model(self, path, __version__)
 
     @staticmethod
     def load(path) -> Forecaster:
         """Read a model directory written by :meth:`save`."""
-        from rnncast.persistence import load_model
-
-        return load_model(path)
+        return load_model(path, Forecaster.from_saved)
 
     def config(self) -> dict:
         """Every setting, as stored beside the weights."""

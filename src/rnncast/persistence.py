@@ -9,7 +9,10 @@ never leaves a broken model, or a half-written file, where a good one was.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -18,8 +21,16 @@ from safetensors.torch import load_file, save
 
 from rnncast import files
 from rnncast.errors import ModelFileError
+from rnncast.intervals import Calibration
+from rnncast.networks import ModelConfig
 from rnncast.panel import DATES, POSITIONS, STEPS, Clock, Panel, SeriesData
+from rnncast.recipe import SeriesConfig
+from rnncast.scaling import SCALERS, Scaler
 from rnncast.timeindex import spans
+from rnncast.training import TrainConfig
+from rnncast.transforms import Transforms
+
+T = TypeVar("T")
 
 FORMAT = files.MODEL_FORMAT
 # 3: the series' tails as one flat tensor with per-series lengths and clocks (2: a tensor per
@@ -82,10 +93,26 @@ def write_model(model, folder: Path, version: str) -> None:
     (folder / CONFIG).write_text(json.dumps(config, indent=2))
 
 
-def load_model(path: str | Path):
-    """Load a model directory written by :func:`save_model`; never unpickles anything. Every
-    field is checked (types, shapes, dtypes, finite values): a bad file is one
-    :class:`ModelFileError`, never a model that forecasts nonsense."""
+@dataclass(frozen=True)
+class Saved:
+    """Everything a model directory holds, checked: what a forecaster is rebuilt from."""
+
+    model: ModelConfig
+    series: SeriesConfig
+    train: TrainConfig
+    ensemble: int
+    aggregate: str
+    transforms: Transforms
+    panel: Panel
+    weights: dict  # member{k}.<parameter> -> tensor
+    calibration: Calibration | None
+
+
+def load_model(path: str | Path, build: Callable[[Saved], T]) -> T:
+    """Read a model directory written by :func:`save_model` and ``build`` the model from it
+    (:meth:`rnncast.Forecaster.load` passes its own constructor, so imports run one way); never
+    unpickles anything. Every field is checked (types, shapes, dtypes, finite values): a bad
+    file is one :class:`ModelFileError`, never a model that forecasts nonsense."""
     path = Path(path)
     if not path.is_dir():
         raise ModelFileError(f"{path}: no model directory here (expected {CONFIG} and {WEIGHTS})")
@@ -118,7 +145,7 @@ def load_model(path: str | Path):
     except Exception as error:  # safetensors' own errors: a damaged file
         raise ModelFileError(f"{path / WEIGHTS}: corrupt weights file ({_first(error)})") from None
     try:
-        return _restore(config, tensors)
+        return build(_restore(config, tensors))
     except ModelFileError as error:
         raise ModelFileError(f"{path}: {error}") from None
     except Exception as error:  # anything else in a file is damage, not a bug to show
@@ -144,27 +171,18 @@ def _finite_tensor(tensors: dict, name: str, ndim: int, dtype: torch.dtype) -> t
     return t
 
 
-def _restore(config: dict, tensors: dict):
-    """The model described by a checked ``config`` and its ``tensors``."""
-    from rnncast.forecaster import Forecaster
-    from rnncast.intervals import Calibration
-    from rnncast.networks import ModelConfig
-    from rnncast.recipe import SeriesConfig
-    from rnncast.scaling import SCALERS, Scaler
-    from rnncast.training import TrainConfig
-    from rnncast.transforms import Transforms
-
+def _restore(config: dict, tensors: dict) -> Saved:
+    """What a checked ``config`` and its ``tensors`` describe."""
     for key in ("model", "series", "train", "data"):
         _check(isinstance(config.get(key), dict), f"{CONFIG}: '{key}' must be an object")
     ensemble, n_features = config.get("ensemble"), config.get("n_features")
     _check(type(ensemble) is int and ensemble >= 1, f"{CONFIG}: 'ensemble' must be a positive integer")
     _check(type(n_features) is int and n_features >= 1,
            f"{CONFIG}: 'n_features' must be a positive integer")
-    model = Forecaster.from_configs(ModelConfig(**config["model"]), SeriesConfig(**config["series"]),
-                                    TrainConfig(**config["train"]), ensemble=ensemble)
-    model.aggregate = config.get("aggregate", "median")
-    _check(model.aggregate in ("median", "mean"), f"{CONFIG}: unknown aggregate {model.aggregate!r}")
-    _check(model.series_config.windows is not None, f"{CONFIG}: the model has no window")
+    series_config = SeriesConfig(**config["series"])
+    aggregate = config.get("aggregate", "median")
+    _check(aggregate in ("median", "mean"), f"{CONFIG}: unknown aggregate {aggregate!r}")
+    _check(series_config.windows is not None, f"{CONFIG}: the model has no window")
     meta = config["data"]
     if "series" not in meta and "tail_lengths" not in tensors:  # 0.1.0's single-series layout
         meta = {**meta, "ids": None, "series": [meta]}
@@ -203,14 +221,15 @@ def _restore(config: dict, tensors: dict):
         seasonal = _finite_tensor(tensors, "seasonal", 3, torch.float64).numpy()
         _check(seasonal.shape[0] == n and seasonal.shape[2] == n_features
                and (seasonal > 0).all(), "tensor 'seasonal' must be positive (series, season, columns)")
+    calibration = None
     if "calibration" in tensors:
-        scores = _finite_tensor(tensors, "calibration", 3, torch.float32).numpy()
-        model.calibration = Calibration(scores)
+        calibration = Calibration(_finite_tensor(tensors, "calibration", 3, torch.float32).numpy())
     for name, t in tensors.items():
         _check(t.dtype == torch.float32, f"weight '{name}' is {t.dtype}, expected torch.float32")
         _check(bool(torch.isfinite(t).all()), f"weight '{name}' holds NaN or infinite values")
-    model.restore(Transforms(kind, log, shift, scale, seasonal), panel, tensors, n_features)
-    return model
+    return Saved(ModelConfig(**config["model"]), series_config, TrainConfig(**config["train"]),
+                 ensemble, aggregate, Transforms(kind, log, shift, scale, seasonal), panel, tensors,
+                 calibration)
 
 
 def _ids(meta: dict, n: int) -> list[str] | None:

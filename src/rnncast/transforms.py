@@ -45,7 +45,8 @@ class Transforms:
             return fitted
         if kind == "standard":
             shift = np.add.reduceat(data, first, axis=0) / n
-            centred = data - np.repeat(shift, panel.lengths, axis=0)
+            centred = np.repeat(shift, panel.lengths, axis=0)  # in place: one temporary
+            np.subtract(data, centred, out=centred)
             np.square(centred, out=centred)
             scale = np.sqrt(np.add.reduceat(centred, first, axis=0) / n)
         else:  # minmax
@@ -77,8 +78,10 @@ class Transforms:
     def forward_panel(self, panel: Panel) -> np.ndarray:
         """Every row of every series on the model's scale: ``(points, F)``."""
         z = self._pre(panel)
-        return (z - np.repeat(self.shift, panel.lengths, axis=0)) / np.repeat(
-            self.scale, panel.lengths, axis=0)
+        z = z.copy() if z is panel.values else z  # then in place: one temporary at a time
+        z -= np.repeat(self.shift, panel.lengths, axis=0)
+        z /= np.repeat(self.scale, panel.lengths, axis=0)
+        return z
 
     def forward_rows(self, series: np.ndarray, values: np.ndarray, positions: np.ndarray
                      ) -> np.ndarray:

@@ -24,8 +24,9 @@ def add(verbs) -> None:
         "fit", formatter_class=HelpFormatter,
         help="train on all the data and save the model",
         description=(
-            "Train on the whole series (early stopping on its last points, then a refit on all\n"
-            "of it) and save a model directory: weights as safetensors and a JSON config.\n"
+            "Train on the whole series (early stopping on its last points, then, when an epoch\n"
+            "visits every window, a refit on all of it) and save a model directory: weights as\n"
+            "safetensors and a JSON config.\n"
             "Nothing in it runs code when loaded."
         ),
         epilog=("example:\n  rnncast fit airpassengers.csv --target passengers --time-col month "
