@@ -141,7 +141,7 @@ def _codes(ids: pd.Series) -> tuple[np.ndarray, pd.Index]:
 def _order(codes: np.ndarray, ticks: np.ndarray, n_ids: int) -> np.ndarray | None:
     """The rows in order of series, then time: None when they already are. A file grouped by
     series, each in time order, only has its blocks moved; anything else is sorted."""
-    runs = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])  # where each block starts
+    runs = _starts(codes)  # where each block of one id starts
     if len(runs) == n_ids and ((codes[1:] != codes[:-1]) | (ticks[1:] > ticks[:-1])).all():
         if (np.diff(codes[runs]) > 0).all():
             return None

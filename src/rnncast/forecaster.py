@@ -322,7 +322,9 @@ class Forecaster:
     def to_model_scale(self, values: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         """``(B, h, F)`` targets in original units → the model's scale (NaN where a log meets a
         value that is not positive); series ``b`` starts at position ``lengths[b]``."""
-        return self.transforms.forward_all(values[..., : self.n_targets], lengths)
+        steps = np.asarray(lengths)[:, None] + np.arange(values.shape[1])
+        return self.transforms.forward_rows(np.arange(len(values)), values[..., : self.n_targets],
+                                            steps)
 
     def _extender(self, rows: np.ndarray, ends: np.ndarray):
         """The ``extend`` function for forecasting: predicted targets → all input channels."""

@@ -133,11 +133,10 @@ def panel_steps(stamps: pd.Index, starts: np.ndarray, cfg: TimeConfig, label: st
         ticks, step = stamps.asi8, 1
     else:
         freq, grid, ticks = None, None, stamps.to_numpy().astype(np.int64, copy=False)
-        step = min((int(d[i].min()) for d, i in _chunks(ticks, inner) if i.any()),
-                   default=1)  # the smallest step within a series
+        step = min((int(np.diff(ticks[lo:b])[inner[lo + 1 : b]].min()) for lo, b in _chunks(n)
+                    if inner[lo + 1 : b].any()), default=1)  # the smallest step within a series
     jump = np.zeros(n, dtype=bool)  # a stamp that is not its predecessor's next
-    for a, b in zip(range(0, n, _CHUNK), [*range(_CHUNK, n, _CHUNK), n], strict=True):
-        lo = max(a - 1, 0)  # with the row before, to compare it with
+    for lo, b in _chunks(n):
         if grid is None:
             position = ticks[lo:b]
             bad = (np.diff(position) % step != 0) if step > 0 else np.ones(b - lo - 1, bool)
@@ -170,12 +169,11 @@ def panel_steps(stamps: pd.Index, starts: np.ndarray, cfg: TimeConfig, label: st
 _CHUNK = 1 << 20  # rows checked at a time: a few MB of temporaries, not a copy of the column
 
 
-def _chunks(values: np.ndarray, inner: np.ndarray):
-    """``(np.diff(values[lo:b]), inner[lo+1:b])`` chunk by chunk."""
-    n = len(values)
+def _chunks(n: int):
+    """``(lo, b)``: rows ``lo:b`` of ``n``, chunk by chunk, each with the row before it (to
+    compare it with)."""
     for a in range(0, n, _CHUNK):
-        lo, b = max(a - 1, 0), min(a + _CHUNK, n)
-        yield np.diff(values[lo:b]), inner[lo + 1 : b]
+        yield max(a - 1, 0), min(a + _CHUNK, n)
 
 
 def spans(ends: pd.DatetimeIndex, freq: str, before: np.ndarray, after: int) -> list[pd.DatetimeIndex]:

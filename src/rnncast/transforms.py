@@ -85,28 +85,20 @@ class Transforms:
 
     def forward_rows(self, series: np.ndarray, values: np.ndarray, positions: np.ndarray
                      ) -> np.ndarray:
-        """``values (B, W, F)`` of the series ``series (B,)`` at ``positions (B, W)`` on the
-        model's scale."""
+        """``values (B, W, F)`` (the first ``F`` columns) of the series ``series (B,)`` at
+        ``positions (B, W)`` on the model's scale; NaN where a log meets a value ≤ 0."""
+        F = values.shape[2]
         z = values
         if self.seasonal is not None:
-            z = z / self.seasonal[series[:, None], positions % self.seasonal.shape[1]]
-        if self.log:
-            z = np.log(z)
-        return (z - self.shift[series][:, None]) / self.scale[series][:, None]
-
-    def forward_all(self, values: np.ndarray, starts: np.ndarray) -> np.ndarray:
-        """``(B, h, F)`` values of every series (the first ``F`` columns), series ``b`` from
-        position ``starts[b]``, on the model's scale; NaN where a log meets a value ≤ 0."""
-        F = values.shape[2]
-        if self.seasonal is not None:
-            values = values / self._indices(np.arange(len(values)), starts, values.shape[1], F)
+            z = z / self.seasonal[series[:, None], positions % self.seasonal.shape[1]][..., :F]
         if self.log:
             with np.errstate(divide="ignore", invalid="ignore"):
-                values = np.where(values > 0, np.log(np.where(values > 0, values, 1.0)), np.nan)
-        return (values - self.shift[:, None, :F]) / self.scale[:, None, :F]
+                z = np.where(z > 0, np.log(np.where(z > 0, z, 1.0)), np.nan)
+        return (z - self.shift[series][:, None, :F]) / self.scale[series][:, None, :F]
 
     def inverse_all(self, scaled: np.ndarray, starts: np.ndarray, rows=slice(None)) -> np.ndarray:
-        """:meth:`forward_all` backwards for the series ``rows`` (all by default)."""
+        """:meth:`forward_rows` backwards for the series ``rows`` (all by default), series
+        ``b``'s ``h`` steps from position ``starts[b]``: ``(B, h, F)``."""
         F = scaled.shape[2]
         values = scaled * self.scale[rows][:, None, :F] + self.shift[rows][:, None, :F]
         if self.log:
