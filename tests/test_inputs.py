@@ -50,7 +50,7 @@ def test_calendar_phase_follows_the_dates():
     index = pd.date_range("2015-04-01", periods=60, freq="MS")  # starts in April
     y = pd.Series(100 + 10 * np.sin(2 * np.pi * (index.month - 1) / 12), index=index)
     model = Forecaster(window=12, horizon=3, calendar=True, **FAST).fit(y)
-    extras = model._extras(np.array([0]), np.array([[0, 9]]))[0]  # April, then January
+    extras = model.channels.extras(np.array([0]), np.array([[0, 9]]))[0]  # April, then January
     np.testing.assert_allclose(extras[0], [np.sin(2 * np.pi * 3 / 12), np.cos(2 * np.pi * 3 / 12)])
     np.testing.assert_allclose(extras[1], [0.0, 1.0], atol=1e-12)
     assert model.nets[0].n_inputs == 3

@@ -110,7 +110,7 @@ def test_the_api_chooses_threads_by_batch_size_and_load_and_restores_torch_s_set
 
     import torch
 
-    from rnncast import training
+    from rnncast import cores as core_count
 
     seen = []
     y = np.sin(np.arange(80) / 3)
@@ -118,7 +118,7 @@ def test_the_api_chooses_threads_by_batch_size_and_load_and_restores_torch_s_set
     cores = len(os.sched_getaffinity(0))
     torch.set_num_threads(2)
     try:
-        monkeypatch.setattr(training, "idle_cores", lambda cores: float(cores))  # idle machine
+        monkeypatch.setattr(core_count, "idle_cores", lambda cores: float(cores))  # idle machine
         Forecaster(**{**FAST, "epochs": 2}).fit(y, callback=record)  # small batches: one thread
         assert seen and set(seen) == {1} and torch.get_num_threads() == 2
         seen.clear()
@@ -128,7 +128,7 @@ def test_the_api_chooses_threads_by_batch_size_and_load_and_restores_torch_s_set
         Forecaster(**{**FAST, "epochs": 2, "batch_size": 128}).fit(y, callback=record)
         assert set(seen) == {cores}  # large batches: every idle core
         seen.clear()
-        monkeypatch.setattr(training, "idle_cores", lambda cores: 0.0)  # every core busy
+        monkeypatch.setattr(core_count, "idle_cores", lambda cores: 0.0)  # every core busy
         Forecaster(**{**FAST, "epochs": 2, "batch_size": 128}).fit(y, callback=record)
         assert set(seen) == {1}
     finally:

@@ -80,7 +80,7 @@ def test_bad_training_options_are_named(field, value, message):
 
 
 def test_spike_guard_skips_exploding_and_non_finite_steps():
-    from rnncast.training import SpikeGuard
+    from rnncast.gradients import SpikeGuard
 
     X, Y = data()
     model = net()
@@ -103,7 +103,7 @@ def test_spike_guard_skips_exploding_and_non_finite_steps():
 def test_spike_guard_accepts_a_lasting_rise_of_the_gradient_scale():
     """Leaving a plateau raises the gradient norm for good: after half a window of large norms the
     guard takes them as the new normal instead of skipping every step from then on."""
-    from rnncast.training import SpikeGuard
+    from rnncast.gradients import SpikeGuard
 
     guard = SpikeGuard(factor=10.0, window=50, warmup=20)
     assert not any(guard.should_skip(1.0) for _ in range(50))
@@ -124,7 +124,7 @@ def test_training_reports_skipped_steps_and_survives_a_spike():
 
 
 def test_clipping_by_norm_scales_the_gradient_that_the_optimiser_sees():
-    from rnncast.training import _clip
+    from rnncast.gradients import clip as _clip
 
     X, Y = data()
     model = net()
@@ -135,3 +135,23 @@ def test_clipping_by_norm_scales_the_gradient_that_the_optimiser_sees():
     assert _clip(model, grads, before, TrainConfig(clip_norm=1.0)) == 1
     after = float(torch.nn.utils.get_total_norm([p.grad for p in model.parameters()]))
     assert after == pytest.approx(1.0, rel=1e-4)
+
+
+def test_the_device_side_step_path_clips_counts_and_catches_divergence(monkeypatch):
+    """The GPU path without per-step read-backs, run here on the CPU: the same training up to
+    float rounding of the clipping factor, clipped steps counted, a NaN loss still stops it."""
+    from rnncast import training
+
+    X, Y = data()
+    config = TrainConfig(epochs=4, batch_size=16, lr=0.05, clip_norm=0.05, spike_guard=None)
+    a, b = net(seed=1), net(seed=1)
+    read = train(a, X, Y, config)
+    monkeypatch.setattr(training, "reads_each_step", lambda config, device: False)
+    kept = train(b, X, Y, config)
+    assert kept.clipped_steps == read.clipped_steps > 0
+    for p, q in zip(a.parameters(), b.parameters(), strict=True):
+        torch.testing.assert_close(p, q, rtol=1e-4, atol=1e-5)
+    Y = Y.clone()
+    Y[3] = float("nan")
+    with pytest.raises(TrainingDiverged, match="training diverged at epoch 1"):
+        train(net(), X, Y, config)

@@ -9,6 +9,7 @@ from dataclasses import replace
 import torch
 from torch import nn
 
+from rnncast.checkpoints import Checkpoints
 from rnncast.sampling import Windows
 from rnncast.training import EpochInfo, History, TrainConfig, auto_batch, train
 
@@ -23,6 +24,7 @@ def train_members(
     config: TrainConfig,
     refit: bool | None = None,
     callback: Callable[[EpochInfo], None] | None = None,
+    checkpoints: Checkpoints | None = None,
 ) -> tuple[list[nn.Module], list[History]]:
     """Train ``members`` networks; member ``k`` reads ``windows[k % len(windows)]`` steps, starts
     from ``new_net(window, seed)`` with seed ``config.seed + 1000·k``, and trains on that
@@ -30,7 +32,8 @@ def train_members(
     stopping trained is trained again from the same start on all windows, for its best epochs.
     ``refit=None``: only when an epoch visits every window. With more, epochs are samples of
     a larger pool, the held-out windows are a small part of it, and a refit would double the
-    cost for data the model mostly never sees anyway."""
+    cost for data the model mostly never sees anyway. ``checkpoints``: each run saved after
+    every epoch, finished members kept; a resume skips those and continues the one under way."""
     nets, histories = [], []
     for member in range(members):
         window = windows[member % len(windows)]
@@ -39,13 +42,23 @@ def train_members(
                      batch_size=config.batch_size or auto_batch(len(data)))  # refit: same batch
         again = refit if refit is not None else len(data) <= config.windows_per_epoch
         net = new_net(window, tc.seed)
+        done = checkpoints.finished(member) if checkpoints else None
+        if done is not None:
+            net.load_state_dict(done[0])
+            nets.append(net.eval())
+            histories.append(done[1])
+            continue
         report = None if callback is None else _tagged(callback, member)
         validation = held.sample(tc.validation_windows, tc.seed) if len(held) else None
-        history = train(net, data, None, tc, validation, report)
+        saver = checkpoints.slot(member, "train") if checkpoints else None
+        history = train(net, data, None, tc, validation, report, saver=saver)
         if validation is not None and again:
             net = new_net(window, tc.seed)
+            saver = checkpoints.slot(member, "refit") if checkpoints else None
             train(net, data.joined(held), None, replace(tc, restore_best=False),
-                  epochs=max(1, history.best_epoch))
+                  epochs=max(1, history.best_epoch), saver=saver)
+        if checkpoints:
+            checkpoints.finish(member, net, history)
         nets.append(net)
         histories.append(history)
     return nets, histories

@@ -239,6 +239,12 @@ def _inside(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
 
 
+def overlaps(a: str | Path, b: str | Path) -> bool:
+    """``a`` and ``b`` are the same path, or one lies inside the other."""
+    a, b = _resolve(Path(a)), _resolve(Path(b))
+    return _inside(a, b) or _inside(b, a)
+
+
 class Outputs:
     """The outputs of one command: checked before work starts, staged, committed all at once.
 

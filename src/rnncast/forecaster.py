@@ -15,12 +15,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 
-from rnncast import features, forecasting, intervals
+from rnncast import distributed, features, forecasting, intervals
+from rnncast.checkpoints import Checkpoints, fingerprint
+from rnncast.cores import auto_threads, threads
 from rnncast.data import Panel, SeriesData, as_panel
 from rnncast.ensemble import AGGREGATES, combine, train_members
 from rnncast.errors import DataError, SettingError, bounded
@@ -35,9 +38,7 @@ from rnncast.training import (
     History,
     TrainConfig,
     auto_batch,
-    auto_threads,
     seed_everything,
-    threads,
 )
 from rnncast.transforms import Transforms
 from rnncast.windows import count_windows
@@ -97,7 +98,7 @@ class Forecaster:
         ensemble: int = ENSEMBLE,
         aggregate: str = "median",
         seed: int = 0,
-        device: str = "cpu",
+        device: str = "auto",
         threads: int | None = None,
     ) -> None:
         if ensemble < 1:
@@ -117,7 +118,7 @@ class Forecaster:
                                         clip_value=clip_value, spike_guard=spike_guard, seed=seed,
                                         windows_per_epoch=windows_per_epoch,
                                         max_windows=max_windows)
-        self.device = torch.device(device)
+        self.device = distributed.resolve_device(device)  # auto: CUDA when there is one
         self.threads = threads  # PyTorch CPU threads to fit and forecast; None: auto_threads
         self.freq: str | None = None
         self.nets: list[RecurrentNet] = []
@@ -128,7 +129,7 @@ class Forecaster:
 
     @classmethod
     def from_configs(cls, model: ModelConfig, series: SeriesConfig, train: TrainConfig,
-                     ensemble: int = 1, device: str = "cpu") -> Forecaster:
+                     ensemble: int = 1, device: str = "auto") -> Forecaster:
         """Build from the three configuration objects (as stored in a model directory)."""
         self = cls(ensemble=ensemble, device=device)
         self.model_config, self.series_config, self.train_config = model, series, train
@@ -146,20 +147,30 @@ class Forecaster:
 
     # -- fitting -------------------------------------------------------------------------------
     def fit(self, y, callback: Callable[[EpochInfo], None] | None = None,
-            freq: str | None = None) -> Forecaster:
+            freq: str | None = None, checkpoints: str | Path | None = None,
+            resume: bool = False) -> Forecaster:
         """Train on the whole of ``y`` (early stopping on the last ``validation`` points of
         each series). ``y``: a series (pandas, NumPy), a list or dict of series, a Panel, or a
         long DataFrame ``unique_id, ds, y``; ``freq``: its frequency where the dates do not
-        tell it."""
+        tell it. ``checkpoints``: a folder for the state after every epoch; ``resume``: go on
+        from the checkpoints there (same data and settings). Under torchrun, the processes
+        train together (rnncast.distributed)."""
         self.freq = freq or self.freq
         with threads(self.threads):
-            return self._fit(y, callback)
+            return self._fit(y, callback, checkpoints, resume)
 
-    def _fit(self, y, callback: Callable[[EpochInfo], None] | None) -> Forecaster:
+    def _fit(self, y, callback: Callable[[EpochInfo], None] | None,
+             folder: str | Path | None, resume: bool) -> Forecaster:
+        ranks = distributed.start(self.device)
         panel, cfg = self._prepare(y)
         check_memory(self.model_config, self.n_columns + self.n_extra, cfg.max_window,
                      self.train_config.batch_size or 128, self.n_targets * cfg.head_horizon)
         Z = self._fit_transform(panel, cfg)
+        kept = None
+        if folder is not None or resume:
+            settings = self.config() | {"ensemble": self.ensemble, "world": ranks.world}
+            kept = Checkpoints.open(folder, fingerprint(settings, [Z, panel.lengths]), resume,
+                                    write=ranks.main)
         sources = {w: training_windows(Z, panel, cfg, w, self.channels, self.device)
                    for w in set(cfg.windows)}  # once per input length
         if self.threads is None:
@@ -167,7 +178,7 @@ class Forecaster:
             torch.set_num_threads(auto_threads(self.train_config.batch_size or auto_batch(len(first))))
         self.nets, self.histories = train_members(
             self.ensemble, cfg.windows, sources, lambda w, seed: self._new_net(cfg, w, seed),
-            self.train_config, cfg.refit, callback)
+            self.train_config, cfg.refit, callback, kept)
         return self
 
     def pairs(self, y, window: int | None = None) -> tuple[torch.Tensor, ...]:
@@ -209,18 +220,9 @@ class Forecaster:
     def n_extra(self) -> int:
         return self.channels.n_extra
 
-    def _extras(self, rows: np.ndarray, positions: np.ndarray) -> np.ndarray:
-        return self.channels.extras(rows, positions)
-
     def _fit_transform(self, panel: Panel, cfg: SeriesConfig) -> np.ndarray:
         """Fit each series' seasonal indices and scaler on its own data; the scaled rows."""
-        self.transforms = Transforms.fit(panel, cfg.scaler, cfg.log, cfg.season or 1,
-                                         cfg.deseasonalize)
-        bad = self.transforms.not_finite()
-        if len(bad):
-            name = f"series '{panel.ids[bad[0]]}'" if panel.ids else "the series"
-            raise DataError(f"{name} cannot be scaled: its values overflow floating point; "
-                            "divide them by a power of ten first")
+        self.transforms = Transforms.fit_checked(panel, cfg)
         return self.transforms.forward_panel(panel)
 
     def _new_net(self, cfg: SeriesConfig, window: int, seed: int) -> RecurrentNet:
@@ -333,7 +335,7 @@ class Forecaster:
 
         def extend(values: torch.Tensor, done: int) -> torch.Tensor:
             positions = ends[:, None] + done + np.arange(values.shape[1])  # (B, k)
-            extra = torch.as_tensor(self._extras(rows, positions), dtype=values.dtype,
+            extra = torch.as_tensor(self.channels.extras(rows, positions), dtype=values.dtype,
                                     device=values.device)
             return torch.cat([values, extra], dim=2)
 
@@ -346,17 +348,7 @@ class Forecaster:
         return self.transforms.inverse_all(scaled[..., : self.n_targets], lengths, rows)
 
     def _last_windows(self, panel: Panel) -> np.ndarray:
-        """The last ``max_window`` scaled points of every series, padded at the start with the
-        first one if short: ``(N, W, C)``."""
-        W, short = self.fitted_config.max_window, panel.lengths < self.fitted_config.max_window
-        if short.any() and self.fitted_config.short != "pad":
-            raise DataError(f"need at least window = {W} points to forecast, got "
-                            f"{panel.lengths[short][0]}")
-        rows, positions = panel.last_rows(W)  # (N, W): a padded row repeats the first
-        series = np.arange(len(panel))
-        z = self.transforms.forward_rows(series, panel.values[rows], positions)
-        nominal = panel.ends[:, None] - W + np.arange(W)  # where the padded steps would be
-        return np.concatenate([z, self._extras(series, nominal)], axis=2)  # (N, W, C)
+        return forecasting.last_windows(panel, self.transforms, self.channels, self.fitted_config)
 
     def forecast_scaled(self, window: torch.Tensor, steps: int, strategy: str | None = None,
                         extend=forecasting.targets_only):
@@ -399,10 +391,10 @@ class Forecaster:
 
     # -- saving --------------------------------------------------------------------------------
     @classmethod
-    def from_saved(cls, saved: Saved) -> Forecaster:
+    def from_saved(cls, saved: Saved, device: str = "auto") -> Forecaster:
         """The forecaster a model directory describes (:func:`rnncast.persistence.load_model`):
         its settings, transforms, the tails of its series and each member's weights."""
-        self = cls.from_configs(saved.model, saved.series, saved.train, saved.ensemble)
+        self = cls.from_configs(saved.model, saved.series, saved.train, saved.ensemble, device)
         self.aggregate, self.calibration = saved.aggregate, saved.calibration
         cfg = self.fitted_config = self.series_config
         self.transforms, self.panel, self.nets = saved.transforms, saved.panel, []
@@ -422,9 +414,9 @@ class Forecaster:
         save_model(self, path, __version__)
 
     @staticmethod
-    def load(path) -> Forecaster:
-        """Read a model directory written by :meth:`save`."""
-        return load_model(path, Forecaster.from_saved)
+    def load(path, device: str = "auto") -> Forecaster:
+        """Read a model directory written by :meth:`save`, its networks on ``device``."""
+        return load_model(path, lambda saved: Forecaster.from_saved(saved, device))
 
     def config(self) -> dict:
         """Every setting, as stored beside the weights."""

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from rnncast.errors import ForecastError
+from rnncast.errors import DataError, ForecastError
 from rnncast.networks import RecurrentNet
 
 # level(window) -> offset subtracted from inputs and added back to outputs, (B, 1, C)
@@ -116,3 +116,17 @@ def check_finite(values: np.ndarray, ids: list[str] | None) -> None:
         raise ForecastError(f"the forecast of {name} is not finite (NaN or infinite values): the "
                             "data's scale overflows the model (rescale it, or use the log "
                             f"transform){more}")
+
+
+def last_windows(panel, transforms, channels, cfg) -> np.ndarray:
+    """The last ``cfg.max_window`` scaled points of every series of ``panel`` with their
+    input-only channels, padded at the start with the first one if short: ``(N, W, C)``."""
+    W, short = cfg.max_window, panel.lengths < cfg.max_window
+    if short.any() and cfg.short != "pad":
+        raise DataError(f"need at least window = {W} points to forecast, got "
+                        f"{panel.lengths[short][0]}")
+    rows, positions = panel.last_rows(W)  # (N, W): a padded row repeats the first
+    series = np.arange(len(panel))
+    z = transforms.forward_rows(series, panel.values[rows], positions)
+    nominal = panel.ends[:, None] - W + np.arange(W)  # where the padded steps would be
+    return np.concatenate([z, channels.extras(series, nominal)], axis=2)  # (N, W, C)

@@ -9,11 +9,8 @@ from __future__ import annotations
 import copy
 import logging
 import math
-import os
-import statistics
 import time
 from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Protocol
 
@@ -22,7 +19,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from rnncast import distributed
 from rnncast.errors import SettingError, TrainingDiverged, bounded
+from rnncast.gradients import SpikeGuard, clip
 
 log = logging.getLogger(__name__)
 
@@ -128,52 +127,6 @@ def auto_budget(windows: int) -> int:
     return int(min(1_500_000, max(100_000, 10 * windows)))
 
 
-def auto_threads(batch: int) -> int:
-    """PyTorch threads when not given, for batches of ``batch`` windows: one for small batches
-    (these small networks gain nothing from more threads); from 128 windows on, the cores that
-    other work leaves idle now, as a busy core makes every thread wait. Measured in
-    benchmarks/threads.py: batch 128 on 2 cores, 23,000 windows/s on one thread, 43,000 on two
-    when idle, 10,000 on two beside a busy process."""
-    if batch < 128:
-        return 1
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    return max(1, min(cores, round(idle_cores(cores))))
-
-
-def idle_cores(cores: int, seconds: float = 0.2) -> float:
-    """How many of the machine's cores no process used over the next ``seconds`` (from
-    ``/proc/stat``; ``cores`` where the system does not say)."""
-
-    def sample() -> tuple[int, int]:
-        with open("/proc/stat") as stat:
-            ticks = [int(v) for v in stat.readline().split()[1:]]
-        return ticks[3] + ticks[4], sum(ticks)  # idle + iowait, all
-
-    try:
-        idle0, total0 = sample()
-        time.sleep(seconds)
-        idle1, total1 = sample()
-    except (OSError, ValueError, IndexError):
-        return float(cores)
-    share = (idle1 - idle0) / max(total1 - total0, 1)
-    return share * (os.cpu_count() or cores)
-
-
-@contextmanager
-def threads(count: int | None):
-    """PyTorch's CPU threads set to ``count`` (None: one, until :func:`auto_threads` knows
-    the batch) for a while, then set back."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(count or 1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def seed_everything(seed: int) -> None:
     """Seed torch's generators (CPU and CUDA) so two runs on one machine match."""
     torch.manual_seed(seed)
@@ -208,6 +161,31 @@ def _batches(data, Y: Tensor | None = None) -> Batches:
     return data if Y is None else Pairs(data, Y)
 
 
+@dataclass
+class Loop:
+    """What a training run carries from one epoch to the next: what a checkpoint holds."""
+
+    net: nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.ReduceLROnPlateau
+    rng: np.random.Generator  # draws each epoch's order of windows
+    guard: SpikeGuard
+    history: History = field(default_factory=History)
+    epoch: int = 0  # epochs finished
+    best: float = math.inf
+    bad_epochs: int = 0
+    best_state: dict[str, Tensor] | None = None
+
+
+class Saver(Protocol):
+    """Where a run's state goes after every epoch and comes back from on a resume
+    (:class:`rnncast.checkpoints.Slot`)."""
+
+    def save(self, loop: Loop) -> None: ...
+
+    def restore(self, loop: Loop) -> bool: ...
+
+
 def train(
     net: nn.Module,
     X: Tensor | Batches,
@@ -216,6 +194,7 @@ def train(
     validation: tuple[Tensor, Tensor] | Batches | None = None,
     callback: Callable[[EpochInfo], None] | None = None,
     epochs: int | None = None,
+    saver: Saver | None = None,
 ) -> History:
     """Fit ``net(X) ≈ Y`` (or on the pairs ``X`` takes batches from, with ``Y`` None);
     early-stop on ``validation`` when given (else run all epochs). An epoch visits every pair,
@@ -223,7 +202,9 @@ def train(
     ``config.max_windows`` windows have been visited.
 
     ``epochs`` overrides ``config.epochs`` (used to refit for the number of epochs that early
-    stopping found). Raises :class:`TrainingDiverged` when the loss becomes NaN or infinite.
+    stopping found); ``saver`` keeps the state after every epoch and resumes from it. In a
+    torch.distributed group each rank takes its share of every batch (DistributedDataParallel).
+    Raises :class:`TrainingDiverged` when the loss becomes NaN or infinite.
     """
     data = _batches(X, Y)
     validation = None if validation is None else _batches(validation)
@@ -233,127 +214,154 @@ def train(
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
         optimizer, factor=config.lr_decay, patience=max(1, config.patience // 4)
     )
-    rng = np.random.default_rng(config.seed)
-    n, history = len(data), History()
+    loop = Loop(net, optimizer, scheduler, np.random.default_rng(config.seed),
+                SpikeGuard(config.spike_guard))
+    if saver is not None and saver.restore(loop):
+        log.info("resumed after epoch %d", loop.epoch)
+    ranks = distributed.group()
+    model = ranks.wrap(net)
+    n = len(data)
     batch_size = config.batch_size or auto_batch(n)
     per_epoch = min(n, config.windows_per_epoch)
     budget = config.max_windows or auto_budget(n)
     limit = min(epochs or config.epochs, max(1, math.ceil(budget / max(per_epoch, 1))))
-    best_state, best = None, math.inf
-    start, bad_epochs = time.perf_counter(), 0
-    guard = SpikeGuard(config.spike_guard)
-    parameters = list(net.parameters())
-    for epoch in range(1, limit + 1):
+    start = time.perf_counter() - loop.history.seconds
+    history = loop.history
+    while loop.epoch < limit and not history.stopped_early:
+        loop.epoch += 1
+        epoch = loop.epoch
         net.train()
         if n <= config.windows_per_epoch:
-            order = torch.from_numpy(rng.permutation(n))
+            order = torch.from_numpy(loop.rng.permutation(n))
         else:
-            order = torch.from_numpy(rng.integers(0, n, config.windows_per_epoch))
-        total = 0.0
-        for batch in order.split(batch_size):
-            xb, yb = data.take(batch)
-            loss = loss_fn(net(xb), yb)
-            value = loss.item()  # the one read-back of the step
-            if not math.isfinite(value):
-                error = TrainingDiverged(
-                    f"training diverged at epoch {epoch}: the loss became {value}; "
-                    "lower the learning rate or turn on gradient clipping"
-                )
-                error.history = history  # what happened up to here
-                raise error
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            history.steps += 1
-            grads = [p.grad for p in parameters if p.grad is not None]
-            norm = float(nn.utils.get_total_norm(grads))  # once per step, for guard and clipping
-            if guard.should_skip(norm):
-                history.skipped_steps += 1
-                log.info("skipped step %d: gradient norm %.3g (recent median %.3g)",
-                         history.steps, guard.last, guard.median)
-                continue
-            history.clipped_steps += _clip(net, grads, norm, config)
-            optimizer.step()
-            total += value * len(batch)
+            order = torch.from_numpy(loop.rng.integers(0, n, config.windows_per_epoch))
+        order = order.to(_device(net))
+        total = _epoch(model, data, order, batch_size, loss_fn, config, loop, ranks)
         history.loss.append(total / len(order))
-        val = evaluate_loss(net, validation, None, loss_fn) if validation is not None else None
+        val = None
+        if validation is not None:
+            val = evaluate_loss(net, validation, None, loss_fn, ranks=ranks)
         monitored = val if val is not None else history.loss[-1]
         scheduler.step(monitored)
         if val is not None:
             history.val_loss.append(val)
-        if monitored < best - 1e-12:
-            best, bad_epochs, history.best_epoch = monitored, 0, epoch
+        if monitored < loop.best - 1e-12:
+            loop.best, loop.bad_epochs, history.best_epoch = monitored, 0, epoch
             if validation is not None and config.restore_best:
-                best_state = copy.deepcopy(net.state_dict())
+                loop.best_state = copy.deepcopy(net.state_dict())
         else:
-            bad_epochs += 1
-        if callback is not None:
-            callback(EpochInfo(epoch, history.loss[-1], val, time.perf_counter() - start, net))
-        if validation is not None and bad_epochs >= config.patience:
+            loop.bad_epochs += 1
+        if validation is not None and loop.bad_epochs >= config.patience:
             history.stopped_early = True
             log.info("early stop at epoch %d (best %d)", epoch, history.best_epoch)
-            break
-    if best_state is not None:
-        net.load_state_dict(best_state)
+        history.seconds = time.perf_counter() - start
+        if saver is not None:
+            saver.save(loop)
+        if callback is not None:
+            callback(EpochInfo(epoch, history.loss[-1], val, history.seconds, net))
+    if loop.best_state is not None:
+        net.load_state_dict(loop.best_state)
     net.eval()
     history.seconds = time.perf_counter() - start
     return history
 
 
+def _epoch(model: nn.Module, data: Batches, order: Tensor, batch_size: int, loss_fn: Callable,
+           config: TrainConfig, loop: Loop, ranks: distributed.Group) -> float:
+    """One pass over the windows ``order``; the summed loss of the steps taken, over all ranks.
+    The steps' losses stay on the device until the end of the pass; so does the gradient norm
+    unless a host decision needs it each step (see :func:`reads_each_step`)."""
+    history, guard = loop.history, loop.guard
+    parameters = list(loop.net.parameters())
+    losses: list[Tensor] = []
+    sizes: list[int] = []
+    clipped: list[Tensor] = []
+    for batch in order.split(batch_size):
+        mine = ranks.share(batch)
+        size = len(mine)
+        if not size:  # a batch smaller than the group: this rank joins with a weight of zero
+            mine = batch[:1]
+        xb, yb = data.take(mine)
+        loss = loss_fn(model(xb), yb)
+        loop.optimizer.zero_grad(set_to_none=True)
+        # DistributedDataParallel averages the ranks' gradients: weigh each by its share so the
+        # step is that of the whole batch in one process.
+        (loss * (size * ranks.world / len(batch)) if ranks.world > 1 else loss).backward()
+        history.steps += 1
+        grads = [p.grad for p in parameters if p.grad is not None]
+        if not reads_each_step(config, loss.device):  # clip on the device, count at the end
+            norm_t = nn.utils.get_total_norm(grads)
+            if config.clip_norm is not None:
+                nn.utils.clip_grads_with_norm_(parameters, config.clip_norm, norm_t)
+                clipped.append(norm_t > config.clip_norm)
+            loop.optimizer.step()
+            losses.append(loss.detach())
+            sizes.append(size)
+            continue
+        norm = float(nn.utils.get_total_norm(grads))  # the same on every rank (after DDP)
+        if not math.isfinite(norm):
+            _check_finite(loss, loop.epoch, history, ranks)
+        if guard.should_skip(norm):
+            history.skipped_steps += 1
+            log.info("skipped step %d: gradient norm %.3g (recent median %.3g)",
+                     history.steps, guard.last, guard.median)
+            continue
+        history.clipped_steps += clip(loop.net, grads, norm, config)
+        loop.optimizer.step()
+        losses.append(loss.detach())
+        sizes.append(size)
+    if clipped:
+        history.clipped_steps += int(torch.stack(clipped).sum())
+    values = torch.stack(losses).double().cpu().tolist() if losses else []
+    total = 0.0
+    for value, size in zip(values, sizes, strict=True):
+        total += value * size
+    (total,) = ranks.sum([total], _device(loop.net))
+    if not math.isfinite(total):
+        _check_finite(torch.tensor(total), loop.epoch, history, ranks)
+    return total
+
+
+def reads_each_step(config: TrainConfig, device: torch.device) -> bool:
+    """Whether each step reads its gradient norm back to the host: on the CPU (free there, and
+    clipping only the steps over the limit keeps the numbers as they were), or when the spike
+    guard or clipping by value decide per step. On a GPU without them, nothing waits for it."""
+    return device.type == "cpu" or config.spike_guard is not None or config.clip_value is not None
+
+
+def _check_finite(loss: Tensor, epoch: int, history: History, ranks: distributed.Group) -> None:
+    """Raise :class:`TrainingDiverged` on every rank when the loss is not finite on any."""
+    value = float(loss.detach())
+    (bad,) = ranks.sum([float(not math.isfinite(value))], _device(None, loss))
+    if bad:
+        error = TrainingDiverged(
+            f"training diverged at epoch {epoch}: the loss became {value}; "
+            "lower the learning rate or turn on gradient clipping"
+        )
+        error.history = history  # what happened up to here
+        raise error
+
+
+def _device(net: nn.Module | None, tensor: Tensor | None = None) -> torch.device:
+    return tensor.device if net is None else next(net.parameters()).device
+
+
 def evaluate_loss(net: nn.Module, X: Tensor | Batches, Y: Tensor | None,
-                  loss_fn: Callable | str = "mse", chunk: int = 4096) -> float:
+                  loss_fn: Callable | str = "mse", chunk: int = 4096,
+                  ranks: distributed.Group | None = None) -> float:
     """Mean loss of ``net`` on ``(X, Y)`` (or the pairs ``X`` holds) in evaluation mode, without
-    gradients, ``chunk`` pairs at a time."""
+    gradients, ``chunk`` pairs at a time; in a distributed group each rank scores its share."""
     if isinstance(loss_fn, str):
         loss_fn = LOSSES[loss_fn]
+    ranks = ranks or distributed.Group()
     data = _batches(X, Y)
     was_training = net.training
     net.eval()
     total = 0.0
     with torch.no_grad():
-        for index in torch.arange(len(data)).split(chunk):
+        for index in ranks.share(torch.arange(len(data))).split(chunk):
             xb, yb = data.take(index)
             total += loss_fn(net(xb), yb).item() * len(index)
     net.train(was_training)
+    (total,) = ranks.sum([total], _device(net))
     return total / len(data)
-
-
-class SpikeGuard:
-    """Flags a step whose gradient norm is not finite, or exceeds ``factor`` times the median
-    of the last 50 finite norms (after 20 steps), so the step can be skipped instead of taken.
-
-    Skipped norms still enter the window: a lasting rise of the gradient scale (as when a model
-    leaves a plateau) is accepted once it fills half the window, while a lone spike never moves
-    the median."""
-
-    def __init__(self, factor: float | None, window: int = 50, warmup: int = 20) -> None:
-        self.factor, self.window, self.warmup = factor, window, warmup
-        self.norms: list[float] = []  # the last `window` finite norms
-        self.seen = 0  # finite norms seen so far
-        self.last = self.median = float("nan")
-
-    def should_skip(self, norm: float) -> bool:
-        """``norm``: this step's total gradient norm."""
-        self.last = norm
-        if not math.isfinite(norm):
-            return True
-        self.median = statistics.median(self.norms) if self.norms else float("nan")  # 50 floats
-        spike = (self.factor is not None and self.seen >= self.warmup
-                 and norm > self.factor * self.median)
-        self.norms = [*self.norms[-(self.window - 1) :], norm]  # the last `window` norms
-        self.seen += 1
-        return spike
-
-
-def _clip(net: nn.Module, grads: list[Tensor], norm: float, config: TrainConfig) -> int:
-    """Clip gradients as configured; 1 when this step was clipped, else 0. ``norm`` is the
-    total norm of ``grads`` before any clipping."""
-    clipped = 0
-    if config.clip_value is not None:
-        clipped = int(any(g.abs().max() > config.clip_value for g in grads))
-        nn.utils.clip_grad_value_(net.parameters(), config.clip_value)  # in place: grads too
-        if clipped:
-            norm = float(nn.utils.get_total_norm(grads))  # the value clip changed it
-    if config.clip_norm is not None and norm > config.clip_norm:
-        nn.utils.clip_grads_with_norm_(net.parameters(), config.clip_norm, torch.tensor(norm))
-        clipped = 1
-    return clipped

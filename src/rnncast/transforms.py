@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rnncast.errors import SettingError
+from rnncast.errors import DataError, SettingError
 from rnncast.panel import Panel
 from rnncast.scaling import SCALERS, seasonal_indices
 
@@ -54,6 +54,18 @@ class Transforms:
             scale = np.maximum.reduceat(data, first, axis=0) - shift
         fitted.shift = shift  # a constant column gets scale 1 instead of a division by zero
         fitted.scale = np.where(scale > 1e-12 * np.maximum(1, abs(shift)), scale, 1.0)
+        return fitted
+
+    @classmethod
+    def fit_checked(cls, panel: Panel, cfg) -> Transforms:
+        """:meth:`fit` with the settings of a resolved ``cfg`` (SeriesConfig); refuses data
+        whose shift or scale overflow, naming the first such series."""
+        fitted = cls.fit(panel, cfg.scaler, cfg.log, cfg.season or 1, cfg.deseasonalize)
+        bad = fitted.not_finite()
+        if len(bad):
+            name = f"series '{panel.ids[bad[0]]}'" if panel.ids else "the series"
+            raise DataError(f"{name} cannot be scaled: its values overflow floating point; "
+                            "divide them by a power of ten first")
         return fitted
 
     def not_finite(self) -> np.ndarray:

@@ -14,7 +14,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from rnncast import __version__
+from rnncast import __version__, distributed
 from rnncast.cli import backtest, demo, diagnose, evaluate, fit, forecast, tune
 from rnncast.cli.args import HelpFormatter, Parser
 from rnncast.cli.common import to_json
@@ -83,6 +83,15 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     Parser.json_errors = "--json" in argv
     args = build_parser().parse_args(argv)
+    if getattr(args, "workers", 1) > 1 and distributed.requested() == 1:
+        return distributed.launch(distributed.without_workers(argv), args.workers)
+    if distributed.requested() > 1 and args.command != "fit":
+        print(f"rnncast: error: only `fit` trains in several processes; run `rnncast "
+              f"{args.command}` in one (without torchrun)", file=sys.stderr)
+        return 2
+    if distributed.launched_rank() != 0:  # under torchrun only rank 0 reports
+        args.quiet, args.json = True, False
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (for the life of the process)
     import torch
 
     if args.threads:
@@ -92,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = COMMANDS[args.command].run(args, run)
         run.commit()
+        distributed.finish()
     except BaseException as error:
         if isinstance(error, SystemExit):
             run.discard()
@@ -101,7 +111,8 @@ def main(argv: list[str] | None = None) -> int:
         run.discard()
         if args.debug:
             traceback.print_exc()
-        print(f"rnncast: error: {line}", file=sys.stderr)
+        if distributed.launched_rank() == 0:
+            print(f"rnncast: error: {line}", file=sys.stderr)
         if args.json:
             print(json.dumps({"error": {"message": line, "exit": code, "kind": kind}}), flush=True)
         return code

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 from rnncast.cells import ACTIVATIONS, CELLS
+from rnncast.distributed import DEVICES
 from rnncast.evaluation import BASELINES
 from rnncast.forecaster import ENSEMBLE, Forecaster
 from rnncast.networks import ModelConfig
@@ -213,6 +214,13 @@ def model_arguments(p: argparse.ArgumentParser, lists: bool = False) -> None:
     t.add_argument("--validation", type=nonnegative_int,
                    help="points at the end for early stopping (default: horizon or a tenth)")
     t.add_argument("--seed", type=seed_int, default=T.seed, help="random seed (same seed, same numbers)")
+    device_argument(t)
+
+
+def device_argument(p) -> None:
+    p.add_argument("--device", choices=DEVICES, default="auto",
+                   help="where the networks run (auto: a CUDA GPU when PyTorch sees one, else "
+                        "the CPU)")
 
 
 def output_arguments(p: argparse.ArgumentParser) -> None:
@@ -236,6 +244,6 @@ def forecaster_from(args: argparse.Namespace, horizon: int | None = None) -> For
         validation=args.validation, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
         loss=args.loss, patience=args.patience, clip_norm=args.clip_norm,
         ensemble=args.ensemble, seed=args.seed, threads=args.threads,
-        windows_per_epoch=args.epoch_windows, max_windows=args.max_windows,
+        windows_per_epoch=args.epoch_windows, max_windows=args.max_windows, device=args.device,
     )
 

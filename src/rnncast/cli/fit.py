@@ -6,16 +6,18 @@ import argparse
 import time
 from pathlib import Path
 
-from rnncast import __version__
+from rnncast import __version__, distributed
 from rnncast.cli.args import (
     HelpFormatter,
     data_arguments,
     forecaster_from,
     model_arguments,
     output_arguments,
+    positive_int,
 )
 from rnncast.cli.common import Progress, default_span, load_data, say
-from rnncast.files import Outputs
+from rnncast.errors import OutputError
+from rnncast.files import Outputs, overlaps
 from rnncast.persistence import write_model
 
 
@@ -38,12 +40,25 @@ def add(verbs) -> None:
                      help="calibrate prediction intervals for --horizon steps (trains one more "
                           "model, on the data without its end, to measure its errors)")
     fit.add_argument("--out", type=Path, required=True, help="model directory to write")
+    r = fit.add_argument_group("long runs, many processes")
+    r.add_argument("--checkpoint-dir", type=Path, metavar="DIR",
+                   help="save the training state after every epoch in DIR (a new or empty "
+                        "folder), so that a killed fit can go on with --resume DIR")
+    r.add_argument("--resume", type=Path, metavar="DIR",
+                   help="go on from the last finished epoch saved in DIR by --checkpoint-dir "
+                        "(same data and options; finished ensemble members are not retrained)")
+    r.add_argument("--workers", type=positive_int, default=1, metavar="N",
+                   help="train data-parallel in N processes on this machine (torchrun, gloo on "
+                        "the CPU, NCCL on GPUs); for many machines start `torchrun ... -m "
+                        "rnncast fit ...` on each instead")
     output_arguments(fit)
 
 
 
 def run(args: argparse.Namespace, run: Outputs) -> dict:
-    folder = run.directory(args.out, kind="model")
+    main = distributed.launched_rank() == 0  # only rank 0 writes; the others train beside it
+    folder = run.directory(args.out, kind="model") if main else None
+    checkpoints = _checkpoint_folder(args)
     data = load_data(args)
     model = forecaster_from(args)
     start = time.perf_counter()
@@ -53,8 +68,9 @@ def run(args: argparse.Namespace, run: Outputs) -> dict:
         say(args, f"calibrated intervals over {model.calibration.horizon} steps from "
                    f"{len(model.calibration.scores)} forecast errors per step")
     with Progress(args, f"fit {args.data.name}") as progress:
-        model.fit(data, callback=progress)
-    write_model(model, folder, __version__)
+        model.fit(data, callback=progress, checkpoints=checkpoints, resume=args.resume is not None)
+    if folder is not None:
+        write_model(model, folder, __version__)
     seconds = time.perf_counter() - start
     history = model.history
     points = int(model.panel.lengths.sum())
@@ -70,3 +86,17 @@ def run(args: argparse.Namespace, run: Outputs) -> dict:
             "settings": model.config()}
 
 
+
+
+def _checkpoint_folder(args: argparse.Namespace) -> Path | None:
+    """The checkpoint folder named by --checkpoint-dir or --resume (never an input or --out)."""
+    if args.resume and args.checkpoint_dir and args.resume.resolve() != args.checkpoint_dir.resolve():
+        raise OutputError("--resume and --checkpoint-dir name different folders; give one: "
+                          "--resume DIR goes on saving checkpoints in DIR")
+    folder = args.resume or args.checkpoint_dir
+    if folder is not None:
+        for other, flag in ((args.out, "--out"), (args.data, "the data")):
+            if overlaps(folder, other):
+                raise OutputError(f"{folder}: the checkpoint folder must not be, hold or lie in "
+                                  f"{flag}")
+    return folder

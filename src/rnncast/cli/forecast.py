@@ -10,6 +10,7 @@ import pandas as pd
 from rnncast import plots
 from rnncast.cli.args import (
     HelpFormatter,
+    device_argument,
     interval_levels,
     output_arguments,
     positive_int,
@@ -44,6 +45,7 @@ def add(verbs) -> None:
     fc.add_argument("--out", type=Path, required=True,
                     help="forecast file to write: CSV, or Parquet when it ends in .parquet; the "
                          "plot goes beside it with the extension .png")
+    device_argument(fc)
     output_arguments(fc)
 
 
@@ -55,7 +57,7 @@ def run(args: argparse.Namespace, run: Outputs) -> dict:
                           f"{args.out.name}")
     png = args.out.with_suffix(".png")
     table, picture = run.file(args.out), run.file(png, "--out (its plot)")
-    model = Forecaster.load(args.model)
+    model = Forecaster.load(args.model, args.device)
     model.threads = args.threads
     panel, first = model.panel, model.data
     time_col = first.index.name if first.index is not None else None

@@ -1,0 +1,96 @@
+"""Data-parallel training on torch.distributed (gloo on loopback, two processes): the ranks end
+with identical weights equal to one process's with the same global batch; `fit --workers 2`
+writes one model that loads and forecasts; devices resolve as documented."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from rnncast import distributed
+from rnncast.cli import main
+from rnncast.errors import SettingError
+
+ROOT = Path(__file__).resolve().parents[1]
+ENV = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "OMP_NUM_THREADS": "1"}
+AIR = ROOT / "src" / "rnncast" / "data" / "airpassengers.csv"
+FIT = ["fit", str(AIR), "--target", "passengers", "--time-col", "month", "--ensemble", "1",
+       "--epochs", "6", "--units", "8", "--quiet", "--json", "--device", "cpu"]
+
+
+def torchrun(*argv: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+               "--nproc-per-node", "2", *argv]
+    return subprocess.run(command, env=ENV, capture_output=True, text=True, timeout=120)
+
+
+def test_two_ranks_end_identical_and_equal_one_process_with_the_same_global_batch(tmp_path):
+    worker = str(ROOT / "tests" / "ddp_worker.py")
+    done = torchrun(worker, str(tmp_path), "3")
+    assert done.returncode == 0, done.stderr[:3000]
+    alone = subprocess.run([sys.executable, worker, str(tmp_path), "3"], env=ENV,
+                           capture_output=True, text=True, timeout=120)
+    assert alone.returncode == 0, alone.stderr[-2000:]
+    a, b, one = (load_file(tmp_path / f"rank{r}-of-{w}.safetensors")
+                 for r, w in ((0, 2), (1, 2), (0, 1)))
+    assert set(a) == set(one)
+    for name in a:
+        assert torch.equal(a[name], b[name]), name  # DDP keeps the replicas identical
+        torch.testing.assert_close(a[name], one[name], rtol=1e-4, atol=1e-5)
+    # the validation loss is summed across the ranks' shares (11 and 10 windows): same numbers
+    torch.testing.assert_close(a["val_loss"], one["val_loss"], rtol=1e-5, atol=0)
+    assert not torch.equal(a["val_loss"][0], a["val_loss"][-1])  # it did train
+
+
+def test_fit_with_two_workers_writes_one_model_that_forecasts(tmp_path):
+    out, alone = tmp_path / "model", tmp_path / "alone"
+    done = subprocess.run([sys.executable, "-m", "rnncast", *FIT, "--out", str(out),
+                           "--workers", "2"], env=ENV, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout)  # rank 0's one JSON object; rank 1 printed nothing
+    assert [p.name for p in tmp_path.iterdir()] == ["model"]  # no staging left by either rank
+    from rnncast import Forecaster
+
+    forecast = Forecaster.load(out, "cpu").predict(12)
+    assert len(forecast) == 12 and forecast.notna().all()
+    assert main([*FIT, "--out", str(alone), "--threads", "1"]) == 0
+    one = json.loads(Path(alone / "config.json").read_text())
+    assert one["train"] == json.loads((out / "config.json").read_text())["train"]
+    same = Forecaster.load(alone, "cpu").predict(12)
+    assert abs(forecast - same).max() / same.abs().max() < 1e-3  # one process, same global batch
+    assert report["series"] == 1
+
+
+def test_only_fit_runs_under_torchrun(monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    code = main(["evaluate", str(AIR), "--target", "passengers", "--time-col", "month",
+                 "--test", "12", "--out", str(tmp_path / "e")])
+    assert code == 2 and "only `fit` trains in several processes" in capsys.readouterr().err
+
+
+def test_workers_flag_is_removed_from_what_each_process_runs():
+    argv = ["fit", "d.csv", "--workers", "2", "--out", "m", "--workers=3"]
+    assert distributed.without_workers(argv) == ["fit", "d.csv", "--out", "m"]
+
+
+def test_devices_resolve_as_documented(monkeypatch):
+    assert distributed.resolve_device("cpu") == torch.device("cpu")
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert distributed.resolve_device("auto").type == expected
+    with pytest.raises(SettingError, match="device must be one of"):
+        distributed.resolve_device("tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(SettingError, match="no CUDA device"):
+            distributed.resolve_device("cuda")
+
+
+def test_threads_are_shared_among_the_processes_of_one_machine(monkeypatch):
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "2")
+    assert distributed.local_share(2) == 1 and distributed.local_share(16) == 8
+    monkeypatch.delenv("LOCAL_WORLD_SIZE")
+    assert distributed.local_share(2) == 2
