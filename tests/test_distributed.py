@@ -94,3 +94,23 @@ def test_threads_are_shared_among_the_processes_of_one_machine(monkeypatch):
     assert distributed.local_share(2) == 1 and distributed.local_share(16) == 8
     monkeypatch.delenv("LOCAL_WORLD_SIZE")
     assert distributed.local_share(2) == 2
+
+
+SPARK_TASK = """
+import sys
+from rnncast.cli import main  # the function the README hands to Spark's TorchDistributor.run
+
+sys.exit(main({argv!r}))
+"""
+
+
+def test_the_function_torchdistributor_runs_trains_under_torchrun(tmp_path):
+    """TorchDistributor starts each process with torchrun's environment and calls the function
+    it is given with its arguments: here, two processes calling rnncast.cli.main(list)."""
+    task = tmp_path / "task.py"
+    task.write_text(SPARK_TASK.format(argv=[*FIT, "--out", str(tmp_path / "model")]))
+    done = torchrun(str(task))
+    assert done.returncode == 0, done.stderr[:3000]
+    from rnncast import Forecaster
+
+    assert Forecaster.load(tmp_path / "model", "cpu").predict(3).notna().all()

@@ -43,6 +43,7 @@ threads_int = number(int, lambda v: 1 <= v <= CPUS,
                       f"from 1 to {CPUS}, the CPUs of this machine (more only slows PyTorch down)")
 positive_float = number(float, lambda v: v > 0, "a positive number")
 nonnegative_int = number(int, lambda v: v >= 0, "an integer >= 0")
+nonnegative_float = number(float, lambda v: v >= 0, "a number >= 0")
 
 
 def baseline_names(text: str) -> list[str]:
@@ -202,6 +203,9 @@ def model_arguments(p: argparse.ArgumentParser, lists: bool = False) -> None:
                    help="windows per batch (default: 32, doubling with the data up to 128)")
     t.add_argument("--loss", choices=list(LOSSES), default=T.loss, help="training loss")
     t.add_argument("--clip-norm", type=positive_float, default=T.clip_norm, help="gradient norm limit")
+    t.add_argument("--spike-guard", type=nonnegative_float, default=T.spike_guard, metavar="X",
+                   help="skip a step whose gradient norm tops X times the recent median (0: off; "
+                        "off, a GPU need not wait for each step's norm)")
     t.add_argument("--epoch-windows", type=positive_int, default=T.windows_per_epoch, metavar="N",
                    help="an epoch visits every training window when there are at most N, else N "
                         "drawn at random (training time follows N, not the size of the data)")
@@ -243,6 +247,7 @@ def forecaster_from(args: argparse.Namespace, horizon: int | None = None) -> For
         calendar=args.calendar, id_embedding=args.id_embedding,
         validation=args.validation, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
         loss=args.loss, patience=args.patience, clip_norm=args.clip_norm,
+        spike_guard=args.spike_guard or None,
         ensemble=args.ensemble, seed=args.seed, threads=args.threads,
         windows_per_epoch=args.epoch_windows, max_windows=args.max_windows, device=args.device,
     )
