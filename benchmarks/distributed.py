@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).parent))
-from scale import RESULTS, measured, smape  # noqa: E402  (the same panel and timing)
+from scale import RESULTS, measured, smape
 
 
 def fit_and_score(args: argparse.Namespace, folder: Path, workers: int, extra: list[str]) -> dict:
