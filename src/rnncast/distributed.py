@@ -119,7 +119,11 @@ def resolve_device(name: str) -> torch.device:
                            "(use --device cpu or auto)")
     if name == "cuda" and requested() > 1:
         name = f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}"
-    return torch.device(name)
+    device = torch.device(name)
+    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+        raise SettingError(f"{name}: this machine has {torch.cuda.device_count()} GPU(s); start "
+                           "at most that many processes per machine")
+    return device
 
 
 def local_share(cores: int) -> int:
