@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 
 from rnncast.errors import ModelFileError, OutputError
 from rnncast.files import atomic_write
@@ -81,7 +81,7 @@ class Checkpoints:
     def finish(self, member: int, net: torch.nn.Module, history: History) -> None:
         """Keep ``member``'s final weights and history: a resume skips it."""
         if self.write:
-            tensors = {k: v.detach().cpu().contiguous().clone() for k, v in net.state_dict().items()}
+            tensors = _on_cpu(net.state_dict())
             text = json.dumps(asdict(history))
             atomic_write(self.path(member, "done"),
                          lambda tmp: save_file(tensors, tmp, metadata={"history": text}))
@@ -92,9 +92,8 @@ class Checkpoints:
         if not path.is_file():
             return None
         try:
-            with safe_open(path, "pt") as handle:
-                history = History(**json.loads(handle.metadata()["history"]))
-            return load_file(path), history
+            tensors, metadata = _read(path)
+            return tensors, History(**json.loads(metadata["history"]))
         except (SafetensorError, OSError, ValueError, KeyError, TypeError) as error:
             raise ModelFileError(f"checkpoint {path} is damaged ({error}); remove it to retrain "
                                  "that member") from None
@@ -116,14 +115,23 @@ class Checkpoints:
         if not path.is_file():
             return False
         try:
-            tensors = load_file(path)
-            with safe_open(path, "pt") as handle:
-                meta = json.loads(handle.metadata()["rnncast"])
-            restore(loop, tensors, meta)
+            tensors, metadata = _read(path)
+            restore(loop, tensors, json.loads(metadata["rnncast"]))
         except (SafetensorError, OSError, ValueError, KeyError, TypeError, RuntimeError) as error:
             raise ModelFileError(f"checkpoint {path} is damaged ({error}); remove it to restart "
                              "that member") from None
         return True
+
+
+def _on_cpu(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Own CPU copies, as safetensors writes them (contiguous, no shared storage)."""
+    return {k: v.detach().cpu().contiguous().clone() for k, v in tensors.items()}
+
+
+def _read(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """A checkpoint file's tensors and metadata, in one read."""
+    with safe_open(path, "pt") as handle:
+        return {k: handle.get_tensor(k) for k in handle.keys()}, handle.metadata() or {}  # noqa: SIM118
 
 
 def capture(loop: Loop) -> tuple[dict[str, torch.Tensor], dict]:
@@ -142,7 +150,7 @@ def capture(loop: Loop) -> tuple[dict[str, torch.Tensor], dict]:
     tensors["rng.torch"] = torch.get_rng_state()
     if torch.cuda.is_available() and torch.cuda.is_initialized():
         tensors["rng.cuda"] = torch.cuda.get_rng_state()
-    tensors = {k: v.detach().cpu().contiguous().clone() for k, v in tensors.items()}
+    tensors = _on_cpu(tensors)
     meta = {
         "epoch": loop.epoch, "best": loop.best, "bad_epochs": loop.bad_epochs,
         "history": asdict(loop.history), "param_groups": optimizer["param_groups"],

@@ -273,6 +273,8 @@ def _epoch(model: nn.Module, data: Batches, order: Tensor, batch_size: int, loss
     unless a host decision needs it each step (see :func:`reads_each_step`)."""
     history, guard = loop.history, loop.guard
     parameters = list(loop.net.parameters())
+    device = parameters[0].device
+    each_step = reads_each_step(config, device)
     losses: list[Tensor] = []
     sizes: list[int] = []
     clipped: list[Tensor] = []
@@ -289,7 +291,7 @@ def _epoch(model: nn.Module, data: Batches, order: Tensor, batch_size: int, loss
         (loss * (size * ranks.world / len(batch)) if ranks.world > 1 else loss).backward()
         history.steps += 1
         grads = [p.grad for p in parameters if p.grad is not None]
-        if not reads_each_step(config, loss.device):  # clip on the device, count at the end
+        if not each_step:  # clip on the device, count at the end
             norm_t = nn.utils.get_total_norm(grads)
             if config.clip_norm is not None:
                 nn.utils.clip_grads_with_norm_(parameters, config.clip_norm, norm_t)
@@ -300,7 +302,7 @@ def _epoch(model: nn.Module, data: Batches, order: Tensor, batch_size: int, loss
             continue
         norm = float(nn.utils.get_total_norm(grads))  # the same on every rank (after DDP)
         if not math.isfinite(norm):
-            _check_finite(loss, loop.epoch, history, ranks)
+            _check_finite(float(loss.detach()), loop.epoch, history, ranks, device)
         if guard.should_skip(norm):
             history.skipped_steps += 1
             log.info("skipped step %d: gradient norm %.3g (recent median %.3g)",
@@ -316,9 +318,9 @@ def _epoch(model: nn.Module, data: Batches, order: Tensor, batch_size: int, loss
     total = 0.0
     for value, size in zip(values, sizes, strict=True):
         total += value * size
-    (total,) = ranks.sum([total], _device(loop.net))
+    (total,) = ranks.sum([total], device)
     if not math.isfinite(total):
-        _check_finite(torch.tensor(total), loop.epoch, history, ranks)
+        _check_finite(total, loop.epoch, history, ranks, device)
     return total
 
 
@@ -329,10 +331,11 @@ def reads_each_step(config: TrainConfig, device: torch.device) -> bool:
     return device.type == "cpu" or config.spike_guard is not None or config.clip_value is not None
 
 
-def _check_finite(loss: Tensor, epoch: int, history: History, ranks: distributed.Group) -> None:
-    """Raise :class:`TrainingDiverged` on every rank when the loss is not finite on any."""
-    value = float(loss.detach())
-    (bad,) = ranks.sum([float(not math.isfinite(value))], _device(None, loss))
+def _check_finite(value: float, epoch: int, history: History, ranks: distributed.Group,
+                  device: torch.device) -> None:
+    """Raise :class:`TrainingDiverged` on every rank when the loss ``value`` is not finite on
+    any."""
+    (bad,) = ranks.sum([float(not math.isfinite(value))], device)
     if bad:
         error = TrainingDiverged(
             f"training diverged at epoch {epoch}: the loss became {value}; "
@@ -342,8 +345,8 @@ def _check_finite(loss: Tensor, epoch: int, history: History, ranks: distributed
         raise error
 
 
-def _device(net: nn.Module | None, tensor: Tensor | None = None) -> torch.device:
-    return tensor.device if net is None else next(net.parameters()).device
+def _device(net: nn.Module) -> torch.device:
+    return next(net.parameters()).device
 
 
 def evaluate_loss(net: nn.Module, X: Tensor | Batches, Y: Tensor | None,
