@@ -66,6 +66,43 @@ def test_fit_with_two_workers_writes_one_model_that_forecasts(tmp_path):
     assert report["series"] == 1
 
 
+def test_members_spread_over_ranks_equal_one_process_and_checkpoint_on_their_rank(tmp_path,
+                                                                                  capsys):
+    """--ensemble 3 on 2 processes (auto: members): rank 0 trains members 0 and 2, rank 1
+    member 1, each alone and with its own checkpoints; every member then equals the one a
+    single process trains, bit for bit, and a resume takes all three from the checkpoints."""
+    from rnncast import Forecaster
+
+    fit = [*FIT, "--ensemble", "3", "--epochs", "4"]
+    out, alone, again = tmp_path / "two", tmp_path / "one", tmp_path / "again"
+    run = [sys.executable, "-m", "rnncast", *fit, "--workers", "2"]
+    done = subprocess.run([*run, "--checkpoint-dir", str(tmp_path / "ck"), "--out", str(out)],
+                          env=ENV, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert sorted(p.name for p in (tmp_path / "ck").glob("member*-done.safetensors")) == [
+        f"member{k}-done.safetensors" for k in range(3)]
+    assert main([*fit, "--out", str(alone), "--threads", "1"]) == 0
+    single = json.loads(capsys.readouterr().out)
+    two, one = Forecaster.load(out, "cpu"), Forecaster.load(alone, "cpu")
+    for a, b in zip(two.nets, one.nets, strict=True):
+        for (name, x), y in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
+            assert torch.equal(x, y), name
+    report = json.loads(done.stdout)  # the histories came to rank 0 too
+    assert report["val_loss"] == single["val_loss"] and len(set(report["val_loss"])) == 3
+    resumed = subprocess.run([*run, "--resume", str(tmp_path / "ck"), "--out", str(again)],
+                             env=ENV, capture_output=True, text=True, timeout=180)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert (Forecaster.load(again, "cpu").predict(6) == two.predict(6)).all().all()
+
+
+def test_an_ensemble_is_shared_out_by_members_only_when_there_are_enough():
+    two = distributed.Group(1, 2)
+    assert [two.owner(k, 5, "auto") for k in range(5)] == [0, 1, 0, 1, 0]
+    assert two.owner(0, 1, "auto") is None and two.owner(0, 1, "members") == 0
+    assert two.owner(3, 5, "batches") is None
+    assert distributed.Group().owner(2, 5, "members") is None  # one process: nothing to share
+
+
 def test_only_fit_runs_under_torchrun(monkeypatch, capsys, tmp_path):
     monkeypatch.setenv("WORLD_SIZE", "2")
     code = main(["evaluate", str(AIR), "--target", "passengers", "--time-col", "month",

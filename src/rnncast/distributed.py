@@ -6,7 +6,8 @@ Kubernetes' PyTorchJob, Slurm, Ray Train), which describes the group in the envi
 whole data and the same random streams; each takes its share of every global batch, and
 ``DistributedDataParallel`` averages the gradients, so the steps are those of one process with
 the same global batch. Losses are summed across ranks here, so every rank makes the same
-early-stopping decision.
+early-stopping decision. An ensemble may instead be shared out whole: each rank trains every
+``world``-th member alone and the finished members are broadcast to all (``Group.owner``).
 """
 
 from __future__ import annotations
@@ -48,6 +49,33 @@ class Group:
         tensor = torch.tensor(values, dtype=torch.float64, device=device)
         dist.all_reduce(tensor)
         return tensor.tolist()
+
+    def barrier(self) -> None:
+        """Wait until every rank gets here."""
+        if self.world > 1:
+            dist.barrier()
+
+    def owner(self, member: int, members: int, parallel: str) -> int | None:
+        """The rank that trains ensemble ``member`` alone, or None when all train it together
+        (``parallel``: members, batches, or auto: members when there are enough to go round)."""
+        alone = parallel == "members" or (parallel == "auto" and members >= self.world)
+        return member % self.world if self.world > 1 and alone else None
+
+    def broadcast_module(self, net: nn.Module, owner: int) -> None:
+        """Every rank's ``net`` takes ``owner``'s weights (and buffers)."""
+        with torch.no_grad():
+            for tensor in net.state_dict().values():
+                dist.broadcast(tensor, src=owner)
+
+    def broadcast_text(self, text: str, owner: int, device: torch.device) -> str:
+        """``owner``'s ``text`` on every rank (as bytes: nothing is unpickled)."""
+        data = torch.tensor(list(text.encode()), dtype=torch.uint8, device=device)
+        size = torch.tensor([len(data)], dtype=torch.int64, device=device)
+        dist.broadcast(size, src=owner)
+        if self.rank != owner:
+            data = torch.empty(int(size), dtype=torch.uint8, device=device)
+        dist.broadcast(data, src=owner)
+        return bytes(data.cpu().tolist()).decode()
 
     def wrap(self, net: nn.Module) -> nn.Module:
         """``net`` as DistributedDataParallel (gradients averaged over the ranks in backward)."""

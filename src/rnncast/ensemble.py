@@ -3,12 +3,15 @@ all of them for the epochs it found, and the members' forecasts combined by a tr
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import asdict, replace
+from functools import partial
 
 import torch
 from torch import nn
 
+from rnncast import distributed
 from rnncast.checkpoints import Checkpoints
 from rnncast.sampling import Windows
 from rnncast.training import EpochInfo, History, TrainConfig, auto_batch, train
@@ -25,6 +28,7 @@ def train_members(
     refit: bool | None = None,
     callback: Callable[[EpochInfo], None] | None = None,
     checkpoints: Checkpoints | None = None,
+    ranks: distributed.Group | None = None,
 ) -> tuple[list[nn.Module], list[History]]:
     """Train ``members`` networks; member ``k`` reads ``windows[k % len(windows)]`` steps, starts
     from ``new_net(window, seed)`` with seed ``config.seed + 1000·k``, and trains on that
@@ -33,35 +37,61 @@ def train_members(
     ``refit=None``: only when an epoch visits every window. With more, epochs are samples of
     a larger pool, the held-out windows are a small part of it, and a refit would double the
     cost for data the model mostly never sees anyway. ``checkpoints``: each run saved after
-    every epoch, finished members kept; a resume skips those and continues the one under way."""
+    every epoch, finished members kept; a resume skips those and continues the one under way.
+
+    In a torch.distributed group (``ranks``), a member is trained by all ranks together, or
+    by one alone (``config.parallel``) and then sent to the others: every rank ends with all."""
+    ranks = ranks or distributed.group()
     nets, histories = [], []
     for member in range(members):
         window = windows[member % len(windows)]
-        data, held = sources[window]
         tc = replace(config, seed=config.seed + 1000 * member,
-                     batch_size=config.batch_size or auto_batch(len(data)))  # refit: same batch
-        again = refit if refit is not None else len(data) <= config.windows_per_epoch
+                     batch_size=config.batch_size or auto_batch(len(sources[window][0])))
+        owner = ranks.owner(member, members, config.parallel)
         net = new_net(window, tc.seed)
-        done = checkpoints.finished(member) if checkpoints else None
-        if done is not None:
-            net.load_state_dict(done[0])
-            nets.append(net.eval())
-            histories.append(done[1])
-            continue
-        report = None if callback is None else _tagged(callback, member)
-        validation = held.sample(tc.validation_windows, tc.seed) if len(held) else None
-        saver = checkpoints.slot(member, "train") if checkpoints else None
-        history = train(net, data, None, tc, validation, report, saver=saver)
-        if validation is not None and again:
-            net = new_net(window, tc.seed)
-            saver = checkpoints.slot(member, "refit") if checkpoints else None
-            train(net, data.joined(held), None, replace(tc, restore_best=False),
-                  epochs=max(1, history.best_epoch), saver=saver)
-        if checkpoints:
-            checkpoints.finish(member, net, history)
+        history = None  # another rank trains this member alone
+        if owner is None or owner == ranks.rank:
+            alone = owner is not None  # so its checkpoints are this rank's to write
+            kept = replace(checkpoints, write=True) if checkpoints and alone else checkpoints
+            history = _train_one(member, net, partial(new_net, window), sources[window], tc,
+                                 refit, callback, kept, distributed.Group() if alone else ranks)
         nets.append(net)
         histories.append(history)
+    for member, (net, history) in enumerate(zip(nets, histories, strict=True)):
+        owner = ranks.owner(member, members, config.parallel)
+        if owner is not None:  # every rank takes the member its owner trained
+            ranks.broadcast_module(net, owner)
+            text = ranks.broadcast_text(json.dumps(asdict(history)) if history else "", owner,
+                                        next(net.parameters()).device)
+            histories[member] = History(**json.loads(text))
+            net.eval()
     return nets, histories
+
+
+def _train_one(member: int, net: nn.Module, new_net: Callable[[int], nn.Module],
+               source: tuple[Windows, Windows], tc: TrainConfig, refit: bool | None,
+               callback: Callable[[EpochInfo], None] | None, checkpoints: Checkpoints | None,
+               ranks: distributed.Group) -> History:
+    """Train one member into ``net`` (early stopping, then the refit where one is due)."""
+    data, held = source
+    done = checkpoints.finished(member) if checkpoints else None
+    if done is not None:
+        net.load_state_dict(done[0])
+        net.eval()
+        return done[1]
+    again = refit if refit is not None else len(data) <= tc.windows_per_epoch
+    report = None if callback is None else _tagged(callback, member)
+    validation = held.sample(tc.validation_windows, tc.seed) if len(held) else None
+    saver = checkpoints.slot(member, "train") if checkpoints else None
+    history = train(net, data, None, tc, validation, report, saver=saver, ranks=ranks)
+    if validation is not None and again:
+        net.load_state_dict(new_net(tc.seed).state_dict())  # the same start, trained on all
+        saver = checkpoints.slot(member, "refit") if checkpoints else None
+        train(net, data.joined(held), None, replace(tc, restore_best=False),
+              epochs=max(1, history.best_epoch), saver=saver, ranks=ranks)
+    if checkpoints:
+        checkpoints.finish(member, net, history)
+    return history
 
 
 def combine(forecasts: list[torch.Tensor], aggregate: str = "median") -> torch.Tensor:

@@ -95,6 +95,7 @@ class Forecaster:
         spike_guard: float | None = 10.0,
         windows_per_epoch: int = TrainConfig.windows_per_epoch,
         max_windows: int | None = None,
+        parallel: str = TrainConfig.parallel,
         ensemble: int = ENSEMBLE,
         aggregate: str = "median",
         seed: int = 0,
@@ -117,7 +118,7 @@ class Forecaster:
                                         patience=patience, clip_norm=clip_norm,
                                         clip_value=clip_value, spike_guard=spike_guard, seed=seed,
                                         windows_per_epoch=windows_per_epoch,
-                                        max_windows=max_windows)
+                                        max_windows=max_windows, parallel=parallel)
         self.device = distributed.resolve_device(device)  # auto: CUDA when there is one
         self.threads = threads  # PyTorch CPU threads to fit and forecast; None: auto_threads
         self.freq: str | None = None
@@ -171,6 +172,7 @@ class Forecaster:
             settings = self.config() | {"ensemble": self.ensemble, "world": ranks.world}
             kept = Checkpoints.open(folder, fingerprint(settings, [Z, panel.lengths]), resume,
                                     write=ranks.main)
+            ranks.barrier()  # rank 0 has made the folder that all may write members to
         sources = {w: training_windows(Z, panel, cfg, w, self.channels, self.device)
                    for w in set(cfg.windows)}  # once per input length
         if self.threads is None:
@@ -178,7 +180,7 @@ class Forecaster:
             torch.set_num_threads(auto_threads(self.train_config.batch_size or auto_batch(len(first))))
         self.nets, self.histories = train_members(
             self.ensemble, cfg.windows, sources, lambda w, seed: self._new_net(cfg, w, seed),
-            self.train_config, cfg.refit, callback, kept)
+            self.train_config, cfg.refit, callback, kept, ranks)
         return self
 
     def pairs(self, y, window: int | None = None) -> tuple[torch.Tensor, ...]:

@@ -31,6 +31,9 @@ LOSSES: dict[str, Callable[[Tensor, Tensor], Tensor]] = {
     "huber": lambda pred, target: F.huber_loss(pred, target, delta=1.0),
 }
 OPTIMIZERS = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD}
+# How processes training together (torchrun) share an ensemble's work: "members": each trains
+# whole members on its own, no traffic until the end; "batches": every member data-parallel.
+PARALLEL = ("auto", "members", "batches")
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,7 @@ class TrainConfig:
     # The most windows one training run visits over all its epochs, so that the cost of a fit
     # is bounded whatever the size of the data. None: auto_budget.
     max_windows: int | None = None
+    parallel: str = "auto"  # PARALLEL; auto: members when there are at least as many as processes
 
     def __post_init__(self) -> None:
         if self.loss not in LOSSES:
@@ -71,6 +75,8 @@ class TrainConfig:
         bounded("validation_windows", self.validation_windows, 10**9, "too many to score each epoch")
         if self.max_windows is not None:
             bounded("max_windows", self.max_windows, 10**12, "a run that long never ends")
+        if self.parallel not in PARALLEL:
+            raise SettingError(f"parallel must be one of {', '.join(PARALLEL)}, got {self.parallel!r}")
         if self.optimizer not in OPTIMIZERS:
             raise SettingError(f"optimizer must be one of {sorted(OPTIMIZERS)}, got {self.optimizer!r}")
         if self.lr <= 0:
@@ -195,6 +201,7 @@ def train(
     callback: Callable[[EpochInfo], None] | None = None,
     epochs: int | None = None,
     saver: Saver | None = None,
+    ranks: distributed.Group | None = None,
 ) -> History:
     """Fit ``net(X) ≈ Y`` (or on the pairs ``X`` takes batches from, with ``Y`` None);
     early-stop on ``validation`` when given (else run all epochs). An epoch visits every pair,
@@ -203,7 +210,8 @@ def train(
 
     ``epochs`` overrides ``config.epochs`` (used to refit for the number of epochs that early
     stopping found); ``saver`` keeps the state after every epoch and resumes from it. In a
-    torch.distributed group each rank takes its share of every batch (DistributedDataParallel).
+    torch.distributed group (``ranks``, default: the running one) each rank takes its share of
+    every batch (DistributedDataParallel).
     Raises :class:`TrainingDiverged` when the loss becomes NaN or infinite.
     """
     data = _batches(X, Y)
@@ -218,7 +226,7 @@ def train(
                 SpikeGuard(config.spike_guard))
     if saver is not None and saver.restore(loop):
         log.info("resumed after epoch %d", loop.epoch)
-    ranks = distributed.group()
+    ranks = ranks or distributed.group()
     model = ranks.wrap(net)
     n = len(data)
     batch_size = config.batch_size or auto_batch(n)

@@ -19,6 +19,7 @@ from rnncast.cli.common import Progress, default_span, load_data, say
 from rnncast.errors import OutputError
 from rnncast.files import Outputs, overlaps
 from rnncast.persistence import write_model
+from rnncast.training import PARALLEL, TrainConfig
 
 
 def add(verbs) -> None:
@@ -51,6 +52,11 @@ def add(verbs) -> None:
                    help="train data-parallel in N processes on this machine (torchrun, gloo on "
                         "the CPU, NCCL on GPUs); for many machines start `torchrun ... -m "
                         "rnncast fit ...` on each instead")
+    r.add_argument("--parallel", choices=PARALLEL, default=TrainConfig.parallel,
+                   help="how processes share the work: members (each trains whole ensemble "
+                        "members alone, no traffic until the end), batches (every member "
+                        "data-parallel), auto: members when there are at least as many as "
+                        "processes")
     output_arguments(fit)
 
 
