@@ -19,7 +19,8 @@ import torch
 
 from rnncast import Forecaster
 from rnncast.datasets import air_passengers
-from rnncast.evaluation import grid, holdout, truncate, tune
+from rnncast.evaluation import holdout, truncate
+from rnncast.tuning import grid, tune
 
 RESULTS = Path(__file__).parent / "results"
 

@@ -45,3 +45,24 @@ def test_varmax_continues_a_joint_growth():
     np.testing.assert_allclose(forecast, growth[72:], rtol=0.02)
     with pytest.raises(ValueError, match="VARMAX needs a multivariate series"):
         baselines.varmax(y[:, :1], 3)
+
+
+def test_ets_fits_only_the_forms_the_data_allow():
+    y = np.linspace(-5, 5, 40)
+    forms = baselines.ets_forms(y, 12)  # values below zero: nothing multiplicative
+    assert forms and all(e == "add" and s != "mul" for e, _, _, s in forms)
+    positive = baselines.ets_forms(np.arange(1.0, 41.0), 12)
+    assert ("mul", "add", True, "mul") in positive and ("add", None, False, "mul") not in positive
+    assert all(s is None for *_, s in baselines.ets_forms(np.arange(1.0, 20.0), 12))  # < 2 seasons
+    assert baselines.ets_forms(np.arange(1.0, 4.0), 1) == [("add", None, False, None)]
+
+
+def test_ets_chooses_no_trend_for_a_level_and_the_season_when_there_is_one():
+    rng = np.random.default_rng(3)
+    flat = 50 + rng.normal(size=80)
+    forecast = baselines.ets(flat, 24, 1)
+    assert np.ptp(forecast) < 0.5 and abs(forecast.mean() - 50) < 1  # no trend to run away on
+    t = np.arange(96)
+    seasonal = 100 * (1 + 0.3 * np.sin(2 * np.pi * t / 12)) * np.exp(rng.normal(0, 0.01, 96))
+    forecast = baselines.ets(seasonal[:84], 12, 12)
+    assert np.mean(np.abs(forecast / seasonal[84:] - 1)) < 0.03

@@ -39,8 +39,10 @@ def test_evaluate_json_has_metrics_and_baselines_and_writes_plots(capsys, monthl
     assert code == 0, err
     result = json.loads(out)  # exactly one JSON object on stdout
     assert set(result["metrics"]) == {"rmse", "mae", "mape", "smape", "mase"}
-    assert set(result["baselines"]) == {"naive", "seasonal_naive", "sarimax", "ets"}
+    assert set(result["baselines"]) == {"naive", "seasonal_naive", "naive2", "theta", "ets",
+                                        "sarimax"}
     assert set(result["baselines"]["seasonal_naive"]) == set(result["metrics"])
+    assert result["verdict_metric"] == "rmse"  # one series: its own units
     assert result["season"] == 12 and result["test"] == 12
     for name in ("metrics.json", "forecast.png", "loss.png", "progress.png"):
         assert (out_dir / name).stat().st_size > 1000 or name == "metrics.json"
@@ -247,7 +249,11 @@ def test_many_series_in_long_format_evaluate_fit_forecast(capsys, long_csv, tmp_
     code, out, err = run(capsys, "evaluate", long_csv, *common, "--test", "4", "--json")
     assert code == 0, err
     result = json.loads(out)
-    assert result["series"] == 3 and set(result["baselines"]) == {"naive", "seasonal_naive"}
+    assert result["series"] == 3 and set(result["baselines"]) == {"naive", "seasonal_naive",
+                                                                   "naive2", "theta", "ets"}
+    assert result["verdict_metric"] == "mase"  # series of different sizes: a scale-free verdict
+    mase = result["metrics"]["mase"]
+    assert result["better_baselines"] == [n for n, b in result["baselines"].items() if b["mase"] < mase]
     model, csv = tmp_path / "model", tmp_path / "f.csv"
     assert run(capsys, "fit", long_csv, *common, "--horizon", "4", "--out", model)[0] == 0
     code, out, err = run(capsys, "forecast", model, "--horizon", "3", "--out", csv)
@@ -259,6 +265,35 @@ def test_many_series_in_long_format_evaluate_fit_forecast(capsys, long_csv, tmp_
     first_new = frame.groupby("store")["week"].min()
     assert all(pd.Timestamp(first_new[s]) == pd.Timestamp(last[s]) + pd.Timedelta(weeks=1)
                for s in last.index)
+
+
+def test_panel_evaluation_writes_each_series_scores_and_notes_a_baseline_over_budget(
+        capsys, long_csv, tmp_path):
+    common = ["--target", "units", "--time-col", "week", "--id-col", "store", "--window", "8", *FAST]
+    out_dir = tmp_path / "eval"
+    code, out, err = run(capsys, "evaluate", long_csv, *common, "--test", "4", "--json",
+                         "--baselines", "naive,seasonal_naive,ets", "--baseline-budget", "1e-9",
+                         "--out", out_dir)
+    assert code == 0, err
+    result = json.loads(out)
+    assert set(result["baselines"]) == {"naive", "seasonal_naive"}  # ETS could not fit in time
+    assert result["baseline_notes"] == ["ets left out: 3 series would take longer than the "
+                                        "baseline budget of 1e-09 s (--baseline-budget)"]
+    scores = pd.read_csv(out_dir / "series_scores.csv")
+    assert sorted(scores["series"].unique()) == ["shop0", "shop1", "shop2"]
+    assert sorted(scores["model"].unique()) == ["naive", "network", "seasonal_naive"]
+    mean = scores[scores["model"] == "network"]["smape"].mean()
+    assert mean == pytest.approx(result["metrics"]["smape"])  # the panel score is their mean
+
+
+def test_without_a_season_the_seasonal_baselines_are_not_repeated(capsys, tmp_path):
+    path = tmp_path / "walk.csv"
+    y = 100 + np.cumsum(np.random.default_rng(0).normal(size=60))
+    pd.DataFrame({"y": y}).to_csv(path, index=False)
+    code, out, err = run(capsys, "evaluate", path, "--target", "y", "--season", "1", "--test",
+                         "6", "--json", *FAST)
+    assert code == 0, err
+    assert set(json.loads(out)["baselines"]) == {"naive", "theta", "ets", "sarimax"}
 
 
 def test_short_series_skipped_by_name(capsys, caplog, long_csv):
@@ -274,7 +309,8 @@ def test_demo_runs_the_whole_walk_through(capsys, tmp_path):
     code, out, err = run(capsys, "demo", "--out", tmp_path / "demo", "--quick", "--json")
     assert code == 0, err
     result = json.loads(out)
-    assert set(result["airpassengers"]["baselines"]) == {"naive", "seasonal_naive", "sarimax", "ets"}
+    assert set(result["airpassengers"]["baselines"]) == {"naive", "seasonal_naive", "naive2",
+                                                         "theta", "ets", "sarimax"}
     assert min(result["future"]) == "1961-01-01" and len(result["future"]) == 24
     for name in ("sine/forecast.png", "sine/progress.png", "airpassengers/loss.png",
                  "airpassengers-forecast.csv", "airpassengers-forecast.png",

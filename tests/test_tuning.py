@@ -8,7 +8,8 @@ import pytest
 
 from rnncast import Forecaster
 from rnncast.cli import main
-from rnncast.evaluation import backtest, grid, search, tune
+from rnncast.evaluation import backtest
+from rnncast.tuning import grid, search, tune
 
 
 def series(n=90):

@@ -10,8 +10,8 @@ import warnings
 import numpy as np
 
 
-def naive(y, horizon: int) -> np.ndarray:
-    """Repeat the last value."""
+def naive(y, horizon: int, season: int = 1) -> np.ndarray:
+    """Repeat the last value (``season`` is not used: the signature of the others)."""
     y = np.asarray(y, dtype=np.float64)
     return np.full(horizon, y[-1])
 
@@ -41,22 +41,60 @@ def sarimax(y, horizon: int, season: int = 1) -> np.ndarray:
 
 
 def ets(y, horizon: int, season: int = 1) -> np.ndarray:
-    """Exponential smoothing with damped additive trend and a multiplicative season when the
-    data are positive (statsmodels' Holt-Winters)."""
-    from statsmodels.tsa.holtwinters import ExponentialSmoothing
-
+    """Exponential smoothing in the form the data choose (statsmodels' ETSModel, fitted by
+    maximum likelihood): additive or multiplicative error, no, additive or damped trend, no,
+    additive or multiplicative season, the smallest AICc kept (Hyndman et al., 2002). A damped
+    trend is used only where it wins, so it cannot run away where a plain level fits better."""
     y = np.asarray(y, dtype=np.float64)
-    seasonal = None
-    if season > 1 and len(y) >= 2 * season:
-        seasonal = "mul" if (y > 0).all() else "add"
+    fits = []
+    for form in ets_forms(y, season):
+        result = _fit_ets(y, season, *form)
+        if result is not None and np.isfinite(result.aicc):
+            fits.append((result.aicc, form, result))
+    for _, _, result in sorted(fits, key=lambda fit: fit[0]):
+        forecast = np.asarray(result.forecast(horizon), dtype=np.float64)
+        if np.isfinite(forecast).all():
+            return forecast
+    raise ValueError("no exponential smoothing form could be fitted to these data")
+
+
+def ets_forms(y: np.ndarray, season: int) -> list[tuple[str, str | None, bool, str | None]]:
+    """The (error, trend, damped, season) forms worth fitting: multiplicative parts need
+    positive data, a season two full cycles, and additive error with a multiplicative season is
+    left out as numerically unstable; a form needs more points than its parameters."""
+    positive = bool((y > 0).all())
+    errors = ("add", "mul") if positive else ("add",)
+    trends = ((None, False), ("add", False), ("add", True))
+    seasons = (None, "add", "mul") if season > 1 and len(y) >= 2 * season else (None,)
+    forms = []
+    for error in errors:
+        for trend, damped in trends:
+            for seasonal in seasons:
+                if seasonal == "mul" and (error == "add" or not positive):
+                    continue
+                states = 1 + (trend is not None) + (season - 1 if seasonal else 0)
+                params = 1 + (trend is not None) + damped + (seasonal is not None) + states
+                if len(y) > params + 1:
+                    forms.append((error, trend, damped, seasonal))
+    return forms or [("add", None, False, None)]
+
+
+def _fit_ets(y: np.ndarray, season: int, error: str, trend: str | None, damped: bool,
+             seasonal: str | None):
+    """One ETS form fitted to ``y``; None when statsmodels cannot fit it."""
+    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model = ExponentialSmoothing(y, trend="add", damped_trend=True, seasonal=seasonal,
-                                     seasonal_periods=season if seasonal else None)
-        return model.fit().forecast(horizon)
+        try:
+            model = ETSModel(y, error=error, trend=trend, damped_trend=damped, seasonal=seasonal,
+                             seasonal_periods=season if seasonal else None)
+            return model.fit(disp=False)
+        except (ValueError, np.linalg.LinAlgError, ZeroDivisionError):
+            return None
 
 
-BASELINES = {"naive": lambda y, h, m: naive(y, h), "seasonal_naive": seasonal_naive}
+BASELINES = {"naive": naive, "seasonal_naive": seasonal_naive}
 
 
 def naive2(y, horizon: int, season: int) -> np.ndarray:

@@ -4,13 +4,19 @@ the baselines on the same range. The held-out part is never seen before the fina
 from __future__ import annotations
 
 import logging
+import os
+import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from itertools import repeat
+from multiprocessing import get_context
 
 import numpy as np
 import pandas as pd
 
 from rnncast import baselines as base
+from rnncast.cores import idle_cores
 from rnncast.data import Panel, SeriesData, as_panel, truncate
 from rnncast.errors import DataError
 from rnncast.forecaster import Forecaster
@@ -20,14 +26,19 @@ from rnncast.training import EpochInfo
 
 log = logging.getLogger(__name__)
 
-# name -> (forecast(train (T,), horizon, season) for one column, needs statsmodels fits)
+# name -> forecast(train (T,), horizon, season) for one column
 UNIVARIATE = {
-    "naive": lambda y, h, m: base.naive(y, h),
+    "naive": base.naive,
     "seasonal_naive": base.seasonal_naive,
-    "sarimax": base.sarimax,
+    "naive2": base.naive2,
+    "theta": base.theta,
     "ets": base.ets,
+    "sarimax": base.sarimax,
 }
 BASELINES = (*UNIVARIATE, "varmax")
+CHEAP = ("naive", "seasonal_naive", "naive2")  # no model fitted: always run, never skipped
+SEASONAL = ("seasonal_naive", "naive2")  # the same as naive without a season
+BUDGET = 300.0  # seconds the fitted baselines of one evaluation may take, over all series
 
 
 @dataclass
@@ -46,19 +57,35 @@ class Evaluation:
     series: int = 1
     skipped: list[str] = field(default_factory=list)
     snapshots: list[tuple[int, np.ndarray]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # baselines left out, and why
+    per_series: pd.DataFrame | None = None  # sMAPE and MASE of each model on each series
 
-    def losers_to(self, metric: str = "rmse") -> list[str]:
-        """Baselines more accurate than the network on ``metric``."""
+    @property
+    def metric(self) -> str:
+        return headline_metric(self.series)
+
+    def losers_to(self, metric: str | None = None) -> list[str]:
+        """Baselines more accurate than the network on ``metric`` (default: :attr:`metric`)."""
+        metric = metric or self.metric
         mine = self.metrics[metric]
         return [name for name, s in self.baselines.items() if s[metric] < mine]
 
 
+def headline_metric(series: int) -> str:
+    """What a verdict compares: RMSE on one series; on a panel MASE, as errors in each series'
+    own units do not add up across series of different sizes."""
+    return "rmse" if series == 1 else "mase"
+
+
 def default_baselines(panel: Panel) -> list[str]:
-    """Naive and seasonal naive always; SARIMAX and ETS for one univariate series; VARMAX for
-    one multivariate series (statsmodels fits are too slow to run per series on big panels)."""
-    names = ["naive", "seasonal_naive"]
+    """Naive, seasonal naive, Naive2, Theta and ETS with its form chosen per series; SARIMAX
+    for one univariate series, VARMAX for one multivariate series instead of the univariate
+    fits (on panels, statsmodels' fits run in parallel within a time budget)."""
+    names = ["naive", "seasonal_naive", "naive2"]
+    if not panel.single or panel.values.shape[1] == 1:
+        names += ["theta", "ets"]
     if panel.single:
-        names += ["sarimax", "ets"] if panel.values.shape[1] == 1 else ["varmax"]
+        names += ["sarimax"] if panel.values.shape[1] == 1 else ["varmax"]
     return names
 
 
@@ -70,6 +97,7 @@ def holdout(
     watch: bool = False,
     callback: Callable[[EpochInfo], None] | None = None,
     baselines: list[str] | None = None,
+    budget: float = BUDGET,
 ) -> Evaluation:
     """Train ``model`` on all but the last ``test`` points of every series, forecast them, and
     score the network and the ``baselines`` on the same points.
@@ -93,7 +121,8 @@ def holdout(
             callback(info)
 
     model.fit(train, callback=report)
-    evaluation = _score_trained(model, train, truth, season, baselines, own_history=True)
+    evaluation = _score_trained(model, train, truth, season, baselines, own_history=True,
+                                budget=budget)
     evaluation.snapshots = snapshots
     return evaluation
 
@@ -105,6 +134,7 @@ def _score_trained(
     season: int | None,
     baselines: list[str] | None,
     own_history: bool,
+    budget: float = BUDGET,
 ) -> Evaluation:
     """Forecast ``truth``'s rows after ``history`` with a trained model, and score it and the
     baselines there. ``own_history``: forecast from the data the model was fitted on (which a
@@ -129,8 +159,19 @@ def _score_trained(
     unknown = sorted(set(names) - set(BASELINES))
     if unknown:
         raise DataError(f"unknown baseline {unknown[0]!r}; choose from {', '.join(BASELINES)}")
-    baseline_forecasts = {name: [_baseline(name, tr, test, m) for tr in trains] for name in names}
+    if baselines is None and m <= 1:
+        names = [name for name in names if name not in SEASONAL]  # rows that repeat naive
+    notes: list[str] = []
+    baseline_forecasts = {}
+    for name in names:
+        values = _run_baseline(name, trains, test, m, budget)
+        if values is None:
+            notes.append(f"{name} left out: {len(trains)} series would take longer than the "
+                         f"baseline budget of {budget:g} s (--baseline-budget)")
+        else:
+            baseline_forecasts[name] = values
     first_truth, first_train = _frame(truth.series_at(kept[0])), _frame(history.series_at(kept[0]))
+    ids = [history.ids[k] for k in kept] if history.ids is not None else kept
     return Evaluation(
         metrics=_mean_score(truths, forecasts, trains, m),
         baselines={name: _mean_score(truths, values, trains, m)
@@ -143,7 +184,43 @@ def _score_trained(
         model=model,
         series=len(forecasts),
         skipped=skipped,
+        notes=notes,
+        per_series=_per_series(ids, truths, {"network": forecasts, **baseline_forecasts}, trains, m),
     )
+
+
+def _run_baseline(name: str, trains: list[np.ndarray], horizon: int, season: int,
+                  budget: float) -> list[np.ndarray] | None:
+    """``name``'s forecasts of every series; a fitted model's in parallel over the idle cores,
+    or None when the first series show that all would take more than ``budget`` seconds."""
+    if name in CHEAP or len(trains) == 1:
+        return [_baseline(name, train, horizon, season) for train in trains]
+    start, probe = time.perf_counter(), min(len(trains), 4)
+    head = [_baseline(name, train, horizon, season) for train in trains[:probe]]
+    workers = max(1, round(idle_cores(os.cpu_count() or 1)))
+    rest, spent = trains[probe:], time.perf_counter() - start
+    if spent + spent / probe * len(rest) / workers > budget:
+        return None
+    if workers == 1 or len(rest) < 2 * workers:
+        return head + [_baseline(name, train, horizon, season) for train in rest]
+    # spawn: a fresh interpreter per worker, never a fork of a process running torch threads
+    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+        tail = pool.map(_baseline, repeat(name), rest, repeat(horizon), repeat(season),
+                        chunksize=max(1, len(rest) // (8 * workers)))
+        return head + list(tail)
+
+
+def _per_series(ids: list, truths: list[np.ndarray], forecasts: dict[str, list[np.ndarray]],
+                trains: list[np.ndarray], season: int) -> pd.DataFrame:
+    """One row per series and model: its sMAPE and MASE (means over targets)."""
+    rows = []
+    for model, values in forecasts.items():
+        for key, t, f, tr in zip(ids, truths, values, trains, strict=True):
+            scores = [score(t[:, k], f[:, k], tr[:, k], season) for k in range(t.shape[1])]
+            rows.append({"series": key, "model": model,
+                         "smape": _nanmean([s["smape"] for s in scores]),
+                         "mase": _nanmean([s["mase"] for s in scores])})
+    return pd.DataFrame(rows)
 
 
 def _baseline(name: str, train: np.ndarray, horizon: int, season: int) -> np.ndarray:
@@ -203,6 +280,7 @@ def backtest(
     baselines: list[str] | None = None,
     callback: Callable[[EpochInfo], None] | None = None,
     levels: tuple[float, ...] | list[float] | None = None,
+    budget: float = BUDGET,
 ) -> Backtest:
     """Forecast ``horizon`` points from ``folds`` origins at the end of the data, ``step`` apart
     (default ``horizon``), and score the network and the baselines on each.
@@ -233,19 +311,20 @@ def backtest(
             if levels:
                 model.calibrate(history, horizon)
             evaluation = holdout(fold_data, horizon, model, season, callback=callback,
-                                 baselines=baselines)
+                                 baselines=baselines, budget=budget)
             first_model = model
         else:
             evaluation = _score_trained(first_model, history, truth, season, baselines,
-                                        own_history=False)
+                                        own_history=False, budget=budget)
         result = {"fold": k, "origin_from_end": drop + horizon,
                   "metrics": evaluation.metrics, "baselines": evaluation.baselines}
         if levels:
             result["coverage"] = interval_coverage(first_model, history, truth, levels)
         results.append(result)
+    everywhere = [n for n in results[0]["baselines"] if all(n in r["baselines"] for r in results)]
     mean = {"metrics": _mean_of([r["metrics"] for r in results]),
             "baselines": {name: _mean_of([r["baselines"][name] for r in results])
-                          for name in results[0]["baselines"]}}
+                          for name in everywhere}}  # those that ran within budget on every fold
     if levels:
         mean["coverage"] = _mean_of([r["coverage"] for r in results])
     return Backtest(results, mean)
@@ -275,89 +354,3 @@ def interval_coverage(model: Forecaster, history: Panel, truth: Panel, levels) -
 
 def _mean_of(tables: list[dict[str, float]]) -> dict[str, float]:
     return {key: _nanmean([t[key] for t in tables]) for key in tables[0]}
-
-
-# -- choosing settings -----------------------------------------------------------------------------
-@dataclass
-class Tuning:
-    """Configurations ranked by their mean backtest ``metric`` (best first)."""
-
-    metric: str
-    rows: list[dict]  # {"settings": {...}, "score": float, "folds": [...], "metrics": {...}}
-
-    @property
-    def best(self) -> dict:
-        return self.rows[0]["settings"]
-
-    def to_dict(self) -> dict:
-        return {"metric": self.metric, "best": self.best, "rows": self.rows}
-
-
-def grid(choices: dict[str, list]) -> list[dict]:
-    """Every combination of ``choices`` (name → values), in order."""
-    combos: list[dict] = [{}]
-    for name, values in choices.items():
-        combos = [{**c, name: v} for c in combos for v in values]
-    return combos
-
-
-def tune(
-    data,
-    configurations: list[dict],
-    make_model: Callable[[dict], Forecaster],
-    folds: int,
-    horizon: int,
-    step: int | None = None,
-    metric: str = "rmse",
-    season: int | None = None,
-    callback: Callable[[EpochInfo], None] | None = None,
-) -> Tuning:
-    """Backtest every configuration (``make_model(settings)``) on ``data`` and rank them by the
-    mean of ``metric`` over the folds. Give only the training part: nothing here holds out a
-    final test range."""
-    rows = []
-    for settings in configurations:
-        result = backtest(data, folds, horizon, lambda k, s=settings: make_model(s), step,
-                          season=season, baselines=[], callback=callback)
-        rows.append({"settings": settings, "score": result.mean["metrics"][metric],
-                     "folds": [f["metrics"][metric] for f in result.folds],
-                     "metrics": result.mean["metrics"]})
-    rows.sort(key=lambda r: (np.isnan(r["score"]), r["score"]))
-    return Tuning(metric, rows)
-
-
-def search(
-    data,
-    choices: dict[str, list],
-    make_model: Callable[[dict], Forecaster],
-    trials: int,
-    folds: int,
-    horizon: int,
-    step: int | None = None,
-    metric: str = "rmse",
-    season: int | None = None,
-    seed: int = 0,
-    callback: Callable[[EpochInfo], None] | None = None,
-) -> Tuning:
-    """Like :func:`tune`, but ``trials`` configurations proposed by Optuna's TPE sampler from
-    ``choices`` instead of the whole grid (a configuration proposed twice is backtested once)."""
-    try:
-        import optuna
-    except ImportError:
-        raise DataError("a search with --trials needs Optuna: pip install optuna") from None
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    done: dict[tuple, dict] = {}
-
-    def objective(trial) -> float:
-        settings = {name: trial.suggest_categorical(name, values) for name, values in choices.items()}
-        key = tuple(settings.items())
-        if key not in done:
-            done[key] = tune(data, [settings], make_model, folds, horizon, step, metric, season,
-                             callback).rows[0]
-        score = done[key]["score"]
-        return float("inf") if np.isnan(score) else score
-
-    study = optuna.create_study(direction="minimize", sampler=optuna.samplers.TPESampler(seed=seed))
-    study.optimize(objective, n_trials=trials)
-    rows = sorted(done.values(), key=lambda r: (np.isnan(r["score"]), r["score"]))
-    return Tuning(metric, rows)

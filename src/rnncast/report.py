@@ -36,8 +36,10 @@ document.documentElement.setAttribute('data-images-loaded',k+'/'+im.length);});
 """
 
 
-def verdict(result: Evaluation, metric: str = "rmse") -> str:
-    """One plain sentence: does the network beat the baselines, and if not, which one wins."""
+def verdict(result: Evaluation, metric: str | None = None) -> str:
+    """One plain sentence: does the network beat the baselines, and if not, which one wins
+    (on ``metric``; default: RMSE for one series, MASE for a panel)."""
+    metric = metric or result.metric
     better = result.losers_to(metric)
     if not better:
         return f"The network beats every baseline on {metric.upper()}."
@@ -53,7 +55,7 @@ def render(result: Evaluation, title: str, facts: dict[str, object], images: dic
     """The report page as one HTML string. ``facts``: label → value rows about the data and
     split; ``images``: caption → PNG bytes."""
     e = html.escape
-    wins = not result.losers_to("rmse")
+    wins = not result.losers_to()
     rows = [("network", result.metrics)] + [(k.replace("_", " "), v) for k, v in result.baselines.items()]
     best = {m: min((s[m] for _, s in rows if s[m] == s[m]), default=None) for m in METRICS}
     head = "".join(f"<th>{m.upper()}</th>" for m in METRICS)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from rnncast.cells import ACTIVATIONS, CELLS
 from rnncast.distributed import DEVICES
-from rnncast.evaluation import BASELINES
+from rnncast.evaluation import BASELINES, BUDGET
 from rnncast.forecaster import ENSEMBLE, Forecaster
 from rnncast.networks import ModelConfig
 from rnncast.recipe import SHORT, STRATEGIES, SeriesConfig
@@ -44,6 +44,16 @@ threads_int = number(int, lambda v: 1 <= v <= CPUS,
 positive_float = number(float, lambda v: v > 0, "a positive number")
 nonnegative_int = number(int, lambda v: v >= 0, "an integer >= 0")
 nonnegative_float = number(float, lambda v: v >= 0, "a number >= 0")
+
+
+def baseline_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--baselines", type=baseline_names,
+                   help=f"comma-separated, from {', '.join(BASELINES)} (default: naive, seasonal "
+                        "naive, Naive2, Theta and ETS with its form chosen per series; SARIMAX, or "
+                        "VARMAX, for a single series)")
+    p.add_argument("--baseline-budget", type=positive_float, default=BUDGET, metavar="SECONDS",
+                   help="the most time a fitted baseline (Theta, ETS, SARIMAX) may take over all "
+                        "series, run in parallel; one that would take longer is left out with a note")
 
 
 def baseline_names(text: str) -> list[str]:
@@ -250,5 +260,6 @@ def forecaster_from(args: argparse.Namespace, horizon: int | None = None) -> For
         spike_guard=args.spike_guard or None,
         ensemble=args.ensemble, seed=args.seed, threads=args.threads,
         windows_per_epoch=args.epoch_windows, max_windows=args.max_windows, device=args.device,
+        parallel=getattr(args, "parallel", TrainConfig.parallel),  # fit alone trains in several processes
     )
 

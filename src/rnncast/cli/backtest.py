@@ -8,7 +8,7 @@ from pathlib import Path
 from rnncast import plots
 from rnncast.cli.args import (
     HelpFormatter,
-    baseline_names,
+    baseline_arguments,
     data_arguments,
     forecaster_from,
     interval_levels,
@@ -17,7 +17,8 @@ from rnncast.cli.args import (
     positive_int,
 )
 from rnncast.cli.common import Progress, default_span, load_data, say, to_json
-from rnncast.evaluation import backtest
+from rnncast.data import Panel
+from rnncast.evaluation import backtest, headline_metric
 from rnncast.files import Outputs, write_text
 
 
@@ -43,7 +44,7 @@ def add(verbs) -> None:
                     help="also calibrate intervals at these levels (e.g. 80,95) before each fold "
                          "and report the share of test points inside them")
     model_arguments(bt)
-    bt.add_argument("--baselines", type=baseline_names, help="comma-separated baselines (as in evaluate)")
+    baseline_arguments(bt)
     bt.add_argument("--out", type=Path, help="directory for backtest.json and backtest.png")
     output_arguments(bt)
 
@@ -56,14 +57,15 @@ def run(args: argparse.Namespace, run: Outputs) -> dict:
     with Progress(args, f"backtest {args.data.name}") as progress:
         result = backtest(data, args.folds, horizon, lambda k: forecaster_from(args), args.step,
                           refit=not args.no_refit, season=args.season, baselines=args.baselines,
-                          callback=progress, levels=args.intervals)
+                          callback=progress, levels=args.intervals, budget=args.baseline_budget)
     out = {**result.to_dict(), "horizon": horizon, "refit": not args.no_refit,
            "data": str(args.data), "target": args.target}
+    metric = headline_metric(len(data.lengths) if isinstance(data, Panel) else 1)
     names = ["network", *result.mean["baselines"]]
-    rows = [[f["metrics"]["rmse"], *(f["baselines"][n]["rmse"] for n in names[1:])]
+    rows = [[f["metrics"][metric], *(f["baselines"][n][metric] for n in names[1:])]
             for f in result.folds]
-    means = [result.mean["metrics"]["rmse"], *(result.mean["baselines"][n]["rmse"] for n in names[1:])]
-    lines = [f"{'RMSE':<14}" + "".join(f"{n.replace('_', ' '):>16}" for n in names)]
+    means = [result.mean["metrics"][metric], *(result.mean["baselines"][n][metric] for n in names[1:])]
+    lines = [f"{metric.upper():<14}" + "".join(f"{n.replace('_', ' '):>16}" for n in names)]
     for f, row in zip(result.folds, rows, strict=True):
         lines.append(f"{'fold ' + str(f['fold'] + 1):<14}" + "".join(f"{v:>16.4g}" for v in row))
     lines.append(f"{'mean':<14}" + "".join(f"{v:>16.4g}" for v in means))

@@ -12,7 +12,7 @@ import numpy as np
 from rnncast import plots
 from rnncast.cli.args import METRICS, time_config
 from rnncast.data import Panel, SeriesData, load_long, load_series
-from rnncast.evaluation import Evaluation, holdout
+from rnncast.evaluation import BUDGET, Evaluation, holdout
 from rnncast.files import write_text
 from rnncast.forecaster import Forecaster
 from rnncast.training import EpochInfo
@@ -82,7 +82,8 @@ def default_span(args: argparse.Namespace, data: SeriesData | Panel) -> int:
 def evaluate_holdout(args, data: SeriesData, test: int, model: Forecaster, label: str) -> Evaluation:
     with Progress(args, label) as progress:
         return holdout(data, test, model, args.season, watch=True, callback=progress,
-                       baselines=getattr(args, "baselines", None))
+                       baselines=getattr(args, "baselines", None),
+                       budget=getattr(args, "baseline_budget", BUDGET))
 
 
 def result_json(result: Evaluation, test: int) -> dict:
@@ -90,7 +91,9 @@ def result_json(result: Evaluation, test: int) -> dict:
     return {
         "metrics": result.metrics,
         "baselines": result.baselines,
-        "better_baselines": result.losers_to("rmse"),
+        "verdict_metric": result.metric,
+        "better_baselines": result.losers_to(),
+        "baseline_notes": result.notes,
         "test": test,
         "series": result.series,
         "skipped": result.skipped,
@@ -105,6 +108,8 @@ def write_evaluation(result: Evaluation, out: Path, summary: dict, title: str) -
     out.mkdir(parents=True, exist_ok=True)  # a staged folder, or a part of one
     plots.plot_evaluation_set(result, out, title)
     write_text(out / "metrics.json", to_json(summary, indent=2) + "\n")
+    if result.per_series is not None:
+        write_text(out / "series_scores.csv", result.per_series.to_csv(index=False))
 
 
 
@@ -125,6 +130,7 @@ def score_table(rows: list[tuple[str, Evaluation]]) -> str:
         for k, (model, scores) in enumerate(entries):
             cells = " ".join(f"{scores[m]:>9.4g}" for m in METRICS)
             lines.append(f"{label if k == 0 else '':<24} {model:<16} {cells}")
+        lines += [f"  note: {note}" for note in result.notes]
     return "\n".join(lines)
 
 

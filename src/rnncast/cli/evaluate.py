@@ -10,7 +10,7 @@ import pandas as pd
 from rnncast import __version__
 from rnncast.cli.args import (
     HelpFormatter,
-    baseline_names,
+    baseline_arguments,
     data_arguments,
     forecaster_from,
     model_arguments,
@@ -27,7 +27,7 @@ from rnncast.cli.common import (
     write_evaluation,
 )
 from rnncast.data import Panel, SeriesData
-from rnncast.evaluation import BASELINES, Evaluation
+from rnncast.evaluation import Evaluation
 from rnncast.files import Outputs
 from rnncast.report import verdict, write_report
 
@@ -39,8 +39,10 @@ def add(verbs) -> None:
         description=(
             "Hold out the last --test points, train on the rest (early stopping on the end of\n"
             "the training part), forecast the test range and print the network's RMSE, MAE,\n"
-            "MAPE, sMAPE and MASE beside the naive and seasonal-naive forecasts. With --out, also\n"
-            "writes metrics.json and plots: the forecast against the truth, the loss curves,\n"
+            "MAPE, sMAPE and MASE beside classical forecasts (naive, seasonal naive, Naive2,\n"
+            "Theta, ETS; SARIMAX for one series). The verdict compares RMSE on one series and\n"
+            "MASE on many. With --out, also writes metrics.json, each series' scores\n"
+            "(series_scores.csv) and plots: the forecast against the truth, the loss curves,\n"
             "and the forecast of the test range after every few epochs."
         ),
         epilog=("example:\n  rnncast evaluate airpassengers.csv --target passengers "
@@ -50,9 +52,7 @@ def add(verbs) -> None:
     ev.add_argument("--test", type=positive_int,
                     help="points held out at the end (default: --horizon, else one season)")
     model_arguments(ev)
-    ev.add_argument("--baselines", type=baseline_names,
-                    help=f"comma-separated, from {', '.join(BASELINES)} (default: naive and "
-                         "seasonal naive; SARIMAX and ETS, or VARMAX, for a single series)")
+    baseline_arguments(ev)
     ev.add_argument("--out", type=Path, help="directory for metrics.json and the plots")
     ev.add_argument("--report", type=Path, metavar="HTML",
                     help="write one self-contained HTML page: data, split, settings, plots, scores")

@@ -52,7 +52,8 @@ def add(verbs) -> None:
 
 
 def run(args: argparse.Namespace, run: Outputs) -> dict:
-    from rnncast.evaluation import grid, search, truncate, tune
+    from rnncast.evaluation import truncate
+    from rnncast.tuning import grid, search, tune
 
     folder = run.directory(args.out) if args.out else None
     data = load_data(args)
