@@ -6,6 +6,7 @@ series; the test parts are read only for the final scoring. One thread.
 
     python benchmarks/m3.py --frequency monthly [--preset accurate|fast] [--limit N] [--seed N]
                             [--intervals 80,95]
+    python benchmarks/m3.py --frequency monthly --baselines   # the classical methods only
 
 Prints one JSON line (sMAPE as in M3: mean over the horizon of 200·|y−ŷ|/(|y|+|ŷ|), then over
 series; MASE with season 12/4/1) and writes it to benchmarks/results/m3_<frequency>_<preset>.json.
@@ -16,9 +17,12 @@ from __future__ import annotations
 import argparse
 import ast
 import json
+import os
 import re
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from itertools import repeat
 from pathlib import Path
 
 import numpy as np
@@ -88,6 +92,28 @@ def score_all(forecasts: list[np.ndarray], series, season: int) -> dict:
     }
 
 
+CLASSICAL = ("naive2", "seasonal_naive", "theta", "ets")
+
+
+def timed(name: str, y: np.ndarray, horizon: int, season: int) -> tuple[np.ndarray, float]:
+    """One classical forecast and the CPU seconds it took (in a worker process)."""
+    cpu = time.process_time()
+    forecast = getattr(baselines, name)(y, horizon, season)
+    return forecast, time.process_time() - cpu
+
+
+def classical(series, horizon: int, season: int, workers: int) -> dict:
+    """Every classical method on every series (in ``workers`` processes): scores, CPU seconds."""
+    out = {}
+    with ProcessPoolExecutor(workers) as pool:
+        for name in CLASSICAL:
+            done = list(pool.map(timed, repeat(name), [s.x for s in series], repeat(horizon),
+                                 repeat(season), chunksize=8))
+            out[name] = {**score_all([f for f, _ in done], series, season),
+                         "cpu_s": sum(c for _, c in done)}
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frequency", choices=sorted(SEASON), default="monthly")
@@ -102,6 +128,9 @@ def main() -> None:
     parser.add_argument("--intervals", help="conformal interval levels, e.g. 80,95: calibrates on "
                                             "the training parts first and reports coverage_80, …")
     parser.add_argument("--json", action="store_true", help="print only the JSON line")
+    parser.add_argument("--baselines", action="store_true",
+                        help="score only the classical methods (ETS with its form chosen by AICc, "
+                             "Theta, Naive2, seasonal naive), in parallel over the series")
     args = parser.parse_args()
     torch.set_num_threads(1)
 
@@ -111,6 +140,18 @@ def main() -> None:
         series = [Split(s.sn, s.x[:-horizon], s.x[-horizon:]) for s in series]
     elif args.set:
         parser.error("--set is for --tuning runs: settings are never chosen on the test parts")
+    if args.baselines:
+        wall = time.perf_counter()
+        result = {"benchmark": "m3_baselines", "frequency": args.frequency,
+                  "scored_on": "training-part ends (tuning)" if args.tuning else "test parts",
+                  "series": len(series), "horizon": horizon,
+                  **classical(series, horizon, season, os.cpu_count() or 1),
+                  "wall_s": time.perf_counter() - wall}
+        print(json.dumps(result))
+        if not args.limit:
+            tag = "_tuning" if args.tuning else ""
+            (RESULTS / f"m3_{args.frequency}_baselines{tag}.json").write_text(json.dumps(result) + "\n")
+        return
     train = {str(s.sn): np.asarray(s.x, dtype=np.float64) for s in series}  # test parts unused
 
     model = preset(args.preset, args.frequency, args.seed, dict(_setting(x) for x in args.set))

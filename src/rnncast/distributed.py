@@ -12,6 +12,7 @@ early-stopping decision. An ensemble may instead be shared out whole: each rank 
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 import sys
@@ -129,10 +130,14 @@ def start(device: torch.device) -> Group:
 
 
 def finish() -> None:
-    """Leave the group once every rank is done (a process that exits inside it aborts)."""
+    """Leave the group once every rank is done (a process that exits inside it aborts). The
+    DistributedDataParallel wrappers, which hold the group, are collected first: a group freed
+    only while the interpreter shuts down can leave gloo's threads running, and abort."""
     if dist.is_available() and dist.is_initialized():
+        gc.collect()
         dist.barrier()
         dist.destroy_process_group()
+        gc.collect()
 
 
 def resolve_device(name: str) -> torch.device:
