@@ -57,6 +57,7 @@ def test_evaluate_table_names_a_better_baseline(capsys, tmp_path):
     assert code == 0
     assert "seasonal naive" in out
     assert "The seasonal naive baseline is more accurate than the network" in out
+    assert "its season is strong (strength 1.00 of 1): try --deseasonalize" in out
 
 
 def test_fit_then_forecast_with_real_dates(capsys, monthly_csv, tmp_path):

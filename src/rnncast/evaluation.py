@@ -22,6 +22,7 @@ from rnncast.errors import DataError
 from rnncast.forecaster import Forecaster
 from rnncast.intervals import coverage
 from rnncast.metrics import score
+from rnncast.recipe import seasonal_strength
 from rnncast.training import EpochInfo
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,8 @@ class Evaluation:
     skipped: list[str] = field(default_factory=list)
     snapshots: list[tuple[int, np.ndarray]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # baselines left out, and why
+    baseline_seconds: dict[str, float] = field(default_factory=dict)  # wall time of each
+    season_strength: float | None = None  # median over (up to 100) series of the training parts
     per_series: pd.DataFrame | None = None  # sMAPE and MASE of each model on each series
 
     @property
@@ -162,9 +165,11 @@ def _score_trained(
     if baselines is None and m <= 1:
         names = [name for name in names if name not in SEASONAL]  # rows that repeat naive
     notes: list[str] = []
-    baseline_forecasts = {}
+    baseline_forecasts, seconds = {}, {}
     for name in names:
+        start = time.perf_counter()
         values = _run_baseline(name, trains, test, m, budget)
+        seconds[name] = time.perf_counter() - start
         if values is None:
             notes.append(f"{name} left out: {len(trains)} series would take longer than the "
                          f"baseline budget of {budget:g} s (--baseline-budget)")
@@ -185,6 +190,8 @@ def _score_trained(
         series=len(forecasts),
         skipped=skipped,
         notes=notes,
+        baseline_seconds=seconds,
+        season_strength=_season_strength(trains, m),
         per_series=_per_series(ids, truths, {"network": forecasts, **baseline_forecasts}, trains, m),
     )
 
@@ -208,6 +215,14 @@ def _run_baseline(name: str, trains: list[np.ndarray], horizon: int, season: int
         tail = pool.map(_baseline, repeat(name), rest, repeat(horizon), repeat(season),
                         chunksize=max(1, len(rest) // (8 * workers)))
         return head + list(tail)
+
+
+def _season_strength(trains: list[np.ndarray], season: int) -> float | None:
+    """The median seasonal strength of the first target over up to 100 evenly chosen series."""
+    step = max(1, len(trains) // 100)
+    values = [seasonal_strength(train[:, 0], season) for train in trains[::step]]
+    values = [v for v in values if v is not None]
+    return float(np.median(values)) if values else None
 
 
 def _per_series(ids: list, truths: list[np.ndarray], forecasts: dict[str, list[np.ndarray]],

@@ -167,3 +167,20 @@ def keep_long_enough(panel: Panel, cfg: SeriesConfig) -> Panel:
         return panel.take(np.flatnonzero(panel.lengths >= need))
     log.info("padding %d short series at the start: %s", len(short), listed)
     return panel
+
+
+def seasonal_strength(y: np.ndarray, season: int) -> float | None:
+    """How much of a series' variation its season explains, from 0 to 1 (Wang, Smith & Hyndman,
+    2006): 1 − Var(remainder) / Var(season + remainder) of a robust STL decomposition, on logs
+    when the values are positive. None without a season or two full cycles."""
+    from statsmodels.tsa.seasonal import STL
+
+    y = np.asarray(y, dtype=np.float64)
+    y = y[np.isfinite(y)]
+    if season <= 1 or len(y) < 2 * season + 1 or np.ptp(y) == 0:
+        return None
+    if (y > 0).all():
+        y = np.log(y)
+    parts = STL(y, period=season, robust=True).fit()
+    both = np.var(parts.seasonal + parts.resid)
+    return float(max(0.0, 1 - np.var(parts.resid) / both)) if both > 0 else None

@@ -37,8 +37,8 @@ document.documentElement.setAttribute('data-images-loaded',k+'/'+im.length);});
 
 
 def verdict(result: Evaluation, metric: str | None = None) -> str:
-    """One plain sentence: does the network beat the baselines, and if not, which one wins
-    (on ``metric``; default: RMSE for one series, MASE for a panel)."""
+    """One plain sentence: does the network beat the baselines, and if not, which one wins and
+    what to try (on ``metric``; default: RMSE for one series, MASE for a panel)."""
     metric = metric or result.metric
     better = result.losers_to(metric)
     if not better:
@@ -46,8 +46,16 @@ def verdict(result: Evaluation, metric: str | None = None) -> str:
     best = min(better, key=lambda b: result.baselines[b][metric])
     return (f"The {best.replace('_', ' ')} baseline is more accurate than the network on this test "
             f"range ({metric.upper()} {result.baselines[best][metric]:.4g} vs "
-            f"{result.metrics[metric]:.4g}); consider a longer window, more data, or the simpler "
-            "method.")
+            f"{result.metrics[metric]:.4g}); {advice(result)}.")
+
+
+def advice(result: Evaluation) -> str:
+    """What to try when a baseline wins, from what the data and the fit say."""
+    strength = result.season_strength
+    if strength is not None and strength >= 0.6 and not result.model.fitted_config.deseasonalize:
+        return (f"its season is strong (strength {strength:.2f} of 1): try --deseasonalize, "
+                "which removes it before the network sees the data")
+    return "consider a longer window, more data, or the simpler method"
 
 
 def render(result: Evaluation, title: str, facts: dict[str, object], images: dict[str, bytes],

