@@ -44,3 +44,26 @@ def test_too_many_folds_is_a_clear_error():
     with pytest.raises(DataError, match="series of 30 points cannot hold 8 folds of 4 points"):
         backtest(series(30), 8, 4, lambda k: Forecaster(**FAST))
     assert len(truncate(series(30), 5).series[0].values) == 25
+
+
+def test_a_baseline_that_runs_past_its_budget_is_stopped_and_left_out(monkeypatch):
+    """The first series are quick, the others slow: the projection passes, the deadline stops it."""
+    import time
+
+    from rnncast import evaluation
+
+    calls = []
+
+    def quick_then_slow(y, horizon, season):
+        calls.append(1)
+        if len(calls) > 4:
+            time.sleep(0.05)
+        return np.zeros(horizon)
+
+    monkeypatch.setitem(evaluation.UNIVARIATE, "theta", quick_then_slow)
+    monkeypatch.setattr(evaluation, "idle_cores", lambda cores: 1.0)  # one worker: in this process
+    trains = [np.ones((20, 1))] * 10
+    assert evaluation._run_baseline("theta", trains, 3, 1, budget=0.1) is None
+    assert len(calls) < 10  # it stopped before the last series
+    calls.clear()
+    assert len(evaluation._run_baseline("theta", trains, 3, 1, budget=10)) == 10

@@ -7,9 +7,8 @@ import logging
 import os
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
-from itertools import repeat
 from multiprocessing import get_context
 
 import numpy as np
@@ -39,7 +38,7 @@ UNIVARIATE = {
 BASELINES = (*UNIVARIATE, "varmax")
 CHEAP = ("naive", "seasonal_naive", "naive2")  # no model fitted: always run, never skipped
 SEASONAL = ("seasonal_naive", "naive2")  # the same as naive without a season
-BUDGET = 300.0  # seconds the fitted baselines of one evaluation may take, over all series
+BUDGET = 300  # seconds the fitted baselines of one evaluation may take, over all series
 
 
 @dataclass
@@ -171,7 +170,7 @@ def _score_trained(
         values = _run_baseline(name, trains, test, m, budget)
         seconds[name] = time.perf_counter() - start
         if values is None:
-            notes.append(f"{name} left out: {len(trains)} series would take longer than the "
+            notes.append(f"{name} left out: {len(trains)} series take longer than the "
                          f"baseline budget of {budget:g} s (--baseline-budget)")
         else:
             baseline_forecasts[name] = values
@@ -198,23 +197,42 @@ def _score_trained(
 
 def _run_baseline(name: str, trains: list[np.ndarray], horizon: int, season: int,
                   budget: float) -> list[np.ndarray] | None:
-    """``name``'s forecasts of every series; a fitted model's in parallel over the idle cores,
-    or None when the first series show that all would take more than ``budget`` seconds."""
+    """``name``'s forecasts of every series; a fitted model's in parallel over the idle cores.
+    None when a few series spread over the panel show that all would take more than ``budget``
+    seconds, or when the budget runs out (at most one small chunk per worker runs on)."""
     if name in CHEAP or len(trains) == 1:
         return [_baseline(name, train, horizon, season) for train in trains]
-    start, probe = time.perf_counter(), min(len(trains), 4)
-    head = [_baseline(name, train, horizon, season) for train in trains[:probe]]
+    start = time.perf_counter()
+    deadline = start + budget
+    probe = sorted(set(np.linspace(0, len(trains) - 1, min(len(trains), 4)).astype(int).tolist()))
+    out = {k: _baseline(name, trains[k], horizon, season) for k in probe}
     workers = max(1, round(idle_cores(os.cpu_count() or 1)))
-    rest, spent = trains[probe:], time.perf_counter() - start
-    if spent + spent / probe * len(rest) / workers > budget:
+    rest, spent = [k for k in range(len(trains)) if k not in out], time.perf_counter() - start
+    if spent + spent / len(probe) * len(rest) / workers > budget:
         return None
     if workers == 1 or len(rest) < 2 * workers:
-        return head + [_baseline(name, train, horizon, season) for train in rest]
+        for k in rest:
+            if time.perf_counter() > deadline:
+                return None
+            out[k] = _baseline(name, trains[k], horizon, season)
+        return [out[k] for k in range(len(trains))]
     # spawn: a fresh interpreter per worker, never a fork of a process running torch threads
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-        tail = pool.map(_baseline, repeat(name), rest, repeat(horizon), repeat(season),
-                        chunksize=max(1, len(rest) // (8 * workers)))
-        return head + list(tail)
+        chunks = [rest[i : i + 4] for i in range(0, len(rest), 4)]
+        futures = {pool.submit(_baselines, name, [trains[k] for k in chunk], horizon, season): chunk
+                   for chunk in chunks}
+        done, pending = wait(futures, timeout=max(0.0, deadline - time.perf_counter()))
+        if pending:
+            pool.shutdown(wait=False, cancel_futures=True)
+            return None
+        for future in done:
+            out.update(zip(futures[future], future.result(), strict=True))
+    return [out[k] for k in range(len(trains))]
+
+
+def _baselines(name: str, trains: list[np.ndarray], horizon: int, season: int) -> list[np.ndarray]:
+    """One baseline's forecasts of a few series (a worker's chunk)."""
+    return [_baseline(name, train, horizon, season) for train in trains]
 
 
 def _season_strength(trains: list[np.ndarray], season: int) -> float | None:

@@ -53,7 +53,7 @@ def add(verbs) -> None:
                     help="points held out at the end (default: --horizon, else one season)")
     model_arguments(ev)
     baseline_arguments(ev)
-    ev.add_argument("--out", type=Path, help="directory for metrics.json and the plots")
+    ev.add_argument("--out", type=Path, help="directory for metrics.json, series_scores.csv and the plots")
     ev.add_argument("--report", type=Path, metavar="HTML",
                     help="write one self-contained HTML page: data, split, settings, plots, scores")
     output_arguments(ev)
