@@ -42,12 +42,12 @@ def train_members(
     In a torch.distributed group (``ranks``), a member is trained by all ranks together, or
     by one alone (``config.parallel``) and then sent to the others: every rank ends with all."""
     ranks = ranks or distributed.group()
+    owners = [ranks.owner(member, members, config.parallel) for member in range(members)]
     nets, histories = [], []
-    for member in range(members):
+    for member, owner in enumerate(owners):
         window = windows[member % len(windows)]
         tc = replace(config, seed=config.seed + 1000 * member,
                      batch_size=config.batch_size or auto_batch(len(sources[window][0])))
-        owner = ranks.owner(member, members, config.parallel)
         net = new_net(window, tc.seed)
         history = None  # another rank trains this member alone
         if owner is None or owner == ranks.rank:
@@ -57,8 +57,7 @@ def train_members(
                                  refit, callback, kept, distributed.Group() if alone else ranks)
         nets.append(net)
         histories.append(history)
-    for member, (net, history) in enumerate(zip(nets, histories, strict=True)):
-        owner = ranks.owner(member, members, config.parallel)
+    for member, (net, history, owner) in enumerate(zip(nets, histories, owners, strict=True)):
         if owner is not None:  # every rank takes the member its owner trained
             ranks.broadcast_module(net, owner)
             text = ranks.broadcast_text(json.dumps(asdict(history)) if history else "", owner,

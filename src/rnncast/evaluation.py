@@ -176,10 +176,11 @@ def _score_trained(
             baseline_forecasts[name] = values
     first_truth, first_train = _frame(truth.series_at(kept[0])), _frame(history.series_at(kept[0]))
     ids = [history.ids[k] for k in kept] if history.ids is not None else kept
+    scores = {name: _scores(truths, values, trains, m)
+              for name, values in {"network": forecasts, **baseline_forecasts}.items()}
     return Evaluation(
-        metrics=_mean_score(truths, forecasts, trains, m),
-        baselines={name: _mean_score(truths, values, trains, m)
-                   for name, values in baseline_forecasts.items()},
+        metrics=_mean_score(scores["network"]),
+        baselines={name: _mean_score(scores[name]) for name in baseline_forecasts},
         forecast=pd.DataFrame(forecasts[0], index=first_truth.index, columns=first_truth.columns),
         truth=first_truth,
         train=first_train,
@@ -191,7 +192,7 @@ def _score_trained(
         notes=notes,
         baseline_seconds=seconds,
         season_strength=_season_strength(trains, m),
-        per_series=_per_series(ids, truths, {"network": forecasts, **baseline_forecasts}, trains, m),
+        per_series=_per_series(ids, scores),
     )
 
 
@@ -243,17 +244,13 @@ def _season_strength(trains: list[np.ndarray], season: int) -> float | None:
     return float(np.median(values)) if values else None
 
 
-def _per_series(ids: list, truths: list[np.ndarray], forecasts: dict[str, list[np.ndarray]],
-                trains: list[np.ndarray], season: int) -> pd.DataFrame:
+def _per_series(ids: list, scores: dict[str, list[list[dict[str, float]]]]) -> pd.DataFrame:
     """One row per series and model: its sMAPE and MASE (means over targets)."""
-    rows = []
-    for model, values in forecasts.items():
-        for key, t, f, tr in zip(ids, truths, values, trains, strict=True):
-            scores = [score(t[:, k], f[:, k], tr[:, k], season) for k in range(t.shape[1])]
-            rows.append({"series": key, "model": model,
-                         "smape": _nanmean([s["smape"] for s in scores]),
-                         "mase": _nanmean([s["mase"] for s in scores])})
-    return pd.DataFrame(rows)
+    return pd.DataFrame([{"series": key, "model": model,
+                          "smape": _nanmean([s["smape"] for s in targets]),
+                          "mase": _nanmean([s["mase"] for s in targets])}
+                         for model, table in scores.items()
+                         for key, targets in zip(ids, table, strict=True)])
 
 
 def _baseline(name: str, train: np.ndarray, horizon: int, season: int) -> np.ndarray:
@@ -271,13 +268,17 @@ def _baseline(name: str, train: np.ndarray, horizon: int, season: int) -> np.nda
         return np.full((horizon, train.shape[1]), np.nan)
 
 
-def _mean_score(truth: list[np.ndarray], forecasts: list[np.ndarray], train: list[np.ndarray],
-                season: int) -> dict[str, float]:
-    """Every metric, averaged over targets within a series, then over series."""
-    scores = [score(t[:, k], f[:, k], tr[:, k], season)
-              for t, f, tr in zip(truth, forecasts, train, strict=True)
-              for k in range(t.shape[1])]
-    return {key: _nanmean([s[key] for s in scores]) for key in scores[0]}
+def _scores(truth: list[np.ndarray], forecasts: list[np.ndarray], train: list[np.ndarray],
+            season: int) -> list[list[dict[str, float]]]:
+    """Every metric of each series (outer list) and target (inner list)."""
+    return [[score(t[:, k], f[:, k], tr[:, k], season) for k in range(t.shape[1])]
+            for t, f, tr in zip(truth, forecasts, train, strict=True)]
+
+
+def _mean_score(scores: list[list[dict[str, float]]]) -> dict[str, float]:
+    """Every metric, averaged over the targets and series of :func:`_scores`."""
+    flat = [s for targets in scores for s in targets]
+    return {key: _nanmean([s[key] for s in flat]) for key in flat[0]}
 
 
 def _nanmean(values: list[float]) -> float:

@@ -7,6 +7,7 @@ Exit status: 0 done, 1 bad data, model or file system, 2 bad argument, 3 interna
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -91,7 +92,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if distributed.launched_rank() != 0:  # under torchrun only rank 0 reports
         args.quiet, args.json = True, False
-        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (for the life of the process)
+        with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
+            return _run(args)
+    return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Run the parsed command: outputs committed, errors reported, the exit status."""
     import torch
 
     if args.threads:
