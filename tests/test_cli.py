@@ -53,11 +53,14 @@ def test_evaluate_table_names_a_better_baseline(capsys, tmp_path):
     path = tmp_path / "steps.csv"  # a pure seasonal pattern: seasonal naive is exact
     pd.DataFrame({"y": np.tile([1.0, 5.0, 2.0, 8.0], 20)}).to_csv(path, index=False)
     code, out, _ = run(capsys, "evaluate", path, "--target", "y", "--season", "4", "--test", "8",
-                       "--epochs", "2", "--ensemble", "1", "--units", "4")
+                       "--epochs", "2", "--ensemble", "1", "--units", "4",
+                       "--deseasonalize", "no", "--combine", "none")
     assert code == 0
     assert "seasonal naive" in out
     assert "The seasonal naive baseline is more accurate than the network" in out
     assert "its season is strong (strength 1.00 of 1): try --deseasonalize" in out
+    assert "try --combine seasonal_naive" in out  # the winner, averaged into the forecast
+    assert "try --preset accurate" in out
 
 
 def test_fit_then_forecast_with_real_dates(capsys, monthly_csv, tmp_path):
@@ -471,3 +474,19 @@ def test_diagnose_names_a_file_too_short_for_validation(capsys, tmp_path):
     pd.DataFrame({"y": np.arange(30) % 7 + 1.0}).to_csv(path, index=False)
     code, _, err = run(capsys, "diagnose", path, "--target", "y", "--window", "28", *TINY)
     assert code == 1 and "too short to hold out validation windows" in err
+
+
+def test_fit_json_says_the_recipe_choices_and_takes_a_preset(capsys, monthly_csv, tmp_path):
+    code, out, err = run(capsys, "fit", monthly_csv, "--target", "sales", "--time-col", "month",
+                         "--preset", "fast", "--units", "8", "--quiet", "--json",
+                         "--out", tmp_path / "m")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["settings"]["train"]["loss"] == "mae"  # the fast point's
+    assert report["settings"]["series"]["combine"] == ["theta"]
+    assert any(c.startswith("combine theta:") for c in report["choices"])
+    assert any(c.startswith("deseasonalize on: season 12") for c in report["choices"])
+    with pytest.raises(SystemExit) as exit_info:
+        main(["fit", str(monthly_csv), "--target", "sales", "--combine", "theta,prophet",
+              "--out", str(tmp_path / "n")])
+    assert exit_info.value.code == 2 and "unknown method 'prophet'" in capsys.readouterr().err

@@ -44,7 +44,7 @@ def test_same_seed_same_forecast_and_other_seed_differs():
 def test_numpy_input_and_each_strategy(strategy):
     wave = np.sin(2 * np.pi * np.arange(250) / 40)
     x = wave[:240]
-    model = Forecaster(window=24, horizon=10, strategy=strategy, **FAST).fit(x)
+    model = Forecaster(window=24, horizon=10, strategy=strategy, combine="none", **FAST).fit(x)
     forecast = model.predict(10)
     assert list(forecast.index) == list(range(240, 250))
     assert np.sqrt(np.mean((forecast.values - wave[240:]) ** 2)) < 0.1
@@ -85,14 +85,14 @@ def test_clear_errors():
 
 def test_ensemble_members_combine_by_median_or_mean():
     y = monthly(60)
-    model = Forecaster(**{**FAST, "ensemble": 3}).fit(y)
+    model = Forecaster(**{**FAST, "ensemble": 3, "combine": "none"}).fit(y)
     assert len(model.nets) == 3
     median = model.predict(4).to_numpy()
     model.aggregate = "mean"
     mean = model.predict(4).to_numpy()
     members = []
     for net in model.nets:
-        single = Forecaster(**FAST).fit(y)
+        single = Forecaster(**FAST, combine="none").fit(y)
         single.nets = [net]
         members.append(single.predict(4).to_numpy())
     members = np.array(members)
@@ -165,7 +165,7 @@ def test_the_median_of_an_even_ensemble_is_the_middle_not_the_lower_member():
     np.testing.assert_allclose(median, model.predict(4).to_numpy(), rtol=1e-6)
     lower = []
     for net in model.nets:
-        single = Forecaster(**FAST).fit(y)
+        single = Forecaster(**FAST, combine="none").fit(y)
         single.nets = [net]
         lower.append(single.predict(4).to_numpy())
     assert not np.allclose(median, np.min(lower, axis=0), rtol=1e-6)

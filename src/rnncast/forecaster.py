@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from rnncast import distributed, features, forecasting, intervals
+from rnncast import combination, distributed, features, forecasting, intervals
 from rnncast.checkpoints import Checkpoints, fingerprint
 from rnncast.cores import auto_threads, threads
 from rnncast.data import Panel, SeriesData, as_panel
@@ -31,7 +31,15 @@ from rnncast.features import Channels
 from rnncast.intervals import Calibration
 from rnncast.networks import ModelConfig, RecurrentNet, check_memory
 from rnncast.persistence import Saved, load_model, save_model
-from rnncast.recipe import SeriesConfig, keep_long_enough, positive
+from rnncast.recipe import (
+    BUDGET,
+    PRESET_WINDOWS,
+    PRESETS,
+    SeriesConfig,
+    keep_long_enough,
+    positive,
+    zero_run,
+)
 from rnncast.sampling import training_windows
 from rnncast.training import (
     EpochInfo,
@@ -48,6 +56,11 @@ log = logging.getLogger(__name__)
 MAX_FORECAST = 100_000  # steps one predict() may chain
 MAX_ENSEMBLE = 100
 ENSEMBLE = 5  # members by default: the median of five seeds
+PRESET_FIELDS = ("epochs", "loss", "patience", "ensemble", "batch_size", "max_windows", "refit",
+                 "window_rule")
+PRESET_DEFAULTS = dict(epochs=TrainConfig.epochs, loss=TrainConfig.loss,
+                       patience=TrainConfig.patience, ensemble=ENSEMBLE,
+                       window_rule=SeriesConfig.window_rule)
 CHUNK = 4096  # series forecast at a time (the activations of 4,096 windows take ~150 MB)
 
 
@@ -75,33 +88,48 @@ class Forecaster:
         fused: bool | None = None,
         strategy: str = "direct",
         season: int | None = None,
-        scaler: str = "standard",
+        scaler: str = "auto",
         log: bool | str = "auto",
         level: bool = True,
-        deseasonalize: bool = False,
+        deseasonalize: bool | str = "auto",
+        combine: str | tuple[str, ...] = "auto",
         short: str | None = None,
         covariates: list[str] | tuple[str, ...] | None = None,
         calendar: bool = False,
+        window_rule: tuple[tuple[float, int], ...] | None = None,
+        zero_tail: bool = True,
         id_embedding: int = 0,
         validation: int | None = None,
         refit: bool | None = None,
-        epochs: int = 300,
+        epochs: int | None = None,
         batch_size: int | None = None,
         lr: float = 3e-3,
-        loss: str = "mse",
-        patience: int = 40,
+        loss: str | None = None,
+        patience: int | None = None,
         clip_norm: float | None = 1.0,
         clip_value: float | None = None,
         spike_guard: float | None = 10.0,
         windows_per_epoch: int = TrainConfig.windows_per_epoch,
         max_windows: int | None = None,
         parallel: str = TrainConfig.parallel,
-        ensemble: int = ENSEMBLE,
+        ensemble: int | None = None,
         aggregate: str = "median",
         seed: int = 0,
+        preset: str = "auto",
         device: str = "auto",
         threads: int | None = None,
     ) -> None:
+        if preset not in PRESETS:
+            raise SettingError(f"preset must be one of {', '.join(PRESETS)}, got {preset!r}")
+        given = {k: v for k, v in locals().items() if k in PRESET_FIELDS and v is not None}
+        point = {**PRESET_DEFAULTS, **PRESETS[preset]}
+        self.preset = preset
+        self.from_preset = {k for k in PRESETS[preset] if k not in given}  # what the user left
+        chosen = {**point, **given}
+        epochs, loss, patience, ensemble = (chosen[k] for k in ("epochs", "loss", "patience",
+                                                                 "ensemble"))
+        batch_size, max_windows, refit, window_rule = (chosen.get(k) for k in (
+            "batch_size", "max_windows", "refit", "window_rule"))
         if ensemble < 1:
             raise SettingError(f"ensemble must be >= 1, got {ensemble}")
         bounded("ensemble", ensemble, MAX_ENSEMBLE, "the median stops changing long before; "
@@ -113,12 +141,14 @@ class Forecaster:
                                         forget_bias, layer_norm, fused, id_embedding, chrono)
         self.series_config = SeriesConfig(window, horizon, season, strategy, scaler, log, level,
                                           validation, refit, deseasonalize, short,
-                                          tuple(covariates or ()), calendar)
+                                          tuple(covariates or ()), calendar, combine,
+                                          window_rule, zero_tail)
         self.train_config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, loss=loss,
                                         patience=patience, clip_norm=clip_norm,
                                         clip_value=clip_value, spike_guard=spike_guard, seed=seed,
                                         windows_per_epoch=windows_per_epoch,
                                         max_windows=max_windows, parallel=parallel)
+        self.requested_train = self.train_config  # fit may trade a preset's budget (_fit_budget)
         self.device = distributed.resolve_device(device)  # auto: CUDA when there is one
         self.threads = threads  # PyTorch CPU threads to fit and forecast; None: auto_threads
         self.freq: str | None = None
@@ -127,6 +157,9 @@ class Forecaster:
         self.transforms: Transforms | None = None  # per series: seasonal indices, log, scale
         self.panel: Panel | None = None
         self.calibration: Calibration | None = None  # forecast errors, for prediction intervals
+        self.choices: list[str] = []  # why each automatic setting was chosen (set by fit)
+        self.classical: np.ndarray | None = None  # (methods, N, steps, targets), see combination
+        self.loaded = False  # read from a model directory: self.panel holds only the tails
 
     @classmethod
     def from_configs(cls, model: ModelConfig, series: SeriesConfig, train: TrainConfig,
@@ -134,6 +167,7 @@ class Forecaster:
         """Build from the three configuration objects (as stored in a model directory)."""
         self = cls(ensemble=ensemble, device=device)
         self.model_config, self.series_config, self.train_config = model, series, train
+        self.requested_train = train
         return self
 
     @property
@@ -164,6 +198,7 @@ class Forecaster:
              folder: str | Path | None, resume: bool) -> Forecaster:
         ranks = distributed.start(self.device)
         panel, cfg = self._prepare(y)
+        self._fit_budget(panel, cfg)
         check_memory(self.model_config, self.n_columns + self.n_extra, cfg.max_window,
                      self.train_config.batch_size or 128, self.n_targets * cfg.head_horizon)
         Z = self._fit_transform(panel, cfg)
@@ -181,7 +216,36 @@ class Forecaster:
         self.nets, self.histories = train_members(
             self.ensemble, cfg.windows, sources, lambda w, seed: self._new_net(cfg, w, seed),
             self.train_config, cfg.refit, callback, kept, ranks)
+        # as many steps as a forecast is likely to ask for: a saved model keeps them
+        self.classical = self._classical(panel, max(2 * cfg.horizon, 2 * (cfg.season or 1), 24))
         return self
+
+    def _fit_budget(self, panel: Panel, cfg: SeriesConfig) -> None:
+        """A preset's fixed training budget suits panels; on less data, the defaults' budget
+        (epochs until early stopping, batches that follow the data) is used, and said."""
+        self.train_config = self.requested_train
+        budget = self.from_preset & set(BUDGET)
+        if not budget:
+            return
+        W, h, v = cfg.max_window, cfg.head_horizon, cfg.validation
+        windows = int(np.maximum(panel.lengths - v - W - h + 1, 1).sum())
+        if windows >= PRESET_WINDOWS:
+            self.choices.append(f"training budget of preset {self.preset}: {windows:,} training "
+                                f"windows (at least {PRESET_WINDOWS:,})")
+            return
+        default = TrainConfig()
+        self.train_config = replace(self.train_config, **{k: getattr(default, k) for k in budget})
+        self.choices.append(f"training budget: the defaults' (up to {default.epochs} epochs, "
+                            f"patience {default.patience}), as {windows:,} training windows are too "
+                            f"few for preset {self.preset}'s (made for {PRESET_WINDOWS:,} or more)")
+
+    def _classical(self, panel: Panel, steps: int) -> np.ndarray | None:
+        """The forecasts combined with the network's (None when ``combine`` names none)."""
+        cfg = self.fitted_config
+        if not cfg.combine:
+            return None
+        return combination.classical_forecasts(panel, cfg.combine, steps, cfg.season or 1,
+                                               self.n_targets)
 
     def pairs(self, y, window: int | None = None) -> tuple[torch.Tensor, ...]:
         """The level-normalised tensors one member trains on, ``(X, Y, Xv, Yv)``, for input
@@ -194,7 +258,7 @@ class Forecaster:
     def _prepare(self, y) -> tuple[Panel, SeriesConfig]:
         """Check ``y`` and resolve the settings that depend on it; sets the fitted panel."""
         panel = as_panel(y, self.series_config.covariates, self.freq)
-        cfg = self.series_config.resolved(panel)
+        cfg, self.choices = self.series_config.resolve(panel)
         panel = keep_long_enough(panel, cfg)
         W, h, v = cfg.max_window, cfg.head_horizon, cfg.validation
         if panel.single and count_windows(int(panel.lengths[0]) - v, W, h) < 2:
@@ -237,25 +301,33 @@ class Forecaster:
 
     # -- forecasting ---------------------------------------------------------------------------
     def predict(self, horizon: int | None = None, y=None, strategy: str | None = None,
-                levels: tuple[float, ...] | list[float] | None = None):
+                levels: tuple[float, ...] | list[float] | None = None, combined: bool = True):
         """Forecast ``horizon`` steps past the end of the training data (or of ``y``).
 
         One series: a pandas Series (one target) or DataFrame indexed by the future times.
         Many: a long DataFrame with the id, the time and one column per target.
         With ``levels`` (e.g. ``(80, 95)``, after :meth:`calibrate`), conformal prediction
         intervals too: columns ``lo-80, hi-80, …`` (``<target>-lo-80`` … for several targets),
-        and a DataFrame even for one target.
+        and a DataFrame even for one target. ``combined=False``: the networks' forecast alone,
+        without the classical ones the ``combine`` setting averages in.
         """
         horizon = horizon or (self.fitted_config.horizon if self.nets else None)
         with threads(self.threads):
             panel, scaled, ends = self._forecast(horizon, y, strategy)
-        values = self._inverse_all(scaled, ends)  # (B, horizon, F), original units
+        network = self._inverse_all(scaled, ends)  # (B, horizon, F), original units
+        values = self._combined(network, panel, y is None) if combined else network
+        if self.fitted_config.zero_tail:  # a series that has stopped stays stopped
+            stopped = combination.zero_tails(panel, self.n_targets,
+                                             zero_run(self.fitted_config.season))
+            values = np.where(stopped[:, None, :], 0.0, values)
+        shift = values - network  # the combination moves the intervals with the forecast
         forecasting.check_finite(values, panel.ids)
         columns = list(panel.columns[: self.n_targets])
         if levels:
             parts, names = [values], list(columns)
             for q, level_names in intervals.bands(self.calibration, levels, horizon, columns):
-                parts += [self._inverse_all(scaled - q, ends), self._inverse_all(scaled + q, ends)]
+                parts += [self._inverse_all(scaled - q, ends) + shift,
+                          self._inverse_all(scaled + q, ends) + shift]
                 names += level_names
             values, columns = np.concatenate(parts, axis=2), names
             forecasting.check_finite(values, panel.ids)
@@ -267,6 +339,20 @@ class Forecaster:
                 panel.time_name or "time": labels.to_numpy()}
         long.update(zip(columns, values.reshape(-1, values.shape[2]).T, strict=True))
         return pd.DataFrame(long)
+
+    def _combined(self, network: np.ndarray, panel: Panel, fitted: bool) -> np.ndarray:
+        """The network's forecast averaged with the classical ones (:mod:`rnncast.combination`):
+        those made at fit time for the fitted series, new ones for other data or more steps."""
+        if not self.fitted_config.combine:
+            return network
+        classical = self.classical if fitted else None
+        if classical is None or classical.shape[2] < network.shape[1]:
+            if fitted and self.loaded:
+                log.warning("this saved model holds classical forecasts for %d steps; the longer "
+                            "forecast combines ones fitted to the stored tails only",
+                            0 if self.classical is None else self.classical.shape[2])
+            classical = self._classical(panel, network.shape[1])
+        return combination.combined(network, classical)
 
     def _forecast(self, horizon: int, y=None, strategy: str | None = None):
         """``(panel, scaled (B, horizon, F), ends (B,))``: the forecast on the model's scale."""
@@ -314,6 +400,8 @@ class Forecaster:
         copy = Forecaster.from_configs(self.model_config, self.series_config, self.train_config,
                                        self.ensemble, str(self.device))
         copy.aggregate, copy.threads, copy.freq = self.aggregate, self.threads, self.freq
+        copy.preset, copy.from_preset = self.preset, self.from_preset
+        copy.requested_train = self.requested_train
         return copy
 
     def forecast_on_scale(self, horizon: int, y=None) -> tuple[np.ndarray, np.ndarray]:
@@ -398,6 +486,7 @@ class Forecaster:
         its settings, transforms, the tails of its series and each member's weights."""
         self = cls.from_configs(saved.model, saved.series, saved.train, saved.ensemble, device)
         self.aggregate, self.calibration = saved.aggregate, saved.calibration
+        self.classical, self.loaded = saved.classical, True
         cfg = self.fitted_config = self.series_config
         self.transforms, self.panel, self.nets = saved.transforms, saved.panel, []
         weights = saved.weights

@@ -67,6 +67,8 @@ def write_model(model, folder: Path, version: str) -> None:
     tensors["scale"] = torch.tensor(transforms.scale, dtype=torch.float64)
     if transforms.seasonal is not None:
         tensors["seasonal"] = torch.tensor(transforms.seasonal, dtype=torch.float64)
+    if model.classical is not None:  # the classical forecasts combined with the network's
+        tensors["classical"] = torch.tensor(model.classical, dtype=torch.float64)
     if model.calibration is not None:  # forecast errors for prediction intervals
         tensors["calibration"] = torch.tensor(model.calibration.scores, dtype=torch.float32)
     config = {
@@ -106,6 +108,7 @@ class Saved:
     panel: Panel
     weights: dict  # member{k}.<parameter> -> tensor
     calibration: Calibration | None
+    classical: np.ndarray | None = None  # (methods, series, steps, targets); NaN: none there
 
 
 def load_model(path: str | Path, build: Callable[[Saved], T]) -> T:
@@ -179,7 +182,9 @@ def _restore(config: dict, tensors: dict) -> Saved:
     _check(type(ensemble) is int and ensemble >= 1, f"{CONFIG}: 'ensemble' must be a positive integer")
     _check(type(n_features) is int and n_features >= 1,
            f"{CONFIG}: 'n_features' must be a positive integer")
-    series_config = SeriesConfig(**config["series"])
+    # models saved before these settings existed used neither
+    series_config = SeriesConfig(**{"deseasonalize": False, "scaler": "standard", "combine": (),
+                                    "zero_tail": False, **config["series"]})
     aggregate = config.get("aggregate", "median")
     _check(aggregate in ("median", "mean"), f"{CONFIG}: unknown aggregate {aggregate!r}")
     _check(series_config.windows is not None, f"{CONFIG}: the model has no window")
@@ -221,6 +226,14 @@ def _restore(config: dict, tensors: dict) -> Saved:
         seasonal = _finite_tensor(tensors, "seasonal", 3, torch.float64).numpy()
         _check(seasonal.shape[0] == n and seasonal.shape[2] == n_features
                and (seasonal > 0).all(), "tensor 'seasonal' must be positive (series, season, columns)")
+    classical = tensors.pop("classical", None)
+    if classical is not None:
+        _check(classical.dtype == torch.float64 and classical.dim() == 4
+               and tuple(classical.shape[:2]) == (len(series_config.combine), n)
+               and not torch.isinf(classical).any(),
+               f"tensor 'classical' must hold {len(series_config.combine)} methods x {n} series "
+               "of float64 forecasts")
+        classical = classical.numpy()
     calibration = None
     if "calibration" in tensors:
         calibration = Calibration(_finite_tensor(tensors, "calibration", 3, torch.float32).numpy())
@@ -229,7 +242,7 @@ def _restore(config: dict, tensors: dict) -> Saved:
         _check(bool(torch.isfinite(t).all()), f"weight '{name}' holds NaN or infinite values")
     return Saved(ModelConfig(**config["model"]), series_config, TrainConfig(**config["train"]),
                  ensemble, aggregate, Transforms(kind, log, shift, scale, seasonal), panel, tensors,
-                 calibration)
+                 calibration, classical)
 
 
 def _ids(meta: dict, n: int) -> list[str] | None:

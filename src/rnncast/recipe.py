@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from rnncast import forecasting
+from rnncast.combination import COMBINABLE, zero_tails
 from rnncast.data import Panel
 from rnncast.errors import DataError, SettingError, bounded
 from rnncast.scaling import SCALERS, first_level, window_level
@@ -20,14 +21,34 @@ log = logging.getLogger(__name__)
 STRATEGIES = ("direct", "recursive", "stateful")
 SHORT = ("error", "pad", "skip")
 MAX_STEPS = 10_000  # window, horizon, season
+STRONG_SEASON = 0.6  # seasonal strength from which a season is called strong
+STRENGTH_SAMPLE = 100  # series whose seasonal strength is measured (spread over the panel)
+COMBINE_SERIES = 20_000  # most series for an automatic combination (Theta: ~10 ms a series)
+# Input lengths as (seasons, at least): one member each, in turn.
+WINDOW_RULE = ((3.0, 12),)
+# Named points of the recipe: Forecaster settings that a user's own settings override. Their
+# fixed training budgets (epochs of every window, large batches) suit panels; on fewer training
+# windows than PRESET_WINDOWS the defaults' budget is used instead (Forecaster.fit says so).
+PRESETS: dict[str, dict] = {
+    # the default point: the absolute error, which beat the squared error on every M3 frequency
+    # of the development collection (training parts; README, "The recipe")
+    "auto": dict(loss="mae"),
+    "fast": dict(ensemble=1, loss="mae", window_rule=((2.0, 12),), epochs=8, patience=3,
+                 batch_size=512, max_windows=10**9, refit=False),
+    "accurate": dict(ensemble=5, loss="mae", window_rule=((1.5, 8), (2.0, 12), (3.0, 16)),
+                     epochs=12, patience=4, batch_size=512, max_windows=10**9, refit=True),
+}
+BUDGET = ("epochs", "patience", "batch_size", "max_windows")  # a preset's training budget
+PRESET_WINDOWS = 20_000
 
 
 @dataclass(frozen=True)
 class SeriesConfig:
     """How series become training pairs and back (stored in a model directory's JSON).
 
-    ``window``: input length, or several (ensemble members take them in turn); None: three
-    seasons, at least 8. ``horizon``: steps the direct head emits (None: one season).
+    ``window``: input length, or several (ensemble members take them in turn); None: from
+    ``window_rule``, (seasons, at least) pairs (default: three seasons, at least 12).
+    ``horizon``: steps the direct head emits (None: one season).
     ``validation``: points at the end of each training series held out for early stopping
     (None: the larger of ``horizon`` and a tenth of the series; 0: none). ``deseasonalize``:
     divide by classical multiplicative seasonal indices first (the Theta/ES-RNN route).
@@ -37,32 +58,52 @@ class SeriesConfig:
     ``calendar``: feed the position in the season (month of year, …) as sin/cos inputs.
     ``refit``: train each member again on all windows for the epochs early stopping chose
     (None: when an epoch visits every window, see :func:`rnncast.ensemble.train_members`).
+    ``combine``: classical methods whose forecasts are averaged with the network's
+    (:mod:`rnncast.combination`). ``zero_tail``: a series whose last season (at least 3 points)
+    is all zeros is forecast as zeros. ``"auto"`` settings are chosen from the data by
+    :meth:`resolve`, which says why.
     """
 
     window: int | tuple[int, ...] | None = None
     horizon: int | None = None
     season: int | None = None
     strategy: str = "direct"
-    scaler: str = "standard"
+    scaler: str = "auto"
     log: bool | str = "auto"
     level: bool = True
     validation: int | None = None
     refit: bool | None = None
-    deseasonalize: bool = False
+    deseasonalize: bool | str = "auto"
     short: str | None = None
     covariates: tuple[str, ...] = ()
     calendar: bool = False
+    combine: tuple[str, ...] | str = "auto"
+    window_rule: tuple[tuple[float, int], ...] = WINDOW_RULE
+    zero_tail: bool = True
 
     def __post_init__(self) -> None:
         if isinstance(self.window, list | tuple):
             object.__setattr__(self, "window", tuple(int(w) for w in self.window))
         object.__setattr__(self, "covariates", tuple(self.covariates or ()))
+        object.__setattr__(self, "window_rule", tuple((float(f), int(m)) for f, m in self.window_rule))
+        if not self.window_rule or any(f <= 0 or m < 1 for f, m in self.window_rule):
+            raise SettingError("window_rule must list (seasons > 0, at least >= 1) pairs")
+        if self.combine != "auto":
+            names = (self.combine,) if isinstance(self.combine, str) else tuple(self.combine)
+            object.__setattr__(self, "combine", tuple(n for n in names if n and n != "none"))
+            unknown = sorted(set(self.combine) - set(COMBINABLE))
+            if unknown:
+                raise SettingError(f"combine takes {', '.join(COMBINABLE)} (or none), got "
+                                   f"{unknown[0]!r}")
+        if self.deseasonalize not in (True, False, "auto"):
+            raise SettingError("deseasonalize must be True, False or 'auto', got "
+                               f"{self.deseasonalize!r}")
         if self.covariates and self.strategy != "direct":
             raise SettingError("covariates are known only up to the forecast origin, so they need "
                              f"strategy='direct', got {self.strategy!r}")
         if self.strategy not in STRATEGIES:
             raise SettingError(f"strategy must be one of {STRATEGIES}, got {self.strategy!r}")
-        if self.scaler not in SCALERS:
+        if self.scaler not in (*SCALERS, "auto"):
             raise SettingError(f"scaler must be one of {SCALERS}, got {self.scaler!r}")
         if self.log not in (True, False, "auto"):
             raise SettingError(f"log must be True, False or 'auto', got {self.log!r}")
@@ -95,19 +136,51 @@ class SeriesConfig:
 
     def resolved(self, panel: Panel) -> SeriesConfig:
         """Fill the automatic choices from the data (the first series gives the frequency)."""
+        return self.resolve(panel)[0]
+
+    def resolve(self, panel: Panel) -> tuple[SeriesConfig, list[str]]:
+        """The automatic choices filled from the data, and one line saying why for each."""
+        why: list[str] = []
         season = self.season or panel.season
         horizon = self.horizon or max(season, 1)
-        window = self.window or max(3 * season, 8)
+        window = self.window
+        if window is None:
+            lengths = tuple(max(round(f * season), m) for f, m in self.window_rule)
+            window = lengths[0] if len(lengths) == 1 else lengths
+            rule = ", ".join(f"{f:g} seasons of {season}, at least {m}" for f, m in self.window_rule)
+            why.append(f"window {window}: {rule}")
         positive = bool((panel.values > 0).all())
         use_log = self.log if self.log != "auto" else positive
-        if self.deseasonalize and not positive:
+        if self.log == "auto":
+            why.append(f"log {'on' if positive else 'off'}: "
+                       + ("every value is positive" if positive else "some values are not positive"))
+        if self.deseasonalize is True and not positive:
             raise DataError("deseasonalize needs strictly positive series; use deseasonalize=False")
+        deseasonalize = self.deseasonalize
+        if deseasonalize == "auto":
+            deseasonalize, reason = auto_deseasonalize(panel, season)
+            why.append(reason)
+        scaler = self.scaler
+        if scaler == "auto":
+            scaler = "none" if use_log else "standard"
+            why.append(f"scaler {scaler}: " + ("the log and each window's level make series "
+                                               "scale-free" if use_log else "no log"))
+        combine = self.combine
+        if combine == "auto":
+            combine, reason = auto_combine(panel, self.covariates)
+            why.append(reason)
+        if self.zero_tail:
+            stopped = int(zero_tails(panel, 1, zero_run(season)).sum())
+            if stopped:
+                why.append(f"zeros for {stopped} series whose last {zero_run(season)} values are "
+                           "zero (stopped, as a seasonal naive forecast would say)")
         validation = self.validation
         if validation is None:
             validation = max(horizon, int(np.median(panel.lengths)) // 10)
         short = self.short or ("error" if panel.single else "pad")
         return replace(self, season=season, horizon=horizon, window=window, log=use_log,
-                       validation=validation, short=short)
+                       validation=validation, short=short, deseasonalize=deseasonalize,
+                       scaler=scaler, combine=combine), why
 
     @property
     def head(self) -> str:
@@ -184,3 +257,45 @@ def seasonal_strength(y: np.ndarray, season: int) -> float | None:
     parts = STL(y, period=season, robust=True).fit()
     both = np.var(parts.seasonal + parts.resid)
     return float(max(0.0, 1 - np.var(parts.resid) / both)) if both > 0 else None
+
+
+def panel_strength(panel: Panel, season: int) -> float | None:
+    """The median seasonal strength of up to :data:`STRENGTH_SAMPLE` series spread over the
+    panel (first target column); None without a season or long enough series."""
+    if season <= 1:
+        return None
+    rows = np.unique(np.linspace(0, len(panel) - 1, min(len(panel), STRENGTH_SAMPLE)).astype(int))
+    strengths = [seasonal_strength(panel.rows(k)[:, 0], season) for k in rows]
+    strengths = [s for s in strengths if s is not None]
+    return float(np.median(strengths)) if strengths else None
+
+
+def auto_deseasonalize(panel: Panel, season: int) -> tuple[bool, str]:
+    """Deseasonalise (classical indices, each series tested on its own) when a season exists
+    and the series hold three cycles of it."""
+    if season <= 1:
+        return False, "deseasonalize off: no season"
+    if np.median(panel.lengths) < 3 * season:
+        return False, f"deseasonalize off: most series are shorter than three seasons of {season}"
+    strength = panel_strength(panel, season)
+    said = "" if strength is None else f" (median seasonal strength {strength:.2f})"
+    return True, (f"deseasonalize on: season {season}{said}; each positive series whose "
+                  "autocorrelation passes a 90% test is divided by its seasonal indices")
+
+
+def auto_combine(panel: Panel, covariates: tuple[str, ...]) -> tuple[tuple[str, ...], str]:
+    """Average with Theta, for one target without covariates (a univariate method would dilute
+    what the other columns tell the network), unless the panel is too large for its fits."""
+    if covariates or panel.values.shape[1] > 1:
+        return (), ("combine none: the network reads other columns too, which a univariate "
+                    "method cannot (--combine theta to force)")
+    if len(panel) > COMBINE_SERIES:
+        return (), (f"combine none: {len(panel):,} series are more than the {COMBINE_SERIES:,} "
+                    "for which per-series Theta fits stay cheap (--combine theta to force)")
+    return ("theta",), ("combine theta: the forecast is the mean of the network's and Theta's, "
+                        "series by series (more accurate on the development collection)")
+
+
+def zero_run(season: int | None) -> int:
+    """How many trailing zeros mean a series has stopped: a season, at least 3."""
+    return max(season or 1, 3)

@@ -11,8 +11,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from rnncast import plots
+from rnncast.combination import COMBINABLE
 from rnncast.evaluation import Evaluation
 from rnncast.files import write_text
+from rnncast.recipe import STRONG_SEASON
 
 METRICS = ("rmse", "mae", "mape", "smape", "mase")
 CSS = """
@@ -46,16 +48,22 @@ def verdict(result: Evaluation, metric: str | None = None) -> str:
     best = min(better, key=lambda b: result.baselines[b][metric])
     return (f"The {best.replace('_', ' ')} baseline is more accurate than the network on this test "
             f"range ({metric.upper()} {result.baselines[best][metric]:.4g} vs "
-            f"{result.metrics[metric]:.4g}); {advice(result)}.")
+            f"{result.metrics[metric]:.4g}); {advice(result, best)}.")
 
 
-def advice(result: Evaluation) -> str:
-    """What to try when a baseline wins, from what the data and the fit say."""
+def advice(result: Evaluation, best: str | None = None) -> str:
+    """What to try when a baseline (``best``) wins, from what the data and the fit say."""
+    cfg, tips = result.model.fitted_config, []
     strength = result.season_strength
-    if strength is not None and strength >= 0.6 and not result.model.fitted_config.deseasonalize:
-        return (f"its season is strong (strength {strength:.2f} of 1): try --deseasonalize, "
-                "which removes it before the network sees the data")
-    return "consider a longer window, more data, or the simpler method"
+    if strength is not None and strength >= STRONG_SEASON and not cfg.deseasonalize:
+        tips.append(f"its season is strong (strength {strength:.2f} of 1): try --deseasonalize, "
+                    "which removes it before the network sees the data")
+    if best in COMBINABLE and best not in cfg.combine:
+        tips.append(f"try --combine {','.join((*cfg.combine, best))}, which averages the "
+                    f"network's forecast with {best.replace('_', ' ')}'s")
+    if result.model.ensemble < 5 or len(cfg.windows) < 2:
+        tips.append("try --preset accurate (five networks over three input lengths)")
+    return "; ".join(tips) or "consider a longer window, more data, or the simpler method"
 
 
 def render(result: Evaluation, title: str, facts: dict[str, object], images: dict[str, bytes],

@@ -8,11 +8,12 @@ import os
 from pathlib import Path
 
 from rnncast.cells import ACTIVATIONS, CELLS
+from rnncast.combination import COMBINABLE
 from rnncast.distributed import DEVICES
 from rnncast.evaluation import BASELINES, BUDGET
 from rnncast.forecaster import ENSEMBLE, Forecaster
 from rnncast.networks import ModelConfig
-from rnncast.recipe import SHORT, STRATEGIES, SeriesConfig
+from rnncast.recipe import COMBINE_SERIES, PRESETS, SHORT, STRATEGIES, SeriesConfig
 from rnncast.scaling import SCALERS
 from rnncast.timeindex import FILLS, TIME_ZONES, TimeConfig
 from rnncast.training import LOSSES, TrainConfig
@@ -82,6 +83,18 @@ def number_list(convert, accept, what: str):
 
 size_list = number_list(int, lambda v: v >= 1, "positive integers, comma-separated")
 length_list = number_list(int, lambda v: v >= 2, "integers >= 2, comma-separated")
+def combine_names(text: str) -> str | tuple[str, ...]:
+    """``auto``, ``none`` or classical method names, comma-separated."""
+    if text in ("auto", "none"):
+        return text if text == "auto" else ()
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    unknown = [n for n in names if n not in COMBINABLE]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"unknown method {unknown[0] if unknown else text!r}; "
+                                         f"choose from {', '.join(COMBINABLE)}, auto or none")
+    return names
+
+
 def interval_levels(text: str) -> list[float]:
     """Interval levels as percentages; a fraction such as 0.8 is refused with the likely intent."""
     values = number_list(float, lambda v: 0 < v < 100,
@@ -175,7 +188,8 @@ def model_arguments(p: argparse.ArgumentParser, lists: bool = False) -> None:
         g.add_argument("--cell", choices=list(CELLS), default=M.cell,
                        help="recurrent cell (gru: the textbook equations; gru_torch: PyTorch's "
                             "variant, fused)")
-        g.add_argument("--window", type=positive_int, help="input length (default: three seasons)")
+        g.add_argument("--window", type=positive_int,
+                       help="input length (default: three seasons, at least 12; the preset's)")
     g.add_argument("--horizon", type=positive_int,
                    help="steps the network emits at once (default: the test size or one season)")
     g.add_argument("--season", type=positive_int,
@@ -189,14 +203,25 @@ def model_arguments(p: argparse.ArgumentParser, lists: bool = False) -> None:
     g.add_argument("--activation", choices=list(ACTIVATIONS), default=M.activation,
                    help="candidate/output nonlinearity")
     g.add_argument("--layer-norm", action="store_true", help="normalise gate pre-activations")
-    g.add_argument("--scaler", choices=SCALERS, default=S.scaler,
-                   help="scaling fitted on the training part")
+    g.add_argument("--scaler", choices=[*SCALERS, "auto"], default=S.scaler,
+                   help="scaling fitted on the training part (auto: none when a log is taken, as "
+                        "the log and each window's level make series scale-free; else standard)")
     g.add_argument("--log", choices=["auto", "yes", "no"], default="auto",
                    help="log-transform first (auto: when all values are positive)")
     g.add_argument("--no-level", action="store_true",
                    help="do not normalise each window by its last season's level")
-    g.add_argument("--deseasonalize", action="store_true",
-                   help="divide by classical multiplicative seasonal indices first")
+    g.add_argument("--deseasonalize", choices=["auto", "yes", "no"], default="auto",
+                   nargs="?", const="yes",
+                   help="divide by classical multiplicative seasonal indices first, each positive "
+                        "series whose season passes a 90%% autocorrelation test (auto: when the "
+                        "data have a season and three cycles of it)")
+    g.add_argument("--combine", type=combine_names, default="auto", metavar="METHODS",
+                   help="average the network's forecast with these classical ones, series by "
+                        f"series: {', '.join(COMBINABLE)} or none, comma-separated (auto: theta, "
+                        f"up to {COMBINE_SERIES:,} series)")
+    g.add_argument("--no-zero-tail", action="store_true",
+                   help="forecast a series whose last season is all zeros like any other (default: "
+                        "zeros, as it has stopped)")
     g.add_argument("--covariate", action="append", default=[], metavar="COL",
                    help="a column fed as input but not forecast (repeat for more; direct strategy)")
     g.add_argument("--calendar", action="store_true",
@@ -206,12 +231,19 @@ def model_arguments(p: argparse.ArgumentParser, lists: bool = False) -> None:
     g.add_argument("--short", choices=SHORT,
                    help="series too short for one window (default: error for one, pad for many)")
     t = p.add_argument_group("training")
-    t.add_argument("--epochs", type=positive_int, default=T.epochs, help="maximum epochs")
-    t.add_argument("--patience", type=positive_int, default=T.patience, help="early-stopping patience")
+    t.add_argument("--preset", choices=list(PRESETS), default="auto",
+                   help="a named point of the recipe: fast (one network, one input length), "
+                        "accurate (five networks over three input lengths, each refitted on all "
+                        "the data); auto: five networks, early stopping (options given here win)")
+    t.add_argument("--epochs", type=positive_int,
+                   help=f"maximum epochs (default: {T.epochs}, or the preset's)")
+    t.add_argument("--patience", type=positive_int,
+                   help=f"early-stopping patience (default: {T.patience}, or the preset's)")
     t.add_argument("--lr", type=positive_float, default=T.lr, help="Adam learning rate")
     t.add_argument("--batch-size", type=positive_int, default=T.batch_size,
                    help="windows per batch (default: 32, doubling with the data up to 128)")
-    t.add_argument("--loss", choices=list(LOSSES), default=T.loss, help="training loss")
+    t.add_argument("--loss", choices=list(LOSSES),
+                   help=f"training loss (default: {PRESETS['auto']['loss']}, the preset's)")
     t.add_argument("--clip-norm", type=positive_float, default=T.clip_norm, help="gradient norm limit")
     t.add_argument("--spike-guard", type=nonnegative_float, default=T.spike_guard, metavar="X",
                    help="skip a step whose gradient norm tops X times the recent median (0: off; "
@@ -223,8 +255,9 @@ def model_arguments(p: argparse.ArgumentParser, lists: bool = False) -> None:
                    help="the most windows one network's training visits over all its epochs "
                         "(default: ten passes over the data, from 100,000 to 1,500,000: the "
                         "cost of a fit stays bounded on any data)")
-    t.add_argument("--ensemble", type=positive_int, default=ENSEMBLE,
-                   help="networks trained with different seeds; the forecast is their median")
+    t.add_argument("--ensemble", type=positive_int,
+                   help="networks trained with different seeds; the forecast is their median "
+                        f"(default: {ENSEMBLE}, or the preset's)")
     t.add_argument("--validation", type=nonnegative_int,
                    help="points at the end for early stopping (default: horizon or a tenth)")
     t.add_argument("--seed", type=seed_int, default=T.seed, help="random seed (same seed, same numbers)")
@@ -253,7 +286,9 @@ def forecaster_from(args: argparse.Namespace, horizon: int | None = None) -> For
         layers=args.layers, activation=args.activation, layer_norm=args.layer_norm,
         strategy=args.strategy, season=args.season, scaler=args.scaler,
         log={"auto": "auto", "yes": True, "no": False}[args.log], level=not args.no_level,
-        deseasonalize=args.deseasonalize, short=args.short, covariates=args.covariate,
+        deseasonalize={"auto": "auto", "yes": True, "no": False}[args.deseasonalize],
+        combine=args.combine, preset=args.preset, zero_tail=not args.no_zero_tail,
+        short=args.short, covariates=args.covariate,
         calendar=args.calendar, id_embedding=args.id_embedding,
         validation=args.validation, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
         loss=args.loss, patience=args.patience, clip_norm=args.clip_norm,

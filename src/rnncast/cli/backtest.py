@@ -54,7 +54,7 @@ def run(args: argparse.Namespace, run: Outputs) -> dict:
     folder = run.directory(args.out) if args.out else None
     data = load_data(args)
     horizon = args.horizon = args.horizon or default_span(args, data)
-    with Progress(args, f"backtest {args.data.name}") as progress:
+    with Progress(args, f"backtest {args.data.name}", model=forecaster_from(args)) as progress:
         result = backtest(data, args.folds, horizon, lambda k: forecaster_from(args), args.step,
                           refit=not args.no_refit, season=args.season, baselines=args.baselines,
                           callback=progress, levels=args.intervals, budget=args.baseline_budget)

@@ -24,12 +24,14 @@ class Progress:
     epochs (all members), or, with ``runs``, over that many runs (:meth:`step`), or, with
     ``runs=0``, counting epochs of an unknown number of fits."""
 
-    def __init__(self, args: argparse.Namespace, label: str, runs: int | None = None) -> None:
+    def __init__(self, args: argparse.Namespace, label: str, runs: int | None = None,
+                 model: Forecaster | None = None) -> None:
         from tqdm import tqdm
 
-        self.epochs = getattr(args, "epochs", 300)
+        # the model's settings (a preset's included) when there is one, else the command's
+        self.epochs = model.train_config.epochs if model else getattr(args, "epochs", None) or 300
         self.runs = runs
-        members = getattr(args, "ensemble", 1)
+        members = model.ensemble if model else getattr(args, "ensemble", None) or 1
         total = self.epochs * members if runs is None else (runs or None)
         enabled = not args.quiet and not args.json and sys.stderr.isatty()
         self.bar = tqdm(total=total, desc=label, unit="run" if runs else "epoch", leave=False,
@@ -80,7 +82,7 @@ def default_span(args: argparse.Namespace, data: SeriesData | Panel) -> int:
 
 
 def evaluate_holdout(args, data: SeriesData, test: int, model: Forecaster, label: str) -> Evaluation:
-    with Progress(args, label) as progress:
+    with Progress(args, label, model=model) as progress:
         return holdout(data, test, model, args.season, watch=True, callback=progress,
                        baselines=getattr(args, "baselines", None),
                        budget=getattr(args, "baseline_budget", BUDGET))
@@ -101,6 +103,7 @@ def result_json(result: Evaluation, test: int) -> dict:
         "skipped": result.skipped,
         "season": result.season,
         "settings": result.model.config(),
+        "choices": result.model.choices,
         "epochs_best": [h.best_epoch for h in result.model.histories],
         "window": cfg.window,
     }

@@ -70,7 +70,7 @@ def run(args: argparse.Namespace, run: Outputs) -> dict:
                       "AirPassengers: 1960 held out")
 
     final = Forecaster(ensemble=members, epochs=args.epochs, seed=args.seed, threads=args.threads)
-    with Progress(args, "AirPassengers, all data") as progress:
+    with Progress(args, "AirPassengers, all data", model=final) as progress:
         final.fit(air_data, callback=progress)
     final.save(out / "airpassengers-model")
     future = final.predict(24).to_frame()

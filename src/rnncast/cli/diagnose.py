@@ -94,7 +94,8 @@ def run(args: argparse.Namespace, run: Outputs) -> dict:
     folder = run.directory(args.out) if args.out else None
     train_config = TrainConfig(epochs=args.epochs, patience=args.patience, lr=args.lr,
                                batch_size=args.batch_size, clip_norm=args.clip_norm,
-                               clip_value=args.clip_value, spike_guard=None, seed=args.seed)
+                               clip_value=args.clip_value, spike_guard=None, seed=args.seed,
+                               loss="mse")  # the deck's experiments: squared error
     if args.task:
         cases = [(f"adding problem, L = {n}", n, diagnostics.adding_data(n, args.samples, 1000,
                                                                           args.seed))

@@ -69,11 +69,11 @@ def run(args: argparse.Namespace, run: Outputs) -> dict:
     model = forecaster_from(args)
     start = time.perf_counter()
     if args.intervals:
-        with Progress(args, "calibrating intervals") as progress:
+        with Progress(args, "calibrating intervals", model=model) as progress:
             model.calibrate(data, args.horizon or default_span(args, data), callback=progress)
         say(args, f"calibrated intervals over {model.calibration.horizon} steps from "
                    f"{len(model.calibration.scores)} forecast errors per step")
-    with Progress(args, f"fit {args.data.name}") as progress:
+    with Progress(args, f"fit {args.data.name}", model=model) as progress:
         model.fit(data, callback=progress, checkpoints=checkpoints, resume=args.resume is not None)
     if folder is not None:
         write_model(model, folder, __version__)
@@ -89,7 +89,7 @@ def run(args: argparse.Namespace, run: Outputs) -> dict:
             "val_loss": [min(h.val_loss) if h.val_loss else None for h in model.histories],
             "clipped_steps": sum(h.clipped_steps for h in model.histories),
             "skipped_steps": sum(h.skipped_steps for h in model.histories),
-            "settings": model.config()}
+            "settings": model.config(), "choices": model.choices}
 
 
 

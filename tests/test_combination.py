@@ -1,0 +1,120 @@
+"""The network's forecast averaged with classical ones: the arithmetic, the Forecaster's use of
+it (fit, predict, intervals, saving) and the reasons the recipe gives."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rnncast import Forecaster, baselines, recipe
+from rnncast.combination import classical_forecasts, combined
+from rnncast.data import as_panel
+from rnncast.errors import SettingError
+
+FAST = dict(units=8, epochs=15, ensemble=1, patience=5)
+
+
+def monthly(n=96):
+    t = np.arange(n)
+    values = (100 + 2 * t) * (1 + 0.2 * np.sin(2 * np.pi * t / 12))
+    return pd.Series(values, index=pd.date_range("2012-01-01", periods=n, freq="MS"), name="y")
+
+
+def test_combined_is_the_mean_over_the_steps_both_cover():
+    network = np.array([[[1.0], [2.0], [3.0]], [[10.0], [10.0], [10.0]]])  # (2 series, 3 steps, 1)
+    classical = np.array([[[[3.0], [4.0]], [[np.nan], [20.0]]]])  # 1 method, 2 series, 2 steps
+    out = combined(network, classical)
+    np.testing.assert_array_equal(out[0, :, 0], [2.0, 3.0, 3.0])  # step 3: the network alone
+    np.testing.assert_array_equal(out[1, :, 0], [10.0, 15.0, 10.0])  # NaN: the network alone
+    np.testing.assert_array_equal(network[0, :, 0], [1.0, 2.0, 3.0])  # its input is not changed
+
+
+def test_classical_forecasts_are_the_baselines_per_series():
+    a, b = monthly(60).to_numpy(), monthly(48).to_numpy()[::-1].copy()
+    out = classical_forecasts(as_panel([a, b]), ("theta", "naive2"), 7, 12, 1)
+    assert out.shape == (2, 2, 7, 1)
+    np.testing.assert_allclose(out[0, 1, :, 0], baselines.theta(b, 7, 12))
+    np.testing.assert_allclose(out[1, 0, :, 0], baselines.naive2(a, 7, 12))
+
+
+def test_forecaster_averages_the_network_with_theta_and_keeps_it_when_saved(tmp_path):
+    y = monthly()
+    model = Forecaster(combine="theta", **FAST).fit(y)
+    alone = model.predict(12, combined=False).to_numpy()
+    both = model.predict(12).to_numpy()
+    np.testing.assert_allclose(both, (alone + baselines.theta(y.to_numpy(), 12, 12)) / 2)
+    model.save(tmp_path / "m")
+    loaded = Forecaster.load(tmp_path / "m")  # it holds only the series' tails
+    np.testing.assert_allclose(loaded.predict(12).to_numpy(), both, rtol=1e-6)
+    assert loaded.fitted_config.combine == ("theta",)
+
+
+def test_intervals_move_with_the_combined_forecast():
+    y = monthly()
+    model = Forecaster(combine="theta", **FAST).calibrate(y, 6).fit(y)
+    bands = model.predict(6, levels=[80])
+    alone = model.predict(6, levels=[80], combined=False)
+    shift = bands["y"] - alone["y"]
+    assert (shift.abs() > 0).any()
+    np.testing.assert_allclose(bands["lo-80"], alone["lo-80"] + shift)
+    np.testing.assert_allclose(bands["hi-80"], alone["hi-80"] + shift)
+
+
+def test_combine_none_and_unknown_methods():
+    assert Forecaster(combine="none").series_config.combine == ()
+    with pytest.raises(SettingError, match="combine takes theta"):
+        Forecaster(combine=("theta", "prophet"))
+
+
+def test_recipe_says_why_for_each_automatic_choice(monkeypatch):
+    cfg, why = recipe.SeriesConfig().resolve(as_panel(monthly()))
+    assert cfg.deseasonalize is True and cfg.scaler == "none" and cfg.combine == ("theta",)
+    assert cfg.log is True and cfg.window == 36
+    assert any(line.startswith("deseasonalize on: season 12 (median seasonal strength") for line in why)
+    assert "scaler none: the log and each window's level make series scale-free" in why
+    flat = as_panel(np.r_[np.zeros(3), np.arange(1.0, 40.0)])  # no season, not all positive
+    cfg, why = recipe.SeriesConfig().resolve(flat)
+    assert cfg.deseasonalize is False and cfg.scaler == "standard" and cfg.log is False
+    assert "deseasonalize off: no season" in why
+    monkeypatch.setattr(recipe, "COMBINE_SERIES", 1)
+    cfg, why = recipe.SeriesConfig().resolve(as_panel([monthly().to_numpy()] * 2))
+    assert cfg.combine == () and any(line.startswith("combine none: 2 series") for line in why)
+
+
+def test_presets_are_points_of_the_recipe_that_settings_override():
+    fast = Forecaster(preset="fast")
+    assert fast.ensemble == 1 and fast.train_config.loss == "mae"
+    assert fast.series_config.window_rule == ((2.0, 12),)
+    mine = Forecaster(preset="accurate", ensemble=2, loss="mse")
+    assert mine.ensemble == 2 and mine.train_config.loss == "mse" and mine.series_config.refit
+    with pytest.raises(SettingError, match="preset must be one of auto, fast, accurate"):
+        Forecaster(preset="quick")
+
+
+def test_a_preset_budget_made_for_panels_gives_way_on_little_data():
+    model = Forecaster(preset="accurate", units=8, ensemble=2).fit(monthly())
+    assert model.fitted_config.window == (18, 24, 36)  # 1.5, 2 and 3 seasons
+    assert model.train_config.epochs == 300 and model.train_config.batch_size is None
+    assert any(line.startswith("training budget: the defaults'") for line in model.choices)
+    assert max(h.best_epoch for h in model.histories) > 12  # more than the preset's 12 epochs
+    kept = Forecaster(preset="accurate", units=8, ensemble=2, epochs=3).fit(monthly())
+    assert kept.train_config.epochs == 3  # what the user set stays
+
+
+def test_a_series_that_has_stopped_is_forecast_as_zeros():
+    alive = monthly().to_numpy()
+    stopped = np.r_[alive[:84], np.zeros(12)]  # the last season all zero: discontinued
+    model = Forecaster(season=12, horizon=6, **FAST).fit({"alive": alive, "stopped": stopped})
+    forecast = model.predict(6)
+    assert (forecast.loc[forecast["id"] == "stopped", "y"] == 0).all()
+    assert (forecast.loc[forecast["id"] == "alive", "y"] > 0).all()
+    assert any(line.startswith("zeros for 1 series whose last 12 values are zero")
+               for line in model.choices)
+    kept = Forecaster(season=12, horizon=6, zero_tail=False, **FAST).fit({"alive": alive,
+                                                                          "stopped": stopped})
+    assert (kept.predict(6).groupby("id")["y"].apply(lambda v: (v != 0).all())).all()
+
+
+def test_no_automatic_combination_when_other_columns_inform_the_network():
+    frame = pd.DataFrame({"y": monthly().to_numpy(), "x": np.arange(96.0)})
+    cfg, why = recipe.SeriesConfig(covariates=("x",)).resolve(as_panel(frame, ("x",)))
+    assert cfg.combine == () and any(line.startswith("combine none: the network reads") for line in why)
