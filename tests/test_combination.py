@@ -71,10 +71,10 @@ def test_recipe_says_why_for_each_automatic_choice(monkeypatch):
     assert cfg.log is True and cfg.window == 36
     assert any(line.startswith("deseasonalize on: season 12 (median seasonal strength") for line in why)
     assert "scaler none: the log and each window's level make series scale-free" in why
-    flat = as_panel(np.r_[np.zeros(3), np.arange(1.0, 40.0)])  # no season, not all positive
+    flat = as_panel(np.r_[-np.ones(3), np.arange(1.0, 40.0)])  # no season, some negative
     cfg, why = recipe.SeriesConfig().resolve(flat)
     assert cfg.deseasonalize is False and cfg.scaler == "standard" and cfg.log is False
-    assert "deseasonalize off: no season" in why
+    assert "deseasonalize off: no season" in why and "log off: some values are negative" in why
     monkeypatch.setattr(recipe, "COMBINE_SERIES", 1)
     cfg, why = recipe.SeriesConfig().resolve(as_panel([monthly().to_numpy()] * 2))
     assert cfg.combine == () and any(line.startswith("combine none: 2 series") for line in why)
@@ -118,3 +118,34 @@ def test_no_automatic_combination_when_other_columns_inform_the_network():
     frame = pd.DataFrame({"y": monthly().to_numpy(), "x": np.arange(96.0)})
     cfg, why = recipe.SeriesConfig(covariates=("x",)).resolve(as_panel(frame, ("x",)))
     assert cfg.combine == () and any(line.startswith("combine none: the network reads") for line in why)
+
+
+def test_counts_with_zeros_get_log1p_and_forecasts_of_at_least_zero(tmp_path):
+    t = np.arange(96)
+    counts = np.round(np.maximum(0, 3 + 3 * np.sin(2 * np.pi * t / 12)))  # zeros every year
+    cfg, why = recipe.SeriesConfig().resolve(as_panel(counts))
+    assert cfg.log == "log1p" and cfg.scaler == "none"
+    assert "log1p, log(1 + y): values of 0 but none below" in why
+    model = Forecaster(season=12, **FAST).fit(counts)
+    forecast = model.predict(12, combined=False)
+    assert (forecast >= 0).all()
+    z = model.transforms.forward_panel(as_panel(counts))  # log1p, then each series' level
+    np.testing.assert_allclose(model.transforms.inverse_all(z[None, :, :], np.array([0]))[0, :, 0],
+                               counts, atol=1e-9)
+    model.save(tmp_path / "m")
+    np.testing.assert_allclose(Forecaster.load(tmp_path / "m").predict(12), model.predict(12))
+
+
+def test_theta_is_combined_only_where_it_beats_the_seasonal_naive_forecast():
+    noise = 0.1 * np.random.default_rng(0).normal(size=120)
+    steps = as_panel(np.tile([1.0, 5.0, 2.0, 8.0], 30) + noise)  # the seasonal naive's data
+    cfg, why = recipe.SeriesConfig(season=4).resolve(steps)
+    assert cfg.combine == ()
+    assert any(line.startswith("combine none: on the last 4 points of 1 training series Theta "
+                               "scored MASE 1.168 against 0.921") for line in why)
+    y = steps.rows(0)[:, 0]  # the check by hand: MASE of each on the last 4 points
+    past, future = y[:-4], y[-4:]
+    scale = np.mean(np.abs(past[4:] - past[:-4]))
+    naive = np.mean(np.abs(future - past[-4:])) / scale
+    theta = np.mean(np.abs(future - baselines.theta(past, 4, 4))) / scale
+    np.testing.assert_allclose(recipe.theta_check(steps, 4, 4), (theta, naive, 1))

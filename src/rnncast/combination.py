@@ -30,7 +30,7 @@ def classical_forecasts(panel: Panel, names: tuple[str, ...], steps: int, season
             y = rows[:, j]
             y = y[np.isfinite(y)]
             for i, name in enumerate(names):
-                out[i, k, :, j] = _one(name, y, steps, season)
+                out[i, k, :, j] = one_forecast(name, y, steps, season)
         failed += bool(np.isnan(out[:, k]).any())
     if failed:
         log.info("a classical forecast failed for %d series; the network's forecast stands alone "
@@ -38,7 +38,8 @@ def classical_forecasts(panel: Panel, names: tuple[str, ...], steps: int, season
     return out
 
 
-def _one(name: str, y: np.ndarray, steps: int, season: int) -> np.ndarray:
+def one_forecast(name: str, y: np.ndarray, steps: int, season: int) -> np.ndarray:
+    """One classical method's forecast of ``y`` (1-D, finite); NaN where it cannot fit."""
     if len(y) < 4 or np.ptp(y) == 0:  # too little to fit, or a constant: repeat the last value
         return np.full(steps, y[-1] if len(y) else np.nan)
     with warnings.catch_warnings():

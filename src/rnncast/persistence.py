@@ -28,7 +28,7 @@ from rnncast.recipe import SeriesConfig
 from rnncast.scaling import SCALERS, Scaler
 from rnncast.timeindex import spans
 from rnncast.training import TrainConfig
-from rnncast.transforms import Transforms
+from rnncast.transforms import LOG1P, Transforms
 
 T = TypeVar("T")
 
@@ -79,7 +79,8 @@ def write_model(model, folder: Path, version: str) -> None:
         "ensemble": len(model.nets),
         "aggregate": model.aggregate,
         "n_features": int(panel.values.shape[1]),
-        "scaler": {"kind": transforms.kind, "log": bool(transforms.log)},
+        "scaler": {"kind": transforms.kind,
+                   "log": transforms.log if transforms.log == LOG1P else bool(transforms.log)},
         "data": {
             "columns": list(panel.columns),
             "freq": panel.freq,
@@ -215,7 +216,8 @@ def _restore(config: dict, tensors: dict) -> Saved:
         kind, log = scalers[0].kind, scalers[0].log
         shift = np.stack([s.shift for s in scalers])
         scale = np.stack([s.scale for s in scalers])
-    _check(kind in SCALERS and isinstance(log, bool), f"{CONFIG}: unknown scaler {kind!r}")
+    _check(kind in SCALERS and (isinstance(log, bool) or log == LOG1P),
+           f"{CONFIG}: unknown scaler {kind!r}")
     _check(shift.shape == (n, n_features) and scale.shape == (n, n_features),
            f"{CONFIG}: the scaler must hold {n} series x {n_features} columns")
     bad = ~(np.isfinite(shift).all(1) & np.isfinite(scale).all(1) & (scale > 0).all(1))

@@ -10,11 +10,12 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 import torch
 
-from rnncast import forecasting
-from rnncast.combination import COMBINABLE, zero_tails
+from rnncast import baselines, forecasting, metrics
+from rnncast.combination import COMBINABLE, one_forecast, zero_tails
 from rnncast.data import Panel
 from rnncast.errors import DataError, SettingError, bounded
 from rnncast.scaling import SCALERS, first_level, window_level
+from rnncast.transforms import LOG1P
 
 log = logging.getLogger(__name__)
 
@@ -105,8 +106,8 @@ class SeriesConfig:
             raise SettingError(f"strategy must be one of {STRATEGIES}, got {self.strategy!r}")
         if self.scaler not in (*SCALERS, "auto"):
             raise SettingError(f"scaler must be one of {SCALERS}, got {self.scaler!r}")
-        if self.log not in (True, False, "auto"):
-            raise SettingError(f"log must be True, False or 'auto', got {self.log!r}")
+        if self.log not in (True, False, "auto", LOG1P):
+            raise SettingError(f"log must be True, False, 'log1p' or 'auto', got {self.log!r}")
         if self.short is not None and self.short not in SHORT:
             raise SettingError(f"short must be one of {SHORT}, got {self.short!r}")
         if self.window == ():
@@ -150,10 +151,13 @@ class SeriesConfig:
             rule = ", ".join(f"{f:g} seasons of {season}, at least {m}" for f, m in self.window_rule)
             why.append(f"window {window}: {rule}")
         positive = bool((panel.values > 0).all())
-        use_log = self.log if self.log != "auto" else positive
+        use_log = self.log
         if self.log == "auto":
-            why.append(f"log {'on' if positive else 'off'}: "
-                       + ("every value is positive" if positive else "some values are not positive"))
+            counts = not positive and bool((panel.values >= 0).all())
+            use_log = True if positive else LOG1P if counts else False
+            why.append("log on: every value is positive" if positive else
+                       "log1p, log(1 + y): values of 0 but none below" if counts else
+                       "log off: some values are negative")
         if self.deseasonalize is True and not positive:
             raise DataError("deseasonalize needs strictly positive series; use deseasonalize=False")
         deseasonalize = self.deseasonalize
@@ -167,7 +171,7 @@ class SeriesConfig:
                                                "scale-free" if use_log else "no log"))
         combine = self.combine
         if combine == "auto":
-            combine, reason = auto_combine(panel, self.covariates)
+            combine, reason = auto_combine(panel, self.covariates, horizon, max(season, 1))
             why.append(reason)
         if self.zero_tail:
             stopped = int(zero_tails(panel, 1, zero_run(season)).sum())
@@ -283,17 +287,51 @@ def auto_deseasonalize(panel: Panel, season: int) -> tuple[bool, str]:
                   "autocorrelation passes a 90% test is divided by its seasonal indices")
 
 
-def auto_combine(panel: Panel, covariates: tuple[str, ...]) -> tuple[tuple[str, ...], str]:
-    """Average with Theta, for one target without covariates (a univariate method would dilute
-    what the other columns tell the network), unless the panel is too large for its fits."""
+def auto_combine(panel: Panel, covariates: tuple[str, ...], horizon: int, season: int
+                 ) -> tuple[tuple[str, ...], str]:
+    """Average with Theta where Theta is worth it: one target without covariates (a univariate
+    method would dilute what the other columns tell the network), a panel small enough for its
+    fits, and data on which Theta beats the seasonal naive forecast over the last ``horizon``
+    points of the training series (a sample of them; nothing the network trained on decides)."""
     if covariates or panel.values.shape[1] > 1:
         return (), ("combine none: the network reads other columns too, which a univariate "
                     "method cannot (--combine theta to force)")
     if len(panel) > COMBINE_SERIES:
         return (), (f"combine none: {len(panel):,} series are more than the {COMBINE_SERIES:,} "
                     "for which per-series Theta fits stay cheap (--combine theta to force)")
-    return ("theta",), ("combine theta: the forecast is the mean of the network's and Theta's, "
-                        "series by series (more accurate on the development collection)")
+    check = theta_check(panel, horizon, season)
+    if check is None:
+        return ("theta",), ("combine theta: the mean of the network's and Theta's forecasts, "
+                            "series by series (the series are too short to check Theta first)")
+    theta, naive, n = check
+    said = (f"on the last {horizon} points of {n} training series Theta scored MASE {theta:.3f} "
+            f"against {naive:.3f} for the seasonal naive forecast")
+    if theta < naive:
+        return ("theta",), f"combine theta: the mean of the network's and Theta's forecasts; {said}"
+    return (), f"combine none: {said} (--combine theta to force)"
+
+
+def theta_check(panel: Panel, horizon: int, season: int) -> tuple[float, float, int] | None:
+    """Mean MASE of Theta and of the seasonal naive forecast on the last ``horizon`` points of
+    up to :data:`STRENGTH_SAMPLE` series spread over the panel, and how many series that was;
+    None when too few series are long enough."""
+    rows = np.unique(np.linspace(0, len(panel) - 1, min(len(panel), STRENGTH_SAMPLE)).astype(int))
+    scores = []
+    for k in rows:
+        y = panel.rows(k)[:, 0]
+        y = y[np.isfinite(y)]
+        if len(y) < horizon + max(2 * season, 4) + 1:
+            continue
+        past, future = y[:-horizon], y[-horizon:]
+        theta = one_forecast("theta", past, horizon, season)
+        naive = baselines.seasonal_naive(past, horizon, season)
+        pair = (metrics.mase(future, theta, past, season), metrics.mase(future, naive, past, season))
+        if np.isfinite(pair).all():
+            scores.append(pair)
+    if len(scores) < min(len(rows), 5):
+        return None
+    theta, naive = np.mean(scores, axis=0)
+    return float(theta), float(naive), len(scores)
 
 
 def zero_run(season: int | None) -> int:

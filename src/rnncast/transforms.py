@@ -12,14 +12,17 @@ from rnncast.errors import DataError, SettingError
 from rnncast.panel import Panel
 from rnncast.scaling import SCALERS, seasonal_indices
 
+LOG1P = "log1p"
+
 
 @dataclass
 class Transforms:
     """``z = (log?(y / seasonal[phase]) - shift) / scale`` for series ``k`` at position ``t``
-    (phase ``t mod m``). ``shift, scale: (N, F)``; ``seasonal: (N, m, F)`` or None."""
+    (phase ``t mod m``). ``shift, scale: (N, F)``; ``seasonal: (N, m, F)`` or None. ``log``:
+    False, True, or ``"log1p"``: log(1 + y), for data with zeros but none below."""
 
     kind: str
-    log: bool
+    log: bool | str
     shift: np.ndarray
     scale: np.ndarray
     seasonal: np.ndarray | None = None
@@ -28,7 +31,7 @@ class Transforms:
         return len(self.shift)
 
     @classmethod
-    def fit(cls, panel: Panel, kind: str, log: bool, season: int = 1,
+    def fit(cls, panel: Panel, kind: str, log: bool | str, season: int = 1,
             deseasonalize: bool = False) -> Transforms:
         """Fit on each series of ``panel`` (its training data, from position 0), all at once."""
         if kind not in SCALERS:
@@ -80,7 +83,12 @@ class Transforms:
             series = np.repeat(np.arange(len(panel)), panel.lengths)
             position = np.arange(len(z)) - panel.offsets[series] + panel.starts[series]
             z = z / self.seasonal[series, position % self.seasonal.shape[1]]
-        if self.log:
+        if self.log == LOG1P:
+            if np.any(z < 0):
+                raise SettingError("log1p scaling needs values of at least 0; turn it off "
+                                   "(log=False, --log no)")
+            z = np.log1p(z)
+        elif self.log:
             if np.any(z <= 0):
                 raise SettingError("log scaling needs strictly positive values; turn it off "
                                    "(log=False, --log no)")
@@ -98,12 +106,14 @@ class Transforms:
     def forward_rows(self, series: np.ndarray, values: np.ndarray, positions: np.ndarray
                      ) -> np.ndarray:
         """``values (B, W, F)`` (the first ``F`` columns) of the series ``series (B,)`` at
-        ``positions (B, W)`` on the model's scale; NaN where a log meets a value ≤ 0."""
+        ``positions (B, W)`` on the model's scale; NaN where a log meets a value ≤ 0 (log1p: < 0)."""
         F = values.shape[2]
         z = values
         if self.seasonal is not None:
             z = z / self.seasonal[series[:, None], positions % self.seasonal.shape[1]][..., :F]
-        if self.log:
+        if self.log == LOG1P:
+            z = np.where(z >= 0, np.log1p(np.where(z >= 0, z, 0.0)), np.nan)
+        elif self.log:
             with np.errstate(divide="ignore", invalid="ignore"):
                 z = np.where(z > 0, np.log(np.where(z > 0, z, 1.0)), np.nan)
         return (z - self.shift[series][:, None, :F]) / self.scale[series][:, None, :F]
@@ -113,7 +123,9 @@ class Transforms:
         ``b``'s ``h`` steps from position ``starts[b]``: ``(B, h, F)``."""
         F = scaled.shape[2]
         values = scaled * self.scale[rows][:, None, :F] + self.shift[rows][:, None, :F]
-        if self.log:
+        if self.log == LOG1P:  # data of at least 0 are forecast at least 0
+            values = np.maximum(np.expm1(values), 0.0)
+        elif self.log:
             values = np.exp(values)
         if self.seasonal is not None:
             values = values * self._indices(rows, starts, scaled.shape[1], F)

@@ -206,8 +206,9 @@ def model_arguments(p: argparse.ArgumentParser, lists: bool = False) -> None:
     g.add_argument("--scaler", choices=[*SCALERS, "auto"], default=S.scaler,
                    help="scaling fitted on the training part (auto: none when a log is taken, as "
                         "the log and each window's level make series scale-free; else standard)")
-    g.add_argument("--log", choices=["auto", "yes", "no"], default="auto",
-                   help="log-transform first (auto: when all values are positive)")
+    g.add_argument("--log", choices=["auto", "yes", "no", "log1p"], default="auto",
+                   help="log-transform first (auto: log when all values are positive, log1p, "
+                        "log(1 + y), when some are 0 and none below)")
     g.add_argument("--no-level", action="store_true",
                    help="do not normalise each window by its last season's level")
     g.add_argument("--deseasonalize", choices=["auto", "yes", "no"], default="auto",
@@ -285,7 +286,7 @@ def forecaster_from(args: argparse.Namespace, horizon: int | None = None) -> For
         cell=args.cell, window=args.window, horizon=args.horizon or horizon, units=args.units,
         layers=args.layers, activation=args.activation, layer_norm=args.layer_norm,
         strategy=args.strategy, season=args.season, scaler=args.scaler,
-        log={"auto": "auto", "yes": True, "no": False}[args.log], level=not args.no_level,
+        log={"auto": "auto", "yes": True, "no": False, "log1p": "log1p"}[args.log], level=not args.no_level,
         deseasonalize={"auto": "auto", "yes": True, "no": False}[args.deseasonalize],
         combine=args.combine, preset=args.preset, zero_tail=not args.no_zero_tail,
         short=args.short, covariates=args.covariate,
