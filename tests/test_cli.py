@@ -43,6 +43,7 @@ def test_evaluate_json_has_metrics_and_baselines_and_writes_plots(capsys, monthl
                                         "sarimax"}
     assert set(result["baselines"]["seasonal_naive"]) == set(result["metrics"])
     assert result["verdict_metric"] == "rmse"  # one series: its own units
+    assert result["verdict"].startswith("The ")  # the sentence the table ends with
     assert result["season"] == 12 and result["test"] == 12
     for name in ("metrics.json", "forecast.png", "loss.png", "progress.png"):
         assert (out_dir / name).stat().st_size > 1000 or name == "metrics.json"

@@ -216,8 +216,10 @@ class Forecaster:
         self.nets, self.histories = train_members(
             self.ensemble, cfg.windows, sources, lambda w, seed: self._new_net(cfg, w, seed),
             self.train_config, cfg.refit, callback, kept, ranks)
-        # as many steps as a forecast is likely to ask for: a saved model keeps them
-        self.classical = self._classical(panel, max(2 * cfg.horizon, 2 * (cfg.season or 1), 24))
+        # as many steps as a forecast is likely to ask for: a saved model keeps them (only the
+        # process that saves needs them; another computes them if it forecasts)
+        self.classical = self._classical(panel, max(2 * cfg.horizon, 2 * (cfg.season or 1), 24)) \
+            if ranks.main else None
         return self
 
     def _fit_budget(self, panel: Panel, cfg: SeriesConfig) -> None:

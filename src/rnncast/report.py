@@ -61,8 +61,9 @@ def advice(result: Evaluation, best: str | None = None) -> str:
     if best in COMBINABLE and best not in cfg.combine:
         tips.append(f"try --combine {','.join((*cfg.combine, best))}, which averages the "
                     f"network's forecast with {best.replace('_', ' ')}'s")
-    if result.model.ensemble < 5 or len(cfg.windows) < 2:
-        tips.append("try --preset accurate (five networks over three input lengths)")
+    if len(cfg.windows) < 2:
+        tips.append("try --preset accurate (networks over three input lengths, each refitted "
+                    "on all the data)")
     return "; ".join(tips) or "consider a longer window, more data, or the simpler method"
 
 

@@ -15,6 +15,7 @@ from rnncast.data import Panel, SeriesData, load_long, load_series
 from rnncast.evaluation import BUDGET, Evaluation, holdout
 from rnncast.files import write_text
 from rnncast.forecaster import Forecaster
+from rnncast.report import verdict
 from rnncast.training import EpochInfo
 
 
@@ -94,6 +95,7 @@ def result_json(result: Evaluation, test: int) -> dict:
         "metrics": result.metrics,
         "baselines": result.baselines,
         "verdict_metric": result.metric,
+        "verdict": verdict(result),
         "better_baselines": result.losers_to(),
         "baseline_notes": result.notes,
         "seconds": {"network_training": sum(h.seconds for h in result.model.histories),
