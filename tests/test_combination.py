@@ -141,11 +141,26 @@ def test_theta_is_combined_only_where_it_beats_the_seasonal_naive_forecast():
     steps = as_panel(np.tile([1.0, 5.0, 2.0, 8.0], 30) + noise)  # the seasonal naive's data
     cfg, why = recipe.SeriesConfig(season=4).resolve(steps)
     assert cfg.combine == ()
-    assert any(line.startswith("combine none: on the last 4 points of 1 training series Theta "
-                               "scored MASE 1.168 against 0.921") for line in why)
+    assert any(line.startswith("combine none: on the last 4 points of 1 training series, MASE "
+                               "theta 1.168, seasonal naive 0.921") for line in why)
     y = steps.rows(0)[:, 0]  # the check by hand: MASE of each on the last 4 points
     past, future = y[:-4], y[-4:]
     scale = np.mean(np.abs(past[4:] - past[:-4]))
     naive = np.mean(np.abs(future - past[-4:])) / scale
     theta = np.mean(np.abs(future - baselines.theta(past, 4, 4))) / scale
-    np.testing.assert_allclose(recipe.theta_check(steps, 4, 4), (theta, naive, 1))
+    scores, n = recipe.classical_check(steps, 4, 4)
+    assert n == 1 and scores.keys() == {"theta", "seasonal_naive"}
+    np.testing.assert_allclose([scores["theta"], scores["seasonal_naive"]], [theta, naive])
+
+
+def test_without_a_season_ets_joins_where_it_beats_theta():
+    rng = np.random.default_rng(0)
+    t = np.arange(60.0)  # trends: ETS with a trend beats Theta's damped drift on the check
+    panel = as_panel([50 + 2 * t + rng.normal(size=60) for _ in range(8)])
+    cfg, why = recipe.SeriesConfig().resolve(panel)
+    assert cfg.combine == ("theta", "ets")
+    line = next(line for line in why if line.startswith("combine"))
+    assert line.startswith("combine theta,ets: the mean of the network's, Theta's and ETS's "
+                           "forecasts; on the last 6 points of 8 training series, MASE theta")
+    scores, _ = recipe.classical_check(panel, 1, 1, ("theta", "ets"))
+    assert scores["ets"] < scores["theta"] < scores["seasonal_naive"]

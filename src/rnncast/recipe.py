@@ -24,6 +24,7 @@ SHORT = ("error", "pad", "skip")
 MAX_STEPS = 10_000  # window, horizon, season
 STRONG_SEASON = 0.6  # seasonal strength from which a season is called strong
 STRENGTH_SAMPLE = 100  # series whose seasonal strength is measured (spread over the panel)
+CHECK_STEPS = 6  # the fewest steps the classical methods are compared over without a season
 COMBINE_SERIES = 20_000  # most series for an automatic combination (Theta: ~10 ms a series)
 # Input lengths as (seasons, at least): one member each, in turn.
 WINDOW_RULE = ((3.0, 12),)
@@ -289,34 +290,48 @@ def auto_deseasonalize(panel: Panel, season: int) -> tuple[bool, str]:
                   "autocorrelation passes a 90% test is divided by its seasonal indices")
 
 
+LABELS = {"theta": "Theta", "ets": "ETS", "naive2": "Naive2", "seasonal_naive": "seasonal naive"}
+
+
 def auto_combine(panel: Panel, covariates: tuple[str, ...], horizon: int, season: int
                  ) -> tuple[tuple[str, ...], str]:
-    """Average with Theta where Theta is worth it: one target without covariates (a univariate
-    method would dilute what the other columns tell the network), a panel small enough for its
-    fits, and data on which Theta beats the seasonal naive forecast over the last ``horizon``
-    points of the training series (a sample of them; nothing the network trained on decides)."""
+    """Average with the classical methods that are worth it: for one target without covariates
+    (a univariate method would dilute what the other columns tell the network), in a panel
+    small enough for their fits. Theta joins when it beats the seasonal naive forecast over the
+    last ``horizon`` points of a sample of training series; without a season, where its fits
+    are cheap, ETS joins too when it beats Theta there. Nothing the network learnt decides."""
     if covariates or panel.values.shape[1] > 1:
         return (), ("combine none: the network reads other columns too, which a univariate "
                     "method cannot (--combine theta to force)")
     if len(panel) > COMBINE_SERIES:
         return (), (f"combine none: {len(panel):,} series are more than the {COMBINE_SERIES:,} "
                     "for which per-series Theta fits stay cheap (--combine theta to force)")
-    check = theta_check(panel, horizon, season)
+    methods = ("theta", "ets") if season <= 1 else ("theta",)
+    # a season is the natural span to compare over; without one, one step says little
+    horizon = horizon if season > 1 else max(horizon, CHECK_STEPS)
+    check = classical_check(panel, horizon, season, methods)
     if check is None:
         return ("theta",), ("combine theta: the mean of the network's and Theta's forecasts, "
                             "series by series (the series are too short to check Theta first)")
-    theta, naive, n = check
-    said = (f"on the last {horizon} points of {n} training series Theta scored MASE {theta:.3f} "
-            f"against {naive:.3f} for the seasonal naive forecast")
-    if theta < naive:
-        return ("theta",), f"combine theta: the mean of the network's and Theta's forecasts; {said}"
-    return (), f"combine none: {said} (--combine theta to force)"
+    scores, n = check
+    said = (f"on the last {horizon} points of {n} training series, MASE "
+            + ", ".join(f"{name.replace('_', ' ')} {score:.3f}" for name, score in scores.items()))
+    chosen = ("theta",) if scores["theta"] < scores["seasonal_naive"] else ()
+    if chosen and "ets" in scores and scores["ets"] < scores["theta"]:
+        chosen = ("theta", "ets")
+    if not chosen:
+        return (), f"combine none: {said} (--combine theta to force)"
+    names = " and ".join(["the network's", *(LABELS[name] + "'s" for name in chosen)])
+    if len(chosen) > 1:
+        names = names.replace(" and ", ", ", 1)
+    return chosen, f"combine {','.join(chosen)}: the mean of {names} forecasts; {said}"
 
 
-def theta_check(panel: Panel, horizon: int, season: int) -> tuple[float, float, int] | None:
-    """Mean MASE of Theta and of the seasonal naive forecast on the last ``horizon`` points of
-    up to :data:`STRENGTH_SAMPLE` series spread over the panel, and how many series that was;
-    None when too few series are long enough."""
+def classical_check(panel: Panel, horizon: int, season: int, methods: tuple[str, ...] = ("theta",)
+                    ) -> tuple[dict[str, float], int] | None:
+    """Mean MASE of each method and of the seasonal naive forecast on the last ``horizon``
+    points of up to :data:`STRENGTH_SAMPLE` series spread over the panel, and how many series
+    that was; None when too few series are long enough."""
     rows = np.unique(np.linspace(0, len(panel) - 1, min(len(panel), STRENGTH_SAMPLE)).astype(int))
     scores = []
     for k in rows:
@@ -325,15 +340,15 @@ def theta_check(panel: Panel, horizon: int, season: int) -> tuple[float, float, 
         if len(y) < horizon + max(2 * season, 4) + 1:
             continue
         past, future = y[:-horizon], y[-horizon:]
-        theta = one_forecast("theta", past, horizon, season)
-        naive = baselines.seasonal_naive(past, horizon, season)
-        pair = (metrics.mase(future, theta, past, season), metrics.mase(future, naive, past, season))
-        if np.isfinite(pair).all():
-            scores.append(pair)
+        forecasts = [one_forecast(name, past, horizon, season) for name in methods]
+        forecasts.append(baselines.seasonal_naive(past, horizon, season))
+        row = [metrics.mase(future, f, past, season) for f in forecasts]
+        if np.isfinite(row).all():
+            scores.append(row)
     if len(scores) < min(len(rows), 5):
         return None
-    theta, naive = np.mean(scores, axis=0)
-    return float(theta), float(naive), len(scores)
+    means = np.mean(scores, axis=0)
+    return dict(zip((*methods, "seasonal_naive"), map(float, means), strict=True)), len(scores)
 
 
 def zero_run(season: int | None) -> int:
