@@ -150,7 +150,8 @@ def main() -> None:
         print(json.dumps(result), flush=True)
         lines.append(result)
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "single_series.json").write_text("\n".join(json.dumps(r) for r in lines) + "\n")
+    tag = "" if args.only == "sine,airpassengers,kernels" else "_" + args.only.replace(",", "_")
+    (RESULTS / f"single_series{tag}.json").write_text("\n".join(json.dumps(r) for r in lines) + "\n")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from rnncast import plots
 from rnncast.combination import COMBINABLE
 from rnncast.evaluation import Evaluation
 from rnncast.files import write_text
-from rnncast.recipe import STRONG_SEASON
+from rnncast.recipe import LABELS, STRONG_SEASON
 
 METRICS = ("rmse", "mae", "mape", "smape", "mase")
 CSS = """
@@ -60,7 +60,7 @@ def advice(result: Evaluation, best: str | None = None) -> str:
                     "which removes it before the network sees the data")
     if best in COMBINABLE and best not in cfg.combine:
         tips.append(f"try --combine {','.join((*cfg.combine, best))}, which averages the "
-                    f"network's forecast with {best.replace('_', ' ')}'s")
+                    f"network's forecast with {LABELS.get(best, best)}'s")
     if len(cfg.windows) < 2:
         tips.append("try --preset accurate (networks over three input lengths, each refitted "
                     "on all the data)")
