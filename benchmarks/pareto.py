@@ -62,7 +62,7 @@ def main() -> None:
     print("| frequency | method | sMAPE | MASE | CPU-s | seeds | Pareto |")
     print("|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['frequency']} | {r['method']} | {r['smape']:.2f} | {r['mase']:.3f} | "
+        print(f"| {r['frequency']} | {r['method']} | {r['smape']:.3f} | {r['mase']:.3f} | "
               f"{r['cpu_s']:.0f} | {','.join(map(str, r['seeds'])) or '-'} | "
               f"{'yes' if r['pareto'] else ''} |")
     (RESULTS / "m3_pareto.json").write_text("".join(json.dumps(r) + "\n" for r in rows))
