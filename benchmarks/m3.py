@@ -33,7 +33,7 @@ import torch
 
 from rnncast import Forecaster, baselines, metrics
 from rnncast.intervals import coverage
-from rnncast.recipe import PRESETS
+from rnncast.presets import PRESETS
 
 RESULTS = Path(__file__).parent / "results"
 SEASON = {"monthly": 12, "quarterly": 4, "yearly": 1, "other": 1}

@@ -80,26 +80,6 @@ def test_recipe_says_why_for_each_automatic_choice(monkeypatch):
     assert cfg.combine == () and any(line.startswith("combine none: 2 series") for line in why)
 
 
-def test_presets_are_points_of_the_recipe_that_settings_override():
-    fast = Forecaster(preset="fast")
-    assert fast.ensemble == 1 and fast.train_config.loss == "mae"
-    assert fast.series_config.window_rule == ((2.0, 12),)
-    mine = Forecaster(preset="accurate", ensemble=2, loss="mse")
-    assert mine.ensemble == 2 and mine.train_config.loss == "mse" and mine.series_config.refit
-    with pytest.raises(SettingError, match="preset must be one of auto, fast, accurate"):
-        Forecaster(preset="quick")
-
-
-def test_a_preset_budget_made_for_panels_gives_way_on_little_data():
-    model = Forecaster(preset="accurate", units=8, ensemble=2).fit(monthly())
-    assert model.fitted_config.window == (18, 24, 36)  # 1.5, 2 and 3 seasons
-    assert model.train_config.epochs == 300 and model.train_config.batch_size is None
-    assert any(line.startswith("training budget: the defaults'") for line in model.choices)
-    assert max(h.best_epoch for h in model.histories) > 12  # more than the preset's 12 epochs
-    kept = Forecaster(preset="accurate", units=8, ensemble=2, epochs=3).fit(monthly())
-    assert kept.train_config.epochs == 3  # what the user set stays
-
-
 def test_a_series_that_has_stopped_is_forecast_as_zeros():
     alive = monthly().to_numpy()
     stopped = np.r_[alive[:84], np.zeros(12)]  # the last season all zero: discontinued

@@ -4,10 +4,11 @@ It ties the pieces together: data → scaling → windows → network → traini
 One series is a panel of one: a list of series, a dict, or a long table trains one global
 model across all of them, each scaled on its own, and forecasts them in one batched pass.
 
-Defaults are chosen to work on an ordinary seasonal series without tuning: a log for positive
-data, standard scaling fitted on the training data, each window normalised by its own last
-season's level (so trends past the training range still forecast), a direct multi-step head,
-early stopping on the end of the training data, a refit on all of it, the median of 5 seeds.
+The settings left out are chosen from the data (:meth:`SeriesConfig.resolve`, reasons in
+``choices``) or by a named point of the recipe (:mod:`rnncast.presets`): each window normalised
+by its own last season's level (so trends past the training range still forecast), a direct
+multi-step head, early stopping on the end of the training data, a refit on all of it, the
+median of 5 seeds, and the mean with Theta's forecast where Theta is worth it.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from rnncast import combination, distributed, features, forecasting, intervals
+from rnncast import combination, distributed, features, forecasting, intervals, presets
 from rnncast.checkpoints import Checkpoints, fingerprint
 from rnncast.cores import auto_threads, threads
 from rnncast.data import Panel, SeriesData, as_panel
@@ -31,15 +32,7 @@ from rnncast.features import Channels
 from rnncast.intervals import Calibration
 from rnncast.networks import ModelConfig, RecurrentNet, check_memory
 from rnncast.persistence import Saved, load_model, save_model
-from rnncast.recipe import (
-    BUDGET,
-    PRESET_WINDOWS,
-    PRESETS,
-    SeriesConfig,
-    keep_long_enough,
-    positive,
-    zero_run,
-)
+from rnncast.recipe import SeriesConfig, keep_long_enough, positive, zero_run
 from rnncast.sampling import training_windows
 from rnncast.training import (
     EpochInfo,
@@ -55,12 +48,6 @@ log = logging.getLogger(__name__)
 
 MAX_FORECAST = 100_000  # steps one predict() may chain
 MAX_ENSEMBLE = 100
-ENSEMBLE = 5  # members by default: the median of five seeds
-PRESET_FIELDS = ("epochs", "loss", "patience", "ensemble", "batch_size", "max_windows", "refit",
-                 "window_rule")
-PRESET_DEFAULTS = dict(epochs=TrainConfig.epochs, loss=TrainConfig.loss,
-                       patience=TrainConfig.patience, ensemble=ENSEMBLE,
-                       window_rule=SeriesConfig.window_rule)
 CHUNK = 4096  # series forecast at a time (the activations of 4,096 windows take ~150 MB)
 
 
@@ -119,13 +106,9 @@ class Forecaster:
         device: str = "auto",
         threads: int | None = None,
     ) -> None:
-        if preset not in PRESETS:
-            raise SettingError(f"preset must be one of {', '.join(PRESETS)}, got {preset!r}")
-        given = {k: v for k, v in locals().items() if k in PRESET_FIELDS and v is not None}
-        point = {**PRESET_DEFAULTS, **PRESETS[preset]}
+        given = {k: v for k, v in locals().items() if k in presets.FIELDS and v is not None}
+        chosen, self.from_preset = presets.settings(preset, given)
         self.preset = preset
-        self.from_preset = {k for k in PRESETS[preset] if k not in given}  # what the user left
-        chosen = {**point, **given}
         epochs, loss, patience, ensemble = (chosen[k] for k in ("epochs", "loss", "patience",
                                                                  "ensemble"))
         batch_size, max_windows, refit, window_rule = (chosen.get(k) for k in (
@@ -148,7 +131,7 @@ class Forecaster:
                                         clip_value=clip_value, spike_guard=spike_guard, seed=seed,
                                         windows_per_epoch=windows_per_epoch,
                                         max_windows=max_windows, parallel=parallel)
-        self.requested_train = self.train_config  # fit may trade a preset's budget (_fit_budget)
+        self.requested_train = self.train_config  # fit may trade a preset's budget (presets.budget)
         self.device = distributed.resolve_device(device)  # auto: CUDA when there is one
         self.threads = threads  # PyTorch CPU threads to fit and forecast; None: auto_threads
         self.freq: str | None = None
@@ -198,7 +181,9 @@ class Forecaster:
              folder: str | Path | None, resume: bool) -> Forecaster:
         ranks = distributed.start(self.device)
         panel, cfg = self._prepare(y)
-        self._fit_budget(panel, cfg)
+        self.train_config, said = presets.budget(self.requested_train, self.from_preset,
+                                                 self.preset, panel, cfg)
+        self.choices += [said] if said else []
         check_memory(self.model_config, self.n_columns + self.n_extra, cfg.max_window,
                      self.train_config.batch_size or 128, self.n_targets * cfg.head_horizon)
         Z = self._fit_transform(panel, cfg)
@@ -221,25 +206,6 @@ class Forecaster:
         self.classical = self._classical(panel, max(2 * cfg.horizon, 2 * (cfg.season or 1), 24)) \
             if ranks.main else None
         return self
-
-    def _fit_budget(self, panel: Panel, cfg: SeriesConfig) -> None:
-        """A preset's fixed training budget suits panels; on less data, the defaults' budget
-        (epochs until early stopping, batches that follow the data) is used, and said."""
-        self.train_config = self.requested_train
-        budget = self.from_preset & set(BUDGET)
-        if not budget:
-            return
-        W, h, v = cfg.max_window, cfg.head_horizon, cfg.validation
-        windows = int(np.maximum(panel.lengths - v - W - h + 1, 1).sum())
-        if windows >= PRESET_WINDOWS:
-            self.choices.append(f"training budget of preset {self.preset}: {windows:,} training "
-                                f"windows (at least {PRESET_WINDOWS:,})")
-            return
-        default = TrainConfig()
-        self.train_config = replace(self.train_config, **{k: getattr(default, k) for k in budget})
-        self.choices.append(f"training budget: the defaults' (up to {default.epochs} epochs, "
-                            f"patience {default.patience}), as {windows:,} training windows are too "
-                            f"few for preset {self.preset}'s (made for {PRESET_WINDOWS:,} or more)")
 
     def _classical(self, panel: Panel, steps: int) -> np.ndarray | None:
         """The forecasts combined with the network's (None when ``combine`` names none)."""

@@ -28,22 +28,6 @@ CHECK_STEPS = 6  # the fewest steps the classical methods are compared over with
 COMBINE_SERIES = 20_000  # most series for an automatic combination (Theta: ~10 ms a series)
 # Input lengths as (seasons, at least): one member each, in turn.
 WINDOW_RULE = ((3.0, 12),)
-# Named points of the recipe: Forecaster settings that a user's own settings override. Their
-# fixed training budgets (epochs of every window, large batches) suit panels; on fewer training
-# windows than PRESET_WINDOWS the defaults' budget is used instead (Forecaster.fit says so).
-PRESETS: dict[str, dict] = {
-    # the default point: the absolute error, which beat the squared error on every M3 frequency
-    # of the development collection (training parts; README, "The recipe")
-    "auto": dict(loss="mae"),
-    "fast": dict(ensemble=1, loss="mae", window_rule=((2.0, 12),), epochs=8, patience=3,
-                 batch_size=512, max_windows=10**9, refit=False),
-    # three members, one per input length: on M3 monthly's training parts 13.838 against 13.826
-    # for five (two per length, nearly), in 164 CPU-s instead of 293
-    "accurate": dict(ensemble=3, loss="mae", window_rule=((1.5, 8), (2.0, 12), (3.0, 16)),
-                     epochs=12, patience=4, batch_size=512, max_windows=10**9, refit=True),
-}
-BUDGET = ("epochs", "patience", "batch_size", "max_windows")  # a preset's training budget
-PRESET_WINDOWS = 20_000
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,10 @@ from rnncast.cells import ACTIVATIONS, CELLS
 from rnncast.combination import COMBINABLE
 from rnncast.distributed import DEVICES
 from rnncast.evaluation import BASELINES, BUDGET
-from rnncast.forecaster import ENSEMBLE, Forecaster
+from rnncast.forecaster import Forecaster
 from rnncast.networks import ModelConfig
-from rnncast.recipe import COMBINE_SERIES, PRESETS, SHORT, STRATEGIES, SeriesConfig
+from rnncast.presets import ENSEMBLE, PRESETS
+from rnncast.recipe import COMBINE_SERIES, SHORT, STRATEGIES, SeriesConfig
 from rnncast.scaling import SCALERS
 from rnncast.timeindex import FILLS, TIME_ZONES, TimeConfig
 from rnncast.training import LOSSES, TrainConfig

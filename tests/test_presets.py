@@ -1,0 +1,41 @@
+"""The named points of the recipe: what they set, what the user's settings override, and the
+budget that gives way on little data."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rnncast import Forecaster, presets
+from rnncast.errors import SettingError
+
+
+def monthly(n=96):
+    t = np.arange(n)
+    values = (100 + 2 * t) * (1 + 0.2 * np.sin(2 * np.pi * t / 12))
+    return pd.Series(values, index=pd.date_range("2012-01-01", periods=n, freq="MS"), name="y")
+
+
+def test_presets_are_points_of_the_recipe_that_settings_override():
+    fast = Forecaster(preset="fast")
+    assert fast.ensemble == 1 and fast.train_config.loss == "mae"
+    assert fast.series_config.window_rule == ((2.0, 12),)
+    mine = Forecaster(preset="accurate", ensemble=2, loss="mse")
+    assert mine.ensemble == 2 and mine.train_config.loss == "mse" and mine.series_config.refit
+    with pytest.raises(SettingError, match="preset must be one of auto, fast, accurate"):
+        Forecaster(preset="quick")
+
+
+def test_a_preset_budget_made_for_panels_gives_way_on_little_data():
+    model = Forecaster(preset="accurate", units=8, ensemble=2).fit(monthly())
+    assert model.fitted_config.window == (18, 24, 36)  # 1.5, 2 and 3 seasons
+    assert model.train_config.epochs == 300 and model.train_config.batch_size is None
+    assert any(line.startswith("training budget: the defaults'") for line in model.choices)
+    assert max(h.best_epoch for h in model.histories) > 12  # more than the preset's 12 epochs
+    kept = Forecaster(preset="accurate", units=8, ensemble=2, epochs=3).fit(monthly())
+    assert kept.train_config.epochs == 3  # what the user set stays
+
+
+def test_settings_say_which_names_the_preset_supplied():
+    chosen, supplied = presets.settings("fast", {"ensemble": 4})
+    assert chosen["ensemble"] == 4 and chosen["epochs"] == 8 and chosen["loss"] == "mae"
+    assert "ensemble" not in supplied and {"epochs", "patience", "batch_size"} <= supplied
