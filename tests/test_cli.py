@@ -62,6 +62,7 @@ def test_evaluate_table_names_a_better_baseline(capsys, tmp_path):
     assert "its season is strong (strength 1.00 of 1): try --deseasonalize" in out
     assert "try --combine seasonal_naive" in out  # the winner, averaged into the forecast
     assert "try --preset accurate" in out
+    assert "chosen from the data (options you give win):\n  window 12: 3 seasons of 4" in out
 
 
 def test_fit_then_forecast_with_real_dates(capsys, monthly_csv, tmp_path):

@@ -66,6 +66,12 @@ def say(args: argparse.Namespace, text: str) -> None:
         print(text)
 
 
+def choices_text(model: Forecaster) -> str:
+    """What the recipe chose from the data, a line each (options given on the command line win)."""
+    return "chosen from the data (options you give win):\n" + "\n".join(
+        f"  {line}" for line in model.choices)
+
+
 # -- commands ------------------------------------------------------------------------------------
 def load_data(args: argparse.Namespace) -> SeriesData | Panel:
     columns = args.target + [c for c in args.covariate if c not in args.target]

@@ -18,6 +18,7 @@ from rnncast.cli.args import (
     positive_int,
 )
 from rnncast.cli.common import (
+    choices_text,
     default_span,
     evaluate_holdout,
     load_data,
@@ -74,6 +75,7 @@ def run(args: argparse.Namespace, run: Outputs) -> dict:
         out["out"] = str(args.out)
     say(args, score_table([(f"{args.data.name} (test {test})", result)]))
     say(args, verdict(result))
+    say(args, choices_text(result.model))
     if args.out:
         say(args, f"wrote {args.out}/metrics.json, forecast.png, loss.png, progress.png")
     if args.report:

@@ -15,7 +15,7 @@ from rnncast.cli.args import (
     output_arguments,
     positive_int,
 )
-from rnncast.cli.common import Progress, default_span, load_data, say
+from rnncast.cli.common import Progress, choices_text, default_span, load_data, say
 from rnncast.errors import OutputError
 from rnncast.files import Outputs, overlaps
 from rnncast.persistence import write_model
@@ -80,6 +80,7 @@ def run(args: argparse.Namespace, run: Outputs) -> dict:
     seconds = time.perf_counter() - start
     history = model.history
     points = int(model.panel.lengths.sum())
+    say(args, choices_text(model))
     say(args, f"trained {len(model.nets)} network(s) on {len(model.panel)} series, "
                f"{points} points, in {seconds:.1f} s (best epoch {history.best_epoch}); "
                f"saved {args.out}")
