@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from rnncast import Forecaster, baselines, recipe
-from rnncast.combination import classical_forecasts, combined
+from rnncast.combination import classical_forecasts, combined, zero_tails
 from rnncast.data import as_panel
 from rnncast.errors import SettingError
 
@@ -144,3 +144,12 @@ def test_without_a_season_ets_joins_where_it_beats_theta():
                            "forecasts; on the last 6 points of 8 training series, MASE theta")
     scores, _ = recipe.classical_check(panel, 1, 1, ("theta", "ets"))
     assert scores["ets"] < scores["theta"] < scores["seasonal_naive"]
+
+
+def test_zero_tails_counts_each_series_own_trailing_zeros():
+    panel = as_panel([np.array([[5.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0]]),  # 3 and 4 zeros
+                      np.array([[0.0, 1.0], [0.0, 0.0]]),  # too short for 3
+                      np.array([[0.0, 0.0], [2.0, 0.0], [0.0, 3.0], [0.0, 0.0], [0.0, 0.0]])])
+    np.testing.assert_array_equal(zero_tails(panel, 2, 3),
+                                  [[True, True], [False, False], [True, False]])
+    np.testing.assert_array_equal(zero_tails(panel, 1, 4), [[False], [False], [False]])

@@ -65,8 +65,9 @@ def combined(network: np.ndarray, classical: np.ndarray) -> np.ndarray:
 def zero_tails(panel: Panel, targets: int, run: int) -> np.ndarray:
     """``(N, targets)``: which series' target columns end in at least ``run`` exact zeros (a
     discontinued item, a closed store), whose forecast is then zero as well."""
-    out = np.zeros((len(panel), targets), dtype=bool)
-    for k in range(len(panel)):
-        tail = panel.rows(k)[-run:, :targets]
-        out[k] = (len(tail) >= run) & (tail == 0).all(axis=0)
-    return out
+    values = panel.values[:, :targets]
+    position = np.where(values != 0, np.arange(len(values))[:, None], -1)
+    last = np.maximum.reduceat(position, panel.offsets[:-1], axis=0)  # last non-zero, or -1
+    first = panel.offsets[:-1, None]
+    trailing = panel.offsets[1:, None] - np.maximum(last + 1, first)  # zeros at each end
+    return trailing >= run

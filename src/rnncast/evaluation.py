@@ -21,7 +21,7 @@ from rnncast.errors import DataError
 from rnncast.forecaster import Forecaster
 from rnncast.intervals import coverage
 from rnncast.metrics import score
-from rnncast.recipe import seasonal_strength
+from rnncast.recipe import median_strength, spread
 from rnncast.training import EpochInfo
 
 log = logging.getLogger(__name__)
@@ -191,7 +191,7 @@ def _score_trained(
         skipped=skipped,
         notes=notes,
         baseline_seconds=seconds,
-        season_strength=_season_strength(trains, m),
+        season_strength=median_strength([trains[k][:, 0] for k in spread(len(trains))], m),
         per_series=_per_series(ids, scores),
     )
 
@@ -234,14 +234,6 @@ def _run_baseline(name: str, trains: list[np.ndarray], horizon: int, season: int
 def _baselines(name: str, trains: list[np.ndarray], horizon: int, season: int) -> list[np.ndarray]:
     """One baseline's forecasts of a few series (a worker's chunk)."""
     return [_baseline(name, train, horizon, season) for train in trains]
-
-
-def _season_strength(trains: list[np.ndarray], season: int) -> float | None:
-    """The median seasonal strength of the first target over up to 100 evenly chosen series."""
-    step = max(1, len(trains) // 100)
-    values = [seasonal_strength(train[:, 0], season) for train in trains[::step]]
-    values = [v for v in values if v is not None]
-    return float(np.median(values)) if values else None
 
 
 def _per_series(ids: list, scores: dict[str, list[list[dict[str, float]]]]) -> pd.DataFrame:

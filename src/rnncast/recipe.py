@@ -250,13 +250,16 @@ def seasonal_strength(y: np.ndarray, season: int) -> float | None:
     return float(max(0.0, 1 - np.var(parts.resid) / both)) if both > 0 else None
 
 
-def panel_strength(panel: Panel, season: int) -> float | None:
-    """The median seasonal strength of up to :data:`STRENGTH_SAMPLE` series spread over the
-    panel (first target column); None without a season or long enough series."""
-    if season <= 1:
-        return None
-    rows = np.unique(np.linspace(0, len(panel) - 1, min(len(panel), STRENGTH_SAMPLE)).astype(int))
-    strengths = [seasonal_strength(panel.rows(k)[:, 0], season) for k in rows]
+def spread(n: int, most: int = STRENGTH_SAMPLE) -> np.ndarray:
+    """Up to ``most`` of ``n`` series' indices, spread evenly from the first to the last: the
+    sample the recipe's checks look at."""
+    return np.unique(np.linspace(0, n - 1, min(n, most)).astype(int))
+
+
+def median_strength(columns: list[np.ndarray], season: int) -> float | None:
+    """The median seasonal strength of the series ``columns`` (1-D arrays, a sample such as
+    :func:`spread` picks); None without a season or long enough series."""
+    strengths = [seasonal_strength(column, season) for column in columns] if season > 1 else []
     strengths = [s for s in strengths if s is not None]
     return float(np.median(strengths)) if strengths else None
 
@@ -268,7 +271,7 @@ def auto_deseasonalize(panel: Panel, season: int) -> tuple[bool, str]:
         return False, "deseasonalize off: no season"
     if np.median(panel.lengths) < 3 * season:
         return False, f"deseasonalize off: most series are shorter than three seasons of {season}"
-    strength = panel_strength(panel, season)
+    strength = median_strength([panel.rows(k)[:, 0] for k in spread(len(panel))], season)
     said = "" if strength is None else f" (median seasonal strength {strength:.2f})"
     return True, (f"deseasonalize on: season {season}{said}; each positive series whose "
                   "autocorrelation passes a 90% test is divided by its seasonal indices")
@@ -316,7 +319,7 @@ def classical_check(panel: Panel, horizon: int, season: int, methods: tuple[str,
     """Mean MASE of each method and of the seasonal naive forecast on the last ``horizon``
     points of up to :data:`STRENGTH_SAMPLE` series spread over the panel, and how many series
     that was; None when too few series are long enough."""
-    rows = np.unique(np.linspace(0, len(panel) - 1, min(len(panel), STRENGTH_SAMPLE)).astype(int))
+    rows = spread(len(panel))
     scores = []
     for k in rows:
         y = panel.rows(k)[:, 0]
