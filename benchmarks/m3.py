@@ -74,6 +74,7 @@ def score_all(forecasts: list[np.ndarray], series, season: int) -> dict:
     }
 
 
+WEIGHTS = (0.25, 0.4, 0.5, 0.6, 0.67, 0.75, 0.85)  # the network's, in the combination sweep
 CLASSICAL = ("naive2", "seasonal_naive", "theta", "ets")
 
 
@@ -162,6 +163,12 @@ def main() -> None:
     alone = [g["y"].to_numpy() for _, g in model.predict(horizon, combined=False)
              .groupby("id", sort=False)]
 
+    sweep = {}
+    methods = len(model.fitted_config.combine)
+    if methods:  # how the network's weight against the classical mean would have scored
+        mean = [((1 + methods) * f - a) / methods for f, a in zip(forecasts, alone, strict=True)]
+        sweep = {"network_weight": {f"{w:g}": score_all([w * a + (1 - w) * m for a, m in zip(
+            alone, mean, strict=True)], series, season)["smape"] for w in WEIGHTS}}
     intervals = {}
     if levels:
         banded = model.predict(horizon, levels=levels)
@@ -182,7 +189,7 @@ def main() -> None:
         "series": len(series), "horizon": horizon,
         **score_all(forecasts, series, season),
         "network_alone": score_all(alone, series, season),
-        "combine": list(model.fitted_config.combine), "choices": model.choices,
+        "combine": list(model.fitted_config.combine), "choices": model.choices, **sweep,
         **intervals,
         "fit_cpu_s": fit_cpu, "fit_wall_s": fit_wall, "predict_cpu_s": predict_cpu,
         "predict_cpu_s_warm": predict_warm,

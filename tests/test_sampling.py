@@ -101,3 +101,22 @@ def test_members_are_refitted_only_when_an_epoch_visits_every_window():
     built.clear()
     train_members(1, [12], sources, new_net, TrainConfig(epochs=2, windows_per_epoch=500), refit=True)
     assert built == [0, 0]  # unless asked
+
+
+def test_short_series_are_padded_with_their_first_row_and_keep_their_calendar_phase():
+    from rnncast.sampling import training_windows
+
+    a, b = np.arange(1.0, 8.0), np.arange(20.0, 40.0)  # 7 points: too short for 6 + 2 + 2
+    model = Forecaster(window=6, horizon=2, season=4, calendar=True, short="pad", validation=2,
+                       log=False, scaler="none", deseasonalize=False, combine="none")
+    panel, cfg = model._prepare([a, b])
+    Z = model._fit_transform(panel, cfg)
+    (data, _), = training_windows(Z, panel, cfg, [6], model.channels).values()
+    expected = []
+    for k, y in enumerate([a, b]):
+        pad = max(10 - len(y), 0)
+        position = np.arange(-pad, len(y))  # from the series' first point
+        values = np.r_[np.full(pad, y[0]), y][:, None]
+        extra = model.channels.extras(np.full(len(position), k), position[:, None])[:, 0]
+        expected.append(np.concatenate([values, extra], axis=1))
+    torch.testing.assert_close(data.flat, torch.tensor(np.concatenate(expected), dtype=torch.float32))

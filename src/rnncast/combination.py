@@ -71,3 +71,14 @@ def zero_tails(panel: Panel, targets: int, run: int) -> np.ndarray:
     first = panel.offsets[:-1, None]
     trailing = panel.offsets[1:, None] - np.maximum(last + 1, first)  # zeros at each end
     return trailing >= run
+
+
+def zero_run(season: int | None) -> int:
+    """How many trailing zeros mean a series has stopped: a season, at least 3."""
+    return max(season or 1, 3)
+
+
+def stopped_at_zero(values: np.ndarray, panel: Panel, season: int | None) -> np.ndarray:
+    """The forecast ``values (N, h, F)`` with zeros for the series that have stopped."""
+    stopped = zero_tails(panel, values.shape[2], zero_run(season))
+    return np.where(stopped[:, None, :], 0.0, values)

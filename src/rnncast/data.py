@@ -6,6 +6,7 @@ one-line message names the file, column and row where that makes sense.
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import numpy as np
@@ -160,7 +161,15 @@ def load_long(path: str | Path, id_col: str, target: str | list[str],
     """Read a long-format file (CSV or Parquet) into a :class:`Panel`."""
     targets = [target] if isinstance(target, str) else list(target)
     columns = [id_col, *([time_col] if time_col else []), *targets]
-    return from_long(read_table(path, columns), id_col, time_col, target, str(path), time)
+    panel = from_long(read_table(path, columns), id_col, time_col, target, str(path), time)
+    if Path(path).suffix.lower() in (".parquet", ".pq"):
+        import pyarrow as pa
+
+        # the table is gone once pandas' reference cycles are; then give its buffers back:
+        # pyarrow's pool keeps freed memory (800 MB of a 1.5 GB fit on 100,000 series)
+        gc.collect()
+        pa.default_memory_pool().release_unused()
+    return panel
 
 
 def _distinct(targets: list[str], time_col: str | None, id_col: str | None = None) -> None:

@@ -19,20 +19,19 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import torch
 
 from rnncast import combination, distributed, features, forecasting, intervals, presets
 from rnncast.checkpoints import Checkpoints, fingerprint
 from rnncast.cores import auto_threads, threads
 from rnncast.data import Panel, SeriesData, as_panel
-from rnncast.ensemble import AGGREGATES, combine, train_members
-from rnncast.errors import DataError, SettingError, bounded
+from rnncast.ensemble import AGGREGATES, train_members
+from rnncast.errors import SettingError, bounded
 from rnncast.features import Channels
 from rnncast.intervals import Calibration
 from rnncast.networks import ModelConfig, RecurrentNet, check_memory
 from rnncast.persistence import Saved, load_model, save_model
-from rnncast.recipe import SeriesConfig, keep_long_enough, positive, zero_run
+from rnncast.recipe import SeriesConfig, keep_long_enough, positive
 from rnncast.sampling import training_windows
 from rnncast.training import (
     EpochInfo,
@@ -193,8 +192,8 @@ class Forecaster:
             kept = Checkpoints.open(folder, fingerprint(settings, [Z, panel.lengths]), resume,
                                     write=ranks.main)
             ranks.barrier()  # rank 0 has made the folder that all may write members to
-        sources = {w: training_windows(Z, panel, cfg, w, self.channels, self.device)
-                   for w in set(cfg.windows)}  # once per input length
+        sources = training_windows(Z, panel, cfg, cfg.windows, self.channels, self.device)
+        del Z  # the sources hold a float32 copy
         if self.threads is None:
             first = sources[cfg.windows[0]][0]
             torch.set_num_threads(auto_threads(self.train_config.batch_size or auto_batch(len(first))))
@@ -219,8 +218,9 @@ class Forecaster:
         """The level-normalised tensors one member trains on, ``(X, Y, Xv, Yv)``, for input
         length ``window`` (default: the first): what :meth:`fit` would build from ``y``."""
         panel, cfg = self._prepare(y)
-        data, val = training_windows(self._fit_transform(panel, cfg), panel, cfg,
-                                     window or cfg.windows[0], self.channels, self.device)
+        window = window or cfg.windows[0]
+        data, val = training_windows(self._fit_transform(panel, cfg), panel, cfg, [window],
+                                     self.channels, self.device)[window]
         return (*data.all(), *val.all())
 
     def _prepare(self, y) -> tuple[Panel, SeriesConfig]:
@@ -285,9 +285,7 @@ class Forecaster:
         network = self._inverse_all(scaled, ends)  # (B, horizon, F), original units
         values = self._combined(network, panel, y is None) if combined else network
         if self.fitted_config.zero_tail:  # a series that has stopped stays stopped
-            stopped = combination.zero_tails(panel, self.n_targets,
-                                             zero_run(self.fitted_config.season))
-            values = np.where(stopped[:, None, :], 0.0, values)
+            values = combination.stopped_at_zero(values, panel, self.fitted_config.season)
         shift = values - network  # the combination moves the intervals with the forecast
         forecasting.check_finite(values, panel.ids)
         columns = list(panel.columns[: self.n_targets])
@@ -299,14 +297,7 @@ class Forecaster:
                 names += level_names
             values, columns = np.concatenate(parts, axis=2), names
             forecasting.check_finite(values, panel.ids)
-        labels = panel.next_labels(horizon)  # (N·horizon,)
-        if panel.single:
-            frame = pd.DataFrame(values[0], index=labels, columns=columns)
-            return frame.iloc[:, 0] if frame.shape[1] == 1 else frame
-        long = {panel.id_name: np.repeat(np.asarray(panel.ids, dtype=object), horizon),
-                panel.time_name or "time": labels.to_numpy()}
-        long.update(zip(columns, values.reshape(-1, values.shape[2]).T, strict=True))
-        return pd.DataFrame(long)
+        return forecasting.frame(panel, values, columns, horizon)
 
     def _combined(self, network: np.ndarray, panel: Panel, fitted: bool) -> np.ndarray:
         """The network's forecast averaged with the classical ones (:mod:`rnncast.combination`):
@@ -341,8 +332,8 @@ class Forecaster:
         if self.threads is None:
             torch.set_num_threads(auto_threads(len(panel)))
         ends, rows = panel.ends, np.arange(len(panel))  # where each forecast begins
-        parts = [self.forecast_scaled(window[k : k + CHUNK], horizon, strategy,
-                                      self._extender(rows[k : k + CHUNK], ends[k : k + CHUNK]))
+        parts = [self.forecast_scaled(window[k : k + CHUNK], horizon, strategy, forecasting.extender(
+                     self.channels, rows[k : k + CHUNK], ends[k : k + CHUNK]))
                  for k in range(0, len(panel), CHUNK)]  # bounded memory for any number of series
         return panel, np.concatenate(parts), ends
 
@@ -386,19 +377,6 @@ class Forecaster:
         return self.transforms.forward_rows(np.arange(len(values)), values[..., : self.n_targets],
                                             steps)
 
-    def _extender(self, rows: np.ndarray, ends: np.ndarray):
-        """The ``extend`` function for forecasting: predicted targets → all input channels."""
-        if not self.n_extra:
-            return forecasting.targets_only
-
-        def extend(values: torch.Tensor, done: int) -> torch.Tensor:
-            positions = ends[:, None] + done + np.arange(values.shape[1])  # (B, k)
-            extra = torch.as_tensor(self.channels.extras(rows, positions), dtype=values.dtype,
-                                    device=values.device)
-            return torch.cat([values, extra], dim=2)
-
-        return extend
-
     def _inverse_all(self, scaled: np.ndarray, lengths: np.ndarray, rows=slice(None)) -> np.ndarray:
         """Undo scaling, log and seasonal adjustment: ``(B, h, F)`` scaled → original units, for
         the series ``rows`` (all by default); series ``b``'s first step is position
@@ -409,43 +387,25 @@ class Forecaster:
         return forecasting.last_windows(panel, self.transforms, self.channels, self.fitted_config)
 
     def forecast_scaled(self, window: torch.Tensor, steps: int, strategy: str | None = None,
-                        extend=forecasting.targets_only):
+                        extend=forecasting.targets_only, nets: list[RecurrentNet] | None = None):
         """Batched forecast in the scaled space: ``(B, W, F) -> (B, steps, F)`` NumPy; the
-        median (or mean) over ensemble members, each reading its own window length from the end.
-        The mean is taken in the scaled space: a geometric mean when a log is used."""
+        median (or mean) over ensemble members (or ``nets``), each reading its own window length
+        from the end. The mean is taken in the scaled space: a geometric mean when a log is used."""
         cfg = self.fitted_config
-        strategy = strategy or cfg.strategy
-        if (strategy == "direct") != (cfg.strategy == "direct"):
-            raise SettingError(f"a model trained for strategy {cfg.strategy!r} cannot forecast "
-                             f"with {strategy!r}")
-        self._check_continuable(strategy, steps)
-        run = forecasting.STRATEGIES[strategy]
-        members = [run(net, window[:, -net.window :], steps, cfg.level_fn(net.window, self.n_columns),
-                       extend) for net in self.nets]
-        return combine(members, self.aggregate).double().cpu().numpy()
-
-    def _check_continuable(self, strategy: str, steps: int) -> None:
-        """Covariates are unknown past the origin: only one direct block can be forecast."""
-        cfg = self.fitted_config
-        if self.n_columns > self.n_targets and (strategy != "direct" or steps > cfg.horizon):
-            raise DataError("covariates are known only up to the forecast origin: forecast at "
-                            f"most horizon = {cfg.horizon} steps")
+        strategy = forecasting.usable(cfg, strategy, steps, self.n_columns > self.n_targets)
+        return forecasting.members(nets or self.nets, window, steps, strategy, cfg, self.n_columns,
+                                   extend, self.aggregate).double().cpu().numpy()
 
     def forecast_with(self, net: RecurrentNet, steps: int) -> np.ndarray:
         """Forecast ``(steps, F)`` past the first series with one network, for instance the one
         being trained (the deck's picture of the forecast improving while training)."""
-        cfg, w = self.fitted_config, net.window
-        self._check_continuable(cfg.strategy, steps)
         first = self.panel.take([0])
-        window = torch.as_tensor(self._last_windows(first)[:, -w:], dtype=torch.float32,
-                                 device=self.device)
-        end = first.ends
+        window = torch.as_tensor(self._last_windows(first), dtype=torch.float32, device=self.device)
         was_training = net.training
-        out = forecasting.STRATEGIES[cfg.strategy](net, window, steps,
-                                                   cfg.level_fn(w, self.n_columns),
-                                                   self._extender(np.array([0]), end))
+        out = self.forecast_scaled(window, steps, nets=[net], extend=forecasting.extender(
+            self.channels, np.array([0]), first.ends))
         net.train(was_training)
-        return self._inverse_all(out.double().cpu().numpy(), end, rows=[0])[0]
+        return self._inverse_all(out, first.ends, rows=[0])[0]
 
     # -- saving --------------------------------------------------------------------------------
     @classmethod

@@ -21,10 +21,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+import pandas as pd
 import torch
 from torch import Tensor
 
-from rnncast.errors import DataError, ForecastError
+from rnncast.ensemble import combine
+from rnncast.errors import DataError, ForecastError, SettingError
 from rnncast.networks import RecurrentNet
 
 # level(window) -> offset subtracted from inputs and added back to outputs, (B, 1, C)
@@ -130,3 +132,54 @@ def last_windows(panel, transforms, channels, cfg) -> np.ndarray:
     z = transforms.forward_rows(series, panel.values[rows], positions)
     nominal = panel.ends[:, None] - W + np.arange(W)  # where the padded steps would be
     return np.concatenate([z, channels.extras(series, nominal)], axis=2)  # (N, W, C)
+
+
+def usable(cfg, strategy: str | None, steps: int, covariates: bool) -> str:
+    """The strategy a model fitted with ``cfg`` forecasts ``steps`` with (its own by default);
+    an error when it cannot: a direct head does not run recursively, and covariates are unknown
+    past the origin, so with them only one direct block can be forecast."""
+    strategy = strategy or cfg.strategy
+    if (strategy == "direct") != (cfg.strategy == "direct"):
+        raise SettingError(f"a model trained for strategy {cfg.strategy!r} cannot forecast with "
+                           f"{strategy!r}")
+    if covariates and (strategy != "direct" or steps > cfg.horizon):
+        raise DataError("covariates are known only up to the forecast origin: forecast at most "
+                        f"horizon = {cfg.horizon} steps")
+    return strategy
+
+
+def members(nets: list[RecurrentNet], window: Tensor, steps: int, strategy: str, cfg,
+            leveled: int, extend: ExtendFn = targets_only, aggregate: str = "median") -> Tensor:
+    """The ensemble's forecast ``(B, steps, F)`` from windows ``(B, W, C)``: each member reads
+    its own input length from the end; their median (or mean) on the model's scale."""
+    run = STRATEGIES[strategy]
+    return combine([run(net, window[:, -net.window :], steps, cfg.level_fn(net.window, leveled),
+                        extend) for net in nets], aggregate)
+
+
+def extender(channels, rows: np.ndarray, ends: np.ndarray) -> ExtendFn:
+    """The ``extend`` function of series ``rows`` whose forecasts begin at ``ends``: predicted
+    targets → every input channel (calendar and id channels computed for the future steps)."""
+    if not channels.n_extra:
+        return targets_only
+
+    def extend(values: Tensor, done: int) -> Tensor:
+        positions = ends[:, None] + done + np.arange(values.shape[1])  # (B, k)
+        extra = torch.as_tensor(channels.extras(rows, positions), dtype=values.dtype,
+                                device=values.device)
+        return torch.cat([values, extra], dim=2)
+
+    return extend
+
+
+def frame(panel, values: np.ndarray, columns: list[str], horizon: int):
+    """The forecast ``(N, horizon, K)`` as pandas: for one series a Series (one column) or a
+    DataFrame indexed by the future times; for many a long table (id, time, one column each)."""
+    labels = panel.next_labels(horizon)  # (N·horizon,)
+    if panel.single:
+        out = pd.DataFrame(values[0], index=labels, columns=columns)
+        return out.iloc[:, 0] if out.shape[1] == 1 else out
+    long = {panel.id_name: np.repeat(np.asarray(panel.ids, dtype=object), horizon),
+            panel.time_name or "time": labels.to_numpy()}
+    long.update(zip(columns, values.reshape(-1, values.shape[2]).T, strict=True))
+    return pd.DataFrame(long)

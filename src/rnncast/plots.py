@@ -6,12 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only, no screen needed
-
-import matplotlib.pyplot as plt
-import matplotlib.ticker
 import numpy as np
 import pandas as pd
 
@@ -20,13 +14,24 @@ from rnncast.files import atomic_write
 if TYPE_CHECKING:
     from rnncast.evaluation import Evaluation
 
+def _plt():
+    """pyplot, imported on first use (half a second that a forecast without plots never pays),
+    drawing to files only: no screen needed."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
 COLORS = {"history": "#444444", "truth": "#1f77b4", "forecast": "#d62728"}
 
 
 def _save(fig, path: str | Path) -> Path:
     fig.tight_layout()
     out = atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
-    plt.close(fig)
+    _plt().close(fig)
     return out
 
 
@@ -37,7 +42,7 @@ def _x(index, n: int):
 def plot_evaluation(history: pd.Series, truth: pd.Series, forecast: pd.Series,
                     baselines: dict[str, np.ndarray], title: str, path: str | Path) -> Path:
     """History, the held-out truth, the network's forecast and the baselines on one axis."""
-    fig, ax = plt.subplots(figsize=(9, 4.2))
+    fig, ax = _plt().subplots(figsize=(9, 4.2))
     tail = history.iloc[-max(3 * len(truth), 48):]
     ax.plot(tail.index, tail.values, color=COLORS["history"], lw=1.2, label="history (train)")
     ax.plot(truth.index, truth.values, color=COLORS["truth"], lw=2, label="truth (test)")
@@ -58,7 +63,7 @@ def plot_evaluation(history: pd.Series, truth: pd.Series, forecast: pd.Series,
 def plot_losses(loss: list[float], val_loss: list[float], path: str | Path,
                 best_epoch: int | None = None) -> Path:
     """Training and validation loss per epoch (log scale)."""
-    fig, ax = plt.subplots(figsize=(7, 3.8))
+    fig, ax = _plt().subplots(figsize=(7, 3.8))
     epochs = np.arange(1, len(loss) + 1)
     ax.plot(epochs, loss, label="training loss")
     if val_loss:
@@ -77,8 +82,8 @@ def plot_losses(loss: list[float], val_loss: list[float], path: str | Path,
 def plot_progress(truth: pd.Series, snapshots: list[tuple[int, np.ndarray]],
                   path: str | Path) -> Path:
     """The forecast of the test range after several epochs: the deck's picture of training."""
-    fig, ax = plt.subplots(figsize=(9, 4.2))
-    cmap = plt.get_cmap("viridis")
+    fig, ax = _plt().subplots(figsize=(9, 4.2))
+    cmap = _plt().get_cmap("viridis")
     for k, (epoch, values) in enumerate(snapshots):
         shade = cmap(k / max(1, len(snapshots) - 1))
         ax.plot(truth.index, values, color=shade, lw=1.3, label=f"epoch {epoch}")
@@ -95,7 +100,7 @@ def plot_future(history: pd.DataFrame, forecast: pd.DataFrame, path: str | Path,
                 title: str = "Forecast") -> Path:
     """The end of the history and the forecast past it, one line pair per target; prediction
     intervals (columns ``lo-80``/``hi-80`` or ``<target>-lo-80``/…) as shaded bands."""
-    fig, ax = plt.subplots(figsize=(9, 4.2))
+    fig, ax = _plt().subplots(figsize=(9, 4.2))
     tail = history.iloc[-max(3 * len(forecast), 48):]
     targets = [c for c in forecast.columns if c in history.columns]
     for column in targets:
@@ -120,7 +125,7 @@ def plot_future(history: pd.DataFrame, forecast: pd.DataFrame, path: str | Path,
 
 def plot_backtest(names: list[str], rows: list[list[float]], path: str | Path) -> Path:
     """RMSE of each model at each forecast origin, oldest first."""
-    fig, ax = plt.subplots(figsize=(7, 3.8))
+    fig, ax = _plt().subplots(figsize=(7, 3.8))
     values = np.asarray(rows, dtype=np.float64)  # (folds, models)
     folds = np.arange(1, len(values) + 1)
     for k, name in enumerate(names):
@@ -143,7 +148,7 @@ CELL_COLORS = {"rnn": "#d62728", "lstm": "#1f77b4", "peephole": "#9467bd", "gru"
 
 def plot_gradient_flow(flows: dict[str, np.ndarray], path: str | Path, title: str) -> Path:
     """‖∂loss/∂h_t‖ against steps back from the last input, one curve per cell, log scale."""
-    fig, ax = plt.subplots(figsize=(8, 4.2))
+    fig, ax = _plt().subplots(figsize=(8, 4.2))
     for cell, norms in flows.items():
         back = np.arange(len(norms))[::-1]  # the last step is 0 steps back
         shown = np.where(norms > 0, norms, np.nan)  # a norm that underflowed to 0 has no log
@@ -161,7 +166,7 @@ def plot_layer_gradients(norms: dict[str, list[dict[str, float]]], clipped: dict
                          path: str | Path, title: str) -> Path:
     """Each layer's weight-gradient norm after every epoch, per cell (log scale); the legend
     gives the share of training steps whose gradient was clipped."""
-    fig, ax = plt.subplots(figsize=(8, 4.2))
+    fig, ax = _plt().subplots(figsize=(8, 4.2))
     styles = ["-", "--", ":", "-."]
     for cell, epochs in norms.items():
         layers = list(epochs[0]) if epochs else []
@@ -172,7 +177,9 @@ def plot_layer_gradients(norms: dict[str, list[dict[str, float]]], clipped: dict
                     color=CELL_COLORS.get(cell), label=label)
     ax.set_yscale("log")
     ax.set_xlabel("epoch")
-    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("weight-gradient norm")
     ax.set_title(title)
     ax.legend(fontsize=8, ncol=2)
@@ -183,7 +190,7 @@ def plot_layer_gradients(norms: dict[str, list[dict[str, float]]], clipped: dict
 def plot_memory(lengths: list[int], reductions: dict[str, list[float]], path: str | Path,
                 title: str) -> Path:
     """Share of the best possible error reduction reached, against the memory length L."""
-    fig, ax = plt.subplots(figsize=(7, 4.2))
+    fig, ax = _plt().subplots(figsize=(7, 4.2))
     looks = [("o", "-"), ("s", "--"), ("^", "-."), ("D", ":")]  # curves at 100% lie on each other
     for (cell, values), (marker, style) in zip(reductions.items(), looks * 2, strict=False):
         ax.plot(lengths, 100 * np.asarray(values), marker=marker, ls=style, lw=2, ms=7,
@@ -201,7 +208,7 @@ def plot_memory(lengths: list[int], reductions: dict[str, list[float]], path: st
 
 def plot_tuning(labels: list[str], scores: list[float], metric: str, path: str | Path) -> Path:
     """Mean backtest score of each configuration tried, best at the top."""
-    fig, ax = plt.subplots(figsize=(7, 0.9 + 0.35 * len(labels)))
+    fig, ax = _plt().subplots(figsize=(7, 0.9 + 0.35 * len(labels)))
     y = np.arange(len(labels))[::-1]
     colors = [COLORS["forecast"]] + ["#7f7f7f"] * (len(labels) - 1)
     ax.barh(y, scores, color=colors)

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from rnncast import baselines, forecasting, metrics
-from rnncast.combination import COMBINABLE, one_forecast, zero_tails
+from rnncast.combination import COMBINABLE, one_forecast, zero_run, zero_tails
 from rnncast.data import Panel
 from rnncast.errors import DataError, SettingError, bounded
 from rnncast.scaling import SCALERS, first_level, window_level
@@ -336,8 +336,3 @@ def classical_check(panel: Panel, horizon: int, season: int, methods: tuple[str,
         return None
     means = np.mean(scores, axis=0)
     return dict(zip((*methods, "seasonal_naive"), map(float, means), strict=True)), len(scores)
-
-
-def zero_run(season: int | None) -> int:
-    """How many trailing zeros mean a series has stopped: a season, at least 3."""
-    return max(season or 1, 3)

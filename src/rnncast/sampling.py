@@ -8,7 +8,7 @@ points, not with the number of windows, and an epoch can be any number of window
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 
@@ -17,7 +17,6 @@ import torch
 from torch import Tensor
 
 from rnncast.panel import Panel
-from rnncast.windows import window_index
 
 
 @dataclass(frozen=True)
@@ -80,45 +79,62 @@ def cut(flat: Tensor, lengths: np.ndarray, span: int, horizon: int, validation: 
     train. ``make(flat=…, starts=…)`` builds each :class:`Windows` with the caller's fields."""
     lengths = np.asarray(lengths, dtype=np.int64)
     offsets = np.cumsum(lengths) - lengths
-    series_id, start = window_index(lengths, span, horizon)
-    counts = np.bincount(series_id, minlength=len(lengths))
+    counts = np.maximum(0, lengths - span - horizon + 1)
     held = np.clip(np.minimum(validation, counts - 1), 0, None) if validation else np.zeros_like(counts)
-    is_val = start >= (counts - held)[series_id]
-    start += offsets[series_id]  # now the row in flat
-    del series_id
-    return make(flat=flat, starts=torch.from_numpy(start[~is_val])), make(
-        flat=flat, starts=torch.from_numpy(start[is_val]))
+    return (make(flat=flat, starts=torch.from_numpy(_rows(offsets, counts - held))),
+            make(flat=flat, starts=torch.from_numpy(_rows(offsets + counts - held, held))))
 
 
-def training_windows(Z: np.ndarray, panel: Panel, cfg, window: int, channels, device="cpu"
-                     ) -> tuple[Windows, Windows]:
-    """Training and validation windows across the scaled rows ``Z (points, F)`` of ``panel``'s
-    series (``cfg``: a resolved :class:`~rnncast.recipe.SeriesConfig`; ``channels``: the input
-    layout): level-normalised ``X (B, W, C)`` → ``Y (B, h, F)``. The last ``validation``
-    windows of each series (targets ending in its last ``validation`` points) are held out;
-    training windows' targets all end before them. A series too short for them is padded at
-    the start with its first value when ``cfg.short`` says so.
+def _rows(first: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """``first[k], first[k] + 1, …`` (``counts[k]`` of them) for every series ``k``, end to end:
+    where windows start in the flat rows, built with one temporary of their size."""
+    out = np.arange(int(counts.sum()), dtype=np.int64)
+    out += np.repeat(first - (np.cumsum(counts) - counts), counts)
+    return out
+
+
+def training_windows(Z: np.ndarray, panel: Panel, cfg, windows: Sequence[int], channels,
+                     device="cpu") -> dict[int, tuple[Windows, Windows]]:
+    """For each input length in ``windows``: training and validation windows across the scaled
+    rows ``Z (points, F)`` of ``panel``'s series (``cfg``: a resolved
+    :class:`~rnncast.recipe.SeriesConfig`; ``channels``: the input layout), level-normalised
+    ``X (B, W, C)`` → ``Y (B, h, F)``, all over one float32 copy of the rows. The last
+    ``validation`` windows of each series (targets ending in its last ``validation`` points) are
+    held out; training windows' targets all end before them. A series too short for them is
+    padded at the start with its first value when ``cfg.short`` says so.
 
     For sequence training (``stateful``) every step predicts the next: spans of
     ``window + horizon`` give ``X (B, W+h-1, C)`` and ``Y`` = ``X`` shifted by one step.
     """
-    sequence = cfg.head == "sequence"
-    span = window + cfg.horizon - 1 if sequence else window
-    horizon = 1 if sequence else cfg.head_horizon
     need = cfg.max_window + cfg.head_horizon + cfg.validation  # pad to this when asked
     lengths = panel.lengths
     pad = np.maximum(need - lengths, 0) if cfg.short == "pad" else np.zeros_like(lengths)
     padded = lengths + pad
-    flat = Z
+    flat = np.asarray(Z, dtype=np.float32)
     if pad.any() or channels.n_extra:  # gather rows: the first repeated in front where padded
-        series = np.repeat(np.arange(len(panel)), padded)
-        local = np.arange(len(series)) - np.repeat(np.cumsum(padded) - padded, padded) - pad[series]
-        flat = Z[panel.offsets[series] + np.maximum(local, 0)]
+        first = panel.offsets[:-1]
+        row = np.arange(int(padded.sum()), dtype=np.int64)  # in place from here: few temporaries
+        row -= np.repeat(np.cumsum(padded) - padded + pad - first, padded)  # Z's row, or before
+        extras = None
         if channels.n_extra:
-            positions = (local + panel.starts[series])[:, None]  # from each series' start
-            flat = np.concatenate([flat, channels.extras(series, positions)[:, 0]], axis=1)
-        del series, local
-    flat = torch.from_numpy(np.ascontiguousarray(flat, dtype=np.float32)).to(device)
+            series = np.repeat(np.arange(len(panel)), padded)
+            positions = (row - first[series] + panel.starts[series])[:, None]  # from its start
+            extras = channels.extras(series, positions)[:, 0].astype(np.float32)
+            del series, positions
+        np.maximum(row, np.repeat(first, padded), out=row)  # a padded row repeats the first
+        flat = flat[row]
+        if extras is not None:
+            flat = np.concatenate([flat, extras], axis=1)
+        del row, extras
+    flat = torch.from_numpy(np.ascontiguousarray(flat)).to(device)
+    return {w: _windows(flat, padded, cfg, w, channels, device) for w in dict.fromkeys(windows)}
+
+
+def _windows(flat: Tensor, padded: np.ndarray, cfg, window: int, channels, device
+             ) -> tuple[Windows, Windows]:
+    sequence = cfg.head == "sequence"
+    span = window + cfg.horizon - 1 if sequence else window
+    horizon = 1 if sequence else cfg.head_horizon
     skip = cfg.level_span(window) - 1 if sequence and cfg.level else 0
     make = partial(Windows, span=span, horizon=horizon, targets=channels.n_targets,
                    level=cfg.level_fn(window, channels.n_columns), sequence=sequence, skip=skip)

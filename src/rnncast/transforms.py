@@ -13,6 +13,14 @@ from rnncast.panel import Panel
 from rnncast.scaling import SCALERS, seasonal_indices
 
 LOG1P = "log1p"
+ROWS = 1 << 20  # rows divided by their seasonal indices at a time
+
+
+def _blocks(offsets: np.ndarray, rows: int):
+    """``(first, stop)`` series ranges of about ``rows`` rows each (one series at least)."""
+    cuts = np.searchsorted(offsets, np.arange(0, offsets[-1], rows), side="right") - 1
+    bounds = np.unique(np.r_[cuts, len(offsets) - 1])
+    return zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True)
 
 
 @dataclass
@@ -43,9 +51,9 @@ class Transforms:
                                  for k in range(len(panel))])  # (N, m, F)
         F = panel.values.shape[1]
         fitted = cls(kind, log, np.zeros((len(panel), F)), np.ones((len(panel), F)), seasonal)
-        data, first, n = fitted._pre(panel), panel.offsets[:-1], panel.lengths[:, None]
         if kind == "none":
             return fitted
+        data, first, n = fitted._pre(panel), panel.offsets[:-1], panel.lengths[:, None]
         if kind == "standard":
             shift = np.add.reduceat(data, first, axis=0) / n
             centred = np.repeat(shift, panel.lengths, axis=0)  # in place: one temporary
@@ -77,30 +85,39 @@ class Transforms:
         return np.flatnonzero(~ok)
 
     def _pre(self, panel: Panel) -> np.ndarray:
-        """Every row of ``panel`` divided by its seasonal index, then logged."""
-        z = panel.values
+        """Every row of ``panel`` divided by its seasonal index, then logged: a new array (the
+        panel's own when neither applies), made block by block so that the temporaries of a
+        panel of millions of points stay small."""
+        if self.seasonal is None and not self.log:
+            return panel.values
+        z = np.array(panel.values, dtype=np.float64)
         if self.seasonal is not None:
-            series = np.repeat(np.arange(len(panel)), panel.lengths)
-            position = np.arange(len(z)) - panel.offsets[series] + panel.starts[series]
-            z = z / self.seasonal[series, position % self.seasonal.shape[1]]
+            m = self.seasonal.shape[1]
+            for lo, hi in _blocks(panel.offsets, ROWS):
+                part, lengths = z[panel.offsets[lo] : panel.offsets[hi]], panel.lengths[lo:hi]
+                series = np.repeat(np.arange(lo, hi), lengths)
+                first = panel.offsets[lo:hi] - panel.offsets[lo] - panel.starts[lo:hi]
+                position = np.arange(len(part)) - np.repeat(first, lengths)
+                part /= self.seasonal[series, position % m]
         if self.log == LOG1P:
             if np.any(z < 0):
                 raise SettingError("log1p scaling needs values of at least 0; turn it off "
                                    "(log=False, --log no)")
-            z = np.log1p(z)
+            np.log1p(z, out=z)
         elif self.log:
             if np.any(z <= 0):
                 raise SettingError("log scaling needs strictly positive values; turn it off "
                                    "(log=False, --log no)")
-            z = np.log(z)
+            np.log(z, out=z)
         return z
 
     def forward_panel(self, panel: Panel) -> np.ndarray:
         """Every row of every series on the model's scale: ``(points, F)``."""
         z = self._pre(panel)
         z = z.copy() if z is panel.values else z  # then in place: one temporary at a time
-        z -= np.repeat(self.shift, panel.lengths, axis=0)
-        z /= np.repeat(self.scale, panel.lengths, axis=0)
+        if self.kind != "none":
+            z -= np.repeat(self.shift, panel.lengths, axis=0)
+            z /= np.repeat(self.scale, panel.lengths, axis=0)
         return z
 
     def forward_rows(self, series: np.ndarray, values: np.ndarray, positions: np.ndarray

@@ -1,0 +1,62 @@
+"""Per-series transforms: each series by its own phase, the same in blocks as in one piece."""
+
+import itertools
+
+import numpy as np
+import pytest
+
+from rnncast import transforms
+from rnncast.data import as_panel
+from rnncast.errors import SettingError
+from rnncast.panel import Panel
+from rnncast.transforms import Transforms
+
+
+def seasonal_panel(seed: int = 0) -> Panel:
+    """Positive monthly-like series of uneven lengths; the third starts at position 5 (a
+    saved model's tail), so its phase is not its row number."""
+    rng = np.random.default_rng(seed)
+    series = [50 * np.exp(0.3 * np.sin(2 * np.pi * (np.arange(n) + p) / 12)
+                          + rng.normal(0, 0.02, n)) for n, p in ((40, 0), (61, 3), (37, 7))]
+    panel = as_panel(series)
+    panel.starts = np.array([0, 0, 5])
+    return panel
+
+
+@pytest.mark.parametrize("scaler", ["none", "standard"])
+def test_forward_panel_matches_each_series_by_hand(scaler):
+    panel = seasonal_panel()
+    fitted = Transforms.fit(panel, scaler, True, season=12, deseasonalize=True)
+    z = fitted.forward_panel(panel)
+    for k in range(len(panel)):
+        y = panel.rows(k)[:, 0]
+        phase = (panel.starts[k] + np.arange(len(y))) % 12
+        expected = np.log(y / fitted.seasonal[k, phase, 0])
+        expected = (expected - fitted.shift[k, 0]) / fitted.scale[k, 0]
+        np.testing.assert_allclose(z[panel.offsets[k] : panel.offsets[k + 1], 0], expected)
+    assert not np.allclose(fitted.seasonal[:, :, 0], 1)  # the season was found and removed
+
+
+def test_blocks_give_the_same_rows_and_cover_every_series(monkeypatch):
+    panel = seasonal_panel(1)
+    fitted = Transforms.fit(panel, "standard", True, season=12, deseasonalize=True)
+    whole = fitted.forward_panel(panel)
+    monkeypatch.setattr(transforms, "ROWS", 7)  # blocks smaller than any series
+    np.testing.assert_array_equal(fitted.forward_panel(panel), whole)
+    blocks = list(transforms._blocks(panel.offsets, 50))
+    assert blocks[0][0] == 0 and blocks[-1][1] == len(panel)
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(blocks))
+
+
+def test_the_panels_values_are_never_changed():
+    panel = seasonal_panel(2)
+    before = panel.values.copy()
+    for scaler, log in (("none", False), ("none", True), ("standard", "log1p")):
+        Transforms.fit(panel, scaler, log, 12, True).forward_panel(panel)
+        np.testing.assert_array_equal(panel.values, before)
+
+
+def test_a_log_of_values_that_are_not_positive_is_refused():
+    panel = as_panel(np.r_[0.0, np.arange(1.0, 30.0)])
+    with pytest.raises(SettingError, match="strictly positive"):
+        Transforms.fit(panel, "none", True).forward_panel(panel)
