@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from rnncast import Forecaster, baselines, recipe
-from rnncast.combination import classical_forecasts, combined, zero_tails
+from rnncast.combination import classical_forecasts, combined, held_out_scores, zero_tails
 from rnncast.data import as_panel
 from rnncast.errors import SettingError
 
@@ -153,3 +153,46 @@ def test_zero_tails_counts_each_series_own_trailing_zeros():
     np.testing.assert_array_equal(zero_tails(panel, 2, 3),
                                   [[True, True], [False, False], [True, False]])
     np.testing.assert_array_equal(zero_tails(panel, 1, 4), [[False], [False], [False]])
+
+
+def test_held_out_scores_are_each_forecasts_mase_by_hand():
+    history = as_panel([np.array([1.0, 3.0, 2.0, 4.0]), np.array([10.0, 10.0, 12.0, 16.0])])
+    network = np.array([[[4.0], [5.0]], [[16.0], [18.0]]])
+    classical = np.array([[[[6.0], [5.0]], [[20.0], [18.0]]]])
+    truth = np.array([[[5.0], [5.0]], [[17.0], [17.0]]])
+    alone, mean = held_out_scores(network, classical, truth, history, 1)
+    scale = [np.mean([2, 1, 2]), np.mean([0, 2, 4])]  # each history's naive errors
+    by_hand_alone = np.mean([np.mean([1, 0]) / scale[0], np.mean([1, 1]) / scale[1]])
+    by_hand_mean = np.mean([np.mean([0, 0]) / scale[0], np.mean([1, 1]) / scale[1]])
+    assert (alone, mean) == pytest.approx((by_hand_alone, by_hand_mean))
+
+
+@pytest.mark.parametrize(("error", "kept"), [(0.0, True), (1e3, False)])
+def test_the_combination_is_dropped_where_the_network_alone_is_clearly_better(monkeypatch,
+                                                                              error, kept):
+    """The classical forecast replaced by the held-out truth (+ ``error``): a perfect one is
+    kept, a wild one dropped after training, and the reason says which."""
+    from rnncast import combination
+
+    y = monthly(120)
+    real = combination.classical_forecasts
+
+    def fake(panel, names, steps, season, targets):
+        if len(panel.rows(0)) == len(y) - 12:  # the held-out judgement: truth (+ error)
+            return y.to_numpy()[-12:][None, None, :steps, None] + error
+        return real(panel, names, steps, season, targets)
+
+    monkeypatch.setattr(combination, "classical_forecasts", fake)
+    monkeypatch.setattr(recipe, "auto_combine", lambda *a: (("theta",), "combine theta: test"))
+    model = Forecaster(horizon=12, validation=12, **FAST).fit(y)
+    line = model.choices[-1]
+    assert line.startswith(f"combine {'kept' if kept else 'none'} after training: on the last 12 "
+                           "held-out points of 1 series the network alone scored MASE")
+    assert model.fitted_config.combine == (("theta",) if kept else ())
+    assert (model.classical is not None) == kept
+
+
+def test_a_combination_the_user_asked_for_is_never_judged():
+    model = Forecaster(horizon=12, combine="theta", **FAST).fit(monthly(120))
+    assert model.fitted_config.combine == ("theta",)
+    assert not any("after training" in line for line in model.choices)

@@ -29,6 +29,7 @@ def train_members(
     callback: Callable[[EpochInfo], None] | None = None,
     checkpoints: Checkpoints | None = None,
     ranks: distributed.Group | None = None,
+    stopped: Callable[[nn.Module], None] | None = None,
 ) -> tuple[list[nn.Module], list[History]]:
     """Train ``members`` networks; member ``k`` reads ``windows[k % len(windows)]`` steps, starts
     from ``new_net(window, seed)`` with seed ``config.seed + 1000·k``, and trains on that
@@ -38,6 +39,8 @@ def train_members(
     a larger pool, the held-out windows are a small part of it, and a refit would double the
     cost for data the model mostly never sees anyway. ``checkpoints``: each run saved after
     every epoch, finished members kept; a resume skips those and continues the one under way.
+    ``stopped(net)``: called with each member this rank trains, early-stopped and before any
+    refit (what it forecasts there has not been trained on the held-out windows).
 
     In a torch.distributed group (``ranks``), a member is trained by all ranks together, or
     by one alone (``config.parallel``) and then sent to the others: every rank ends with all."""
@@ -54,7 +57,8 @@ def train_members(
             alone = owner is not None  # so its checkpoints are this rank's to write
             kept = replace(checkpoints, write=True) if checkpoints and alone else checkpoints
             history = _train_one(member, net, partial(new_net, window), sources[window], tc,
-                                 refit, callback, kept, distributed.Group() if alone else ranks)
+                                 refit, callback, kept, distributed.Group() if alone else ranks,
+                                 stopped)
         nets.append(net)
         histories.append(history)
     for member, (net, history, owner) in enumerate(zip(nets, histories, owners, strict=True)):
@@ -70,7 +74,8 @@ def train_members(
 def _train_one(member: int, net: nn.Module, new_net: Callable[[int], nn.Module],
                source: tuple[Windows, Windows], tc: TrainConfig, refit: bool | None,
                callback: Callable[[EpochInfo], None] | None, checkpoints: Checkpoints | None,
-               ranks: distributed.Group) -> History:
+               ranks: distributed.Group, stopped: Callable[[nn.Module], None] | None = None
+               ) -> History:
     """Train one member into ``net`` (early stopping, then the refit where one is due)."""
     data, held = source
     done = checkpoints.finished(member) if checkpoints else None
@@ -83,6 +88,8 @@ def _train_one(member: int, net: nn.Module, new_net: Callable[[int], nn.Module],
     validation = held.sample(tc.validation_windows, tc.seed) if len(held) else None
     saver = checkpoints.slot(member, "train") if checkpoints else None
     history = train(net, data, None, tc, validation, report, saver=saver, ranks=ranks)
+    if stopped is not None and validation is not None:
+        stopped(net)
     if validation is not None and again:
         net.load_state_dict(new_net(tc.seed).state_dict())  # the same start, trained on all
         saver = checkpoints.slot(member, "refit") if checkpoints else None

@@ -120,15 +120,17 @@ def check_finite(values: np.ndarray, ids: list[str] | None) -> None:
                             f"transform){more}")
 
 
-def last_windows(panel, transforms, channels, cfg) -> np.ndarray:
+def last_windows(panel, transforms, channels, cfg, series: np.ndarray | None = None
+                 ) -> np.ndarray:
     """The last ``cfg.max_window`` scaled points of every series of ``panel`` with their
-    input-only channels, padded at the start with the first one if short: ``(N, W, C)``."""
+    input-only channels, padded at the start with the first one if short: ``(N, W, C)``.
+    ``series``: which of the fitted series ``panel``'s are (default: all, in order)."""
     W, short = cfg.max_window, panel.lengths < cfg.max_window
     if short.any() and cfg.short != "pad":
         raise DataError(f"need at least window = {W} points to forecast, got "
                         f"{panel.lengths[short][0]}")
     rows, positions = panel.last_rows(W)  # (N, W): a padded row repeats the first
-    series = np.arange(len(panel))
+    series = np.arange(len(panel)) if series is None else np.asarray(series)
     z = transforms.forward_rows(series, panel.values[rows], positions)
     nominal = panel.ends[:, None] - W + np.arange(W)  # where the padded steps would be
     return np.concatenate([z, channels.extras(series, nominal)], axis=2)  # (N, W, C)

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from rnncast import baselines, forecasting, metrics
-from rnncast.combination import COMBINABLE, one_forecast, zero_run, zero_tails
+from rnncast.combination import COMBINABLE, LABELS, one_forecast, zero_run, zero_tails
 from rnncast.data import Panel
 from rnncast.errors import DataError, SettingError, bounded
 from rnncast.scaling import SCALERS, first_level, window_level
@@ -275,9 +275,6 @@ def auto_deseasonalize(panel: Panel, season: int) -> tuple[bool, str]:
     said = "" if strength is None else f" (median seasonal strength {strength:.2f})"
     return True, (f"deseasonalize on: season {season}{said}; each positive series whose "
                   "autocorrelation passes a 90% test is divided by its seasonal indices")
-
-
-LABELS = {"theta": "Theta", "ets": "ETS", "naive2": "Naive2", "seasonal_naive": "seasonal naive"}
 
 
 def auto_combine(panel: Panel, covariates: tuple[str, ...], horizon: int, season: int

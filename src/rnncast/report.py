@@ -11,10 +11,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from rnncast import plots
-from rnncast.combination import COMBINABLE
+from rnncast.combination import COMBINABLE, LABELS
 from rnncast.evaluation import Evaluation
 from rnncast.files import write_text
-from rnncast.recipe import LABELS, STRONG_SEASON
+from rnncast.recipe import STRONG_SEASON
 
 METRICS = ("rmse", "mae", "mape", "smape", "mase")
 CSS = """
