@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 
 COMBINABLE = ("theta", "ets", "naive2", "seasonal_naive")
 LABELS = {"theta": "Theta", "ets": "ETS", "naive2": "Naive2", "seasonal_naive": "seasonal naive"}
+SAMPLE = 100  # series the recipe's checks before training look at (spread over the panel)
 JUDGED = 300  # series whose held-out ends judge an automatic combination (spread over the panel)
 # how much better the network alone must be there to drop it. Early stopping chose its epochs on
 # those same points, which flatters it: on the M3 training parts it looked up to 3% better there
@@ -69,6 +70,22 @@ def combined(network: np.ndarray, classical: np.ndarray) -> np.ndarray:
     mean = np.nanmean(parts, axis=0)  # the network is never NaN: no empty slice
     out[:, :steps] = mean
     return out
+
+
+def spread(n: int, most: int = SAMPLE) -> np.ndarray:
+    """Up to ``most`` of ``n`` series' indices, spread evenly from the first to the last: the
+    sample the recipe's checks look at."""
+    return np.unique(np.linspace(0, n - 1, min(n, most)).astype(int))
+
+
+def judged_rows(panel: Panel, cfg) -> np.ndarray | None:
+    """The sample of series whose held-out ends judge an automatic combination (None: none
+    to judge, or no series long enough)."""
+    if not cfg.combine or not cfg.validation:
+        return None
+    rows = spread(len(panel), JUDGED)
+    rows = rows[panel.lengths[rows] - cfg.validation >= cfg.max_window]
+    return rows if len(rows) else None
 
 
 def early(model, rows: np.ndarray, net) -> np.ndarray:

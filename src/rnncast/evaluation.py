@@ -15,13 +15,14 @@ import numpy as np
 import pandas as pd
 
 from rnncast import baselines as base
+from rnncast.combination import spread
 from rnncast.cores import idle_cores
 from rnncast.data import Panel, SeriesData, as_panel, truncate
 from rnncast.errors import DataError
 from rnncast.forecaster import Forecaster
 from rnncast.intervals import coverage
 from rnncast.metrics import score
-from rnncast.recipe import median_strength, spread
+from rnncast.recipe import median_strength
 from rnncast.training import EpochInfo
 
 log = logging.getLogger(__name__)

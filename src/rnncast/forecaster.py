@@ -31,15 +31,9 @@ from rnncast.features import Channels
 from rnncast.intervals import Calibration
 from rnncast.networks import ModelConfig, RecurrentNet, check_memory
 from rnncast.persistence import Saved, load_model, save_model
-from rnncast.recipe import SeriesConfig, keep_long_enough, positive, spread
+from rnncast.recipe import SeriesConfig, keep_long_enough, positive
 from rnncast.sampling import training_windows
-from rnncast.training import (
-    EpochInfo,
-    History,
-    TrainConfig,
-    auto_batch,
-    seed_everything,
-)
+from rnncast.training import EpochInfo, History, TrainConfig, auto_batch, seed_everything
 from rnncast.transforms import Transforms
 from rnncast.windows import count_windows
 
@@ -197,7 +191,8 @@ class Forecaster:
         if self.threads is None:
             first = sources[cfg.windows[0]][0]
             torch.set_num_threads(auto_threads(self.train_config.batch_size or auto_batch(len(first))))
-        held, early = self._held_out(panel, cfg, ranks), []
+        judged = self.series_config.combine == "auto" and ranks.world == 1  # not a forced one
+        held, early = combination.judged_rows(panel, cfg) if judged else None, []
         self.nets, self.histories = train_members(
             self.ensemble, cfg.windows, sources, lambda w, seed: self._new_net(cfg, w, seed),
             self.train_config, cfg.refit, callback, kept, ranks,
@@ -210,15 +205,6 @@ class Forecaster:
         self.classical = self._classical(panel, max(2 * cfg.horizon, 2 * (cfg.season or 1), 24)) \
             if ranks.main else None
         return self
-
-    def _held_out(self, panel: Panel, cfg: SeriesConfig, ranks) -> np.ndarray | None:
-        """The sample of series whose held-out ends judge an automatic combination, or None."""
-        if not cfg.combine or self.series_config.combine != "auto" or not cfg.validation \
-                or ranks.world > 1:
-            return None
-        rows = spread(len(panel), combination.JUDGED)
-        rows = rows[panel.lengths[rows] - cfg.validation >= cfg.max_window]
-        return rows if len(rows) else None
 
     def _classical(self, panel: Panel, steps: int) -> np.ndarray | None:
         """The forecasts combined with the network's (None when ``combine`` names none)."""

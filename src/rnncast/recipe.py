@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from rnncast import baselines, forecasting, metrics
-from rnncast.combination import COMBINABLE, LABELS, one_forecast, zero_run, zero_tails
+from rnncast.combination import COMBINABLE, LABELS, one_forecast, spread, zero_run, zero_tails
 from rnncast.data import Panel
 from rnncast.errors import DataError, SettingError, bounded
 from rnncast.scaling import SCALERS, first_level, window_level
@@ -23,7 +23,6 @@ STRATEGIES = ("direct", "recursive", "stateful")
 SHORT = ("error", "pad", "skip")
 MAX_STEPS = 10_000  # window, horizon, season
 STRONG_SEASON = 0.6  # seasonal strength from which a season is called strong
-STRENGTH_SAMPLE = 100  # series whose seasonal strength is measured (spread over the panel)
 CHECK_STEPS = 6  # the fewest steps the classical methods are compared over without a season
 COMBINE_SERIES = 20_000  # most series for an automatic combination (Theta: ~10 ms a series)
 # Input lengths as (seasons, at least): one member each, in turn.
@@ -250,12 +249,6 @@ def seasonal_strength(y: np.ndarray, season: int) -> float | None:
     return float(max(0.0, 1 - np.var(parts.resid) / both)) if both > 0 else None
 
 
-def spread(n: int, most: int = STRENGTH_SAMPLE) -> np.ndarray:
-    """Up to ``most`` of ``n`` series' indices, spread evenly from the first to the last: the
-    sample the recipe's checks look at."""
-    return np.unique(np.linspace(0, n - 1, min(n, most)).astype(int))
-
-
 def median_strength(columns: list[np.ndarray], season: int) -> float | None:
     """The median seasonal strength of the series ``columns`` (1-D arrays, a sample such as
     :func:`spread` picks); None without a season or long enough series."""
@@ -314,7 +307,7 @@ def auto_combine(panel: Panel, covariates: tuple[str, ...], horizon: int, season
 def classical_check(panel: Panel, horizon: int, season: int, methods: tuple[str, ...] = ("theta",)
                     ) -> tuple[dict[str, float], int] | None:
     """Mean MASE of each method and of the seasonal naive forecast on the last ``horizon``
-    points of up to :data:`STRENGTH_SAMPLE` series spread over the panel, and how many series
+    points of up to :data:`~rnncast.combination.SAMPLE` series spread over the panel, and how many series
     that was; None when too few series are long enough."""
     rows = spread(len(panel))
     scores = []
