@@ -53,51 +53,29 @@ class Forecaster:
 
     def __init__(
         self,
-        cell: str = "lstm",
-        window: int | tuple[int, ...] | None = None,
-        horizon: int | None = None,
-        units: int = 64,
-        layers: int = 1,
+        cell: str = "lstm", window: int | tuple[int, ...] | None = None,
+        horizon: int | None = None, units: int = 64, layers: int = 1,
         *,
-        dropout: float = 0.0,
-        activation: str = "tanh",
-        init: str = "xavier",
-        layer_norm: bool = False,
-        forget_bias: float | None = None,
-        chrono: int = 0,
-        fused: bool | None = None,
-        strategy: str = "direct",
-        season: int | None = None,
-        scaler: str = "auto",
-        log: bool | str = "auto",
-        level: bool = True,
-        deseasonalize: bool | str = "auto",
-        combine: str | tuple[str, ...] = "auto",
-        short: str | None = None,
-        covariates: list[str] | tuple[str, ...] | None = None,
-        calendar: bool = False,
-        window_rule: tuple[tuple[float, int], ...] | None = None,
-        zero_tail: bool = True,
-        id_embedding: int = 0,
-        validation: int | None = None,
-        refit: bool | None = None,
-        epochs: int | None = None,
-        batch_size: int | None = None,
-        lr: float = 3e-3,
-        loss: str | None = None,
-        patience: int | None = None,
-        clip_norm: float | None = 1.0,
-        clip_value: float | None = None,
-        spike_guard: float | None = 10.0,
-        windows_per_epoch: int = TrainConfig.windows_per_epoch,
-        max_windows: int | None = None,
+        # the network (ModelConfig)
+        dropout: float = 0.0, activation: str = "tanh", init: str = "xavier",
+        layer_norm: bool = False, forget_bias: float | None = None, chrono: int = 0,
+        fused: bool | None = None, id_embedding: int = 0,
+        # the series and how they are read (SeriesConfig; "auto": chosen from the data)
+        strategy: str = "direct", season: int | None = None, scaler: str = "auto",
+        log: bool | str = "auto", level: bool = True, deseasonalize: bool | str = "auto",
+        combine: str | tuple[str, ...] = "auto", short: str | None = None,
+        covariates: list[str] | tuple[str, ...] | None = None, calendar: bool = False,
+        window_rule: tuple[tuple[float, int], ...] | None = None, zero_tail: bool = True,
+        validation: int | None = None, refit: bool | None = None,
+        # training (TrainConfig; None: the preset's or the default)
+        epochs: int | None = None, batch_size: int | None = None, lr: float = 3e-3,
+        loss: str | None = None, patience: int | None = None, clip_norm: float | None = 1.0,
+        clip_value: float | None = None, spike_guard: float | None = 10.0,
+        windows_per_epoch: int = TrainConfig.windows_per_epoch, max_windows: int | None = None,
         parallel: str = TrainConfig.parallel,
-        ensemble: int | None = None,
-        aggregate: str = "median",
-        seed: int = 0,
-        preset: str = "auto",
-        device: str = "auto",
-        threads: int | None = None,
+        # the ensemble, the recipe's named point, where it runs
+        ensemble: int | None = None, aggregate: str = "median", seed: int = 0,
+        preset: str = "auto", device: str = "auto", threads: int | None = None,
     ) -> None:
         given = {k: v for k, v in locals().items() if k in presets.FIELDS and v is not None}
         chosen, self.from_preset = presets.settings(preset, given)
@@ -320,8 +298,9 @@ class Forecaster:
         positive("horizon", horizon)
         bounded("horizon", horizon, MAX_FORECAST, "forecasts that far are meaningless; "
                 "aggregate the data to a coarser frequency")
-        panel = self.panel if y is None else self._like_fitted(
-            as_panel(y, self.series_config.covariates, self.freq))
+        panel = self.panel if y is None else features.like(  # laid out as the fitted series
+            as_panel(y, self.series_config.covariates, self.freq), self.panel.columns,
+            self.channels.phase0, self.fitted_config.season or 1)
         trained = self.fitted_config.horizon
         if self.fitted_config.strategy == "direct" and horizon > 2 * trained:
             log.warning("forecasting %d steps with a model trained for %d: every step past %d "
@@ -336,10 +315,6 @@ class Forecaster:
                      self.channels, rows[k : k + CHUNK], ends[k : k + CHUNK]))
                  for k in range(0, len(panel), CHUNK)]  # bounded memory for any number of series
         return panel, np.concatenate(parts), ends
-
-    def _like_fitted(self, panel: Panel) -> Panel:
-        return features.like(panel, self.panel.columns, self.channels.phase0,
-                             self.fitted_config.season or 1)
 
     # -- prediction intervals ------------------------------------------------------------------
     def calibrate(self, y, horizon: int | None = None, origins: int | None = None,
@@ -417,12 +392,10 @@ class Forecaster:
         self.classical, self.loaded = saved.classical, True
         cfg = self.fitted_config = self.series_config
         self.transforms, self.panel, self.nets = saved.transforms, saved.panel, []
-        weights = saved.weights
         self._set_channels(saved.panel, cfg)
         for k in range(self.ensemble):
-            net = self._new_net(cfg, cfg.windows[k % len(cfg.windows)], seed=0)
-            prefix = f"member{k}."
-            net.load_state_dict({name[len(prefix):]: t for name, t in weights.items()
+            net, prefix = self._new_net(cfg, cfg.windows[k % len(cfg.windows)], 0), f"member{k}."
+            net.load_state_dict({name.removeprefix(prefix): t for name, t in saved.weights.items()
                                  if name.startswith(prefix)})
             self.nets.append(net.eval())
         return self
