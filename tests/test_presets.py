@@ -19,6 +19,9 @@ def test_presets_are_points_of_the_recipe_that_settings_override():
     fast = Forecaster(preset="fast")
     assert fast.ensemble == 1 and fast.train_config.loss == "mae"
     assert fast.series_config.window_rule == ((2.0, 12),)
+    accurate = Forecaster(preset="accurate")
+    assert accurate.ensemble == 5 and accurate.series_config.window_rule == (
+        (1.5, 8), (2.0, 12), (3.0, 16))
     mine = Forecaster(preset="accurate", ensemble=2, loss="mse")
     assert mine.ensemble == 2 and mine.train_config.loss == "mse" and mine.series_config.refit
     with pytest.raises(SettingError, match="preset must be one of auto, fast, accurate"):

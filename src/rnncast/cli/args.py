@@ -237,8 +237,8 @@ def model_arguments(p: argparse.ArgumentParser, lists: bool = False) -> None:
     t = p.add_argument_group("training")
     t.add_argument("--preset", choices=list(PRESETS), default="auto",
                    help="a named point of the recipe: fast (one network, one input length), "
-                        "accurate (three networks, one per input length of 1.5, 2 and 3 "
-                        "seasons, each refitted on all the data); auto: five networks of one "
+                        "accurate (five networks taking input lengths of 1.5, 2 and 3 "
+                        "seasons in turn, each refitted on all the data); auto: five networks of one "
                         "input length (options given here win)")
     t.add_argument("--epochs", type=positive_int,
                    help=f"maximum epochs (default: {T.epochs}, or the preset's)")
