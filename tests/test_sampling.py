@@ -120,3 +120,20 @@ def test_short_series_are_padded_with_their_first_row_and_keep_their_calendar_ph
         extra = model.channels.extras(np.full(len(position), k), position[:, None])[:, 0]
         expected.append(np.concatenate([values, extra], axis=1))
     torch.testing.assert_close(data.flat, torch.tensor(np.concatenate(expected), dtype=torch.float32))
+
+
+def test_each_member_is_shown_early_stopped_before_its_refit():
+    from rnncast.ensemble import train_members
+
+    series = [np.sin(np.arange(300) / 7)[:, None] + k for k in range(4)]
+    make = lambda **kw: Windows(span=12, horizon=1, targets=1, level=no_level, **kw)  # noqa: E731
+    sources = {12: cut(*laid(series), 12, 1, 10, make)}
+    seen = []
+    nets, histories = train_members(
+        2, [12], sources, lambda window, seed: RecurrentNet(ModelConfig(units=4), 1, 1),
+        TrainConfig(epochs=3, batch_size=64), refit=True,
+        stopped=lambda net: seen.append({k: v.clone() for k, v in net.state_dict().items()}))
+    assert len(seen) == 2  # once per member
+    for early, net in zip(seen, nets, strict=True):  # the refit trained on from a new start
+        assert any(not torch.equal(early[k], v) for k, v in net.state_dict().items())
+    assert all(h.val_loss for h in histories)  # what it saw was the early-stopped network
