@@ -8,7 +8,8 @@ The settings left out are chosen from the data (:meth:`SeriesConfig.resolve`, re
 ``choices``) or by a named point of the recipe (:mod:`rnncast.presets`): each window normalised
 by its own last season's level (so trends past the training range still forecast), a direct
 multi-step head, early stopping on the end of the training data, a refit on all of it, the
-median of 5 seeds, and the mean with Theta's forecast where Theta is worth it.
+median of 5 seeds, and the mean with Theta's forecast where Theta is worth it (checked before
+training, judged again after it on held-out ends: :mod:`rnncast.combination`).
 """
 
 from __future__ import annotations
