@@ -12,7 +12,8 @@ from dataclasses import replace
 import numpy as np
 import torch
 
-from rnncast import baselines, forecasting, metrics
+from rnncast import baselines, metrics
+from rnncast.ensemble import combine
 from rnncast.panel import Panel
 
 log = logging.getLogger(__name__)
@@ -88,26 +89,13 @@ def judged_rows(panel: Panel, cfg) -> np.ndarray | None:
     return rows if len(rows) else None
 
 
-def early(model, rows: np.ndarray, net) -> np.ndarray:
-    """One early-stopped member's forecast, on the model's scale, of the held-out ends of the
-    series ``rows`` of ``model`` (a Forecaster during its fit)."""
-    cfg = model.fitted_config
-    head = model.panel.take(rows).head(cfg.validation)
-    window = forecasting.last_windows(head, model.transforms, model.channels, cfg, rows)
-    was_training = net.training
-    out = model.forecast_scaled(torch.as_tensor(window, dtype=torch.float32, device=model.device),
-                                min(cfg.validation, cfg.horizon), nets=[net],
-                                extend=forecasting.extender(model.channels, rows, head.ends))
-    net.train(was_training)
-    return out
-
-
 def judged(model, rows: np.ndarray, early: list[np.ndarray]):
     """``model``'s fitted settings without its automatic combination where, on the held-out
-    ends of ``rows``, the early-stopped networks alone (forecasts ``early``) beat it by
+    ends of ``rows``, the early-stopped networks alone (forecasts ``early``, on the model's
+    scale: :meth:`~rnncast.forecaster.Forecaster.net_forecast`) beat it by
     :data:`MARGIN`; and the line that says so."""
     cfg, steps, targets = model.fitted_config, early[0].shape[1], model.n_targets
-    scaled = np.median(early, axis=0) if model.aggregate == "median" else np.mean(early, axis=0)
+    scaled = combine([torch.from_numpy(e) for e in early], model.aggregate).numpy()
     taken = model.panel.take(rows)
     head = taken.head(cfg.validation)
     network = model.transforms.inverse_all(scaled[..., :targets], head.ends, rows)

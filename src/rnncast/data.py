@@ -156,13 +156,18 @@ def _starts(codes: np.ndarray) -> np.ndarray:
     return np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
 
 
+def is_parquet(path: str | Path) -> bool:
+    """Whether ``path`` names a Parquet file (by its suffix), else CSV."""
+    return Path(path).suffix.lower() in (".parquet", ".pq")
+
+
 def load_long(path: str | Path, id_col: str, target: str | list[str],
               time_col: str | None = None, time: TimeConfig | None = None) -> Panel:
     """Read a long-format file (CSV or Parquet) into a :class:`Panel`."""
     targets = [target] if isinstance(target, str) else list(target)
     columns = [id_col, *([time_col] if time_col else []), *targets]
     panel = from_long(read_table(path, columns), id_col, time_col, target, str(path), time)
-    if Path(path).suffix.lower() in (".parquet", ".pq"):
+    if is_parquet(path):
         import pyarrow as pa
 
         # the table is gone once pandas' reference cycles are; then give its buffers back:
@@ -262,7 +267,7 @@ def read_table(path: str | Path, columns: list[str] | None = None) -> pd.DataFra
     if path.is_dir():
         raise DataError(f"{path}: is a directory, expected a CSV or Parquet file")
     try:
-        if path.suffix.lower() in (".parquet", ".pq"):
+        if is_parquet(path):
             frame = _read_parquet(path, columns)
         else:
             frame = pd.read_csv(path)

@@ -170,12 +170,13 @@ class Forecaster:
         if self.threads is None:
             first = sources[cfg.windows[0]][0]
             torch.set_num_threads(auto_threads(self.train_config.batch_size or auto_batch(len(first))))
-        judged = self.series_config.combine == "auto" and ranks.world == 1  # not a forced one
-        held, early = combination.judged_rows(panel, cfg) if judged else None, []
+        judge = self.series_config.combine == "auto" and ranks.world == 1  # not a forced one
+        held, early = combination.judged_rows(panel, cfg) if judge else None, []
+        steps = min(cfg.validation, cfg.horizon)  # each early-stopped member's held-out forecast
         self.nets, self.histories = train_members(
             self.ensemble, cfg.windows, sources, lambda w, seed: self._new_net(cfg, w, seed),
-            self.train_config, cfg.refit, callback, kept, ranks,
-            None if held is None else lambda net: early.append(combination.early(self, held, net)))
+            self.train_config, cfg.refit, callback, kept, ranks, None if held is None else
+            lambda net: early.append(self.net_forecast(net, steps, held, cfg.validation)))
         if early:
             self.fitted_config, said = combination.judged(self, held, early)
             self.choices.append(said)
@@ -375,13 +376,23 @@ class Forecaster:
     def forecast_with(self, net: RecurrentNet, steps: int) -> np.ndarray:
         """Forecast ``(steps, F)`` past the first series with one network, for instance the one
         being trained (the deck's picture of the forecast improving while training)."""
-        first = self.panel.take([0])
-        window = torch.as_tensor(self._last_windows(first), dtype=torch.float32, device=self.device)
+        out = self.net_forecast(net, steps, np.array([0]))
+        return self._inverse_all(out, self.panel.ends[:1], rows=[0])[0]
+
+    def net_forecast(self, net: RecurrentNet, steps: int, rows: np.ndarray, drop: int = 0
+                     ) -> np.ndarray:
+        """One network's forecast, on the model's scale, of ``steps`` past the fitted series
+        ``rows`` without their last ``drop`` points: ``(len(rows), steps, F)``."""
+        part = self.panel.take(rows)
+        part = part.head(drop) if drop else part
+        window = forecasting.last_windows(part, self.transforms, self.channels, self.fitted_config,
+                                          rows)
         was_training = net.training
-        out = self.forecast_scaled(window, steps, nets=[net], extend=forecasting.extender(
-            self.channels, np.array([0]), first.ends))
+        out = self.forecast_scaled(torch.as_tensor(window, dtype=torch.float32, device=self.device),
+                                   steps, nets=[net],
+                                   extend=forecasting.extender(self.channels, rows, part.ends))
         net.train(was_training)
-        return self._inverse_all(out, first.ends, rows=[0])[0]
+        return out
 
     # -- saving --------------------------------------------------------------------------------
     @classmethod

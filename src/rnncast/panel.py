@@ -282,6 +282,6 @@ class Panel:
 def gather_rows(firsts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """The rows ``firsts[k], …, firsts[k] + lengths[k] - 1`` of every ``k``, concatenated."""
     lengths = np.asarray(lengths, dtype=np.int64)
-    total = int(lengths.sum())
-    base = np.repeat(np.asarray(firsts, dtype=np.int64) - (np.cumsum(lengths) - lengths), lengths)
-    return base + np.arange(total, dtype=np.int64)
+    rows = np.arange(int(lengths.sum()), dtype=np.int64)  # in place: one temporary of its size
+    rows += np.repeat(np.asarray(firsts, dtype=np.int64) - (np.cumsum(lengths) - lengths), lengths)
+    return rows

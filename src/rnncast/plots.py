@@ -14,6 +14,7 @@ from rnncast.files import atomic_write
 if TYPE_CHECKING:
     from rnncast.evaluation import Evaluation
 
+
 def _plt():
     """pyplot, imported on first use (half a second that a forecast without plots never pays),
     drawing to files only: no screen needed."""

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from rnncast.panel import Panel
+from rnncast.panel import Panel, gather_rows
 
 
 @dataclass(frozen=True)
@@ -81,16 +81,9 @@ def cut(flat: Tensor, lengths: np.ndarray, span: int, horizon: int, validation: 
     offsets = np.cumsum(lengths) - lengths
     counts = np.maximum(0, lengths - span - horizon + 1)
     held = np.clip(np.minimum(validation, counts - 1), 0, None) if validation else np.zeros_like(counts)
-    return (make(flat=flat, starts=torch.from_numpy(_rows(offsets, counts - held))),
-            make(flat=flat, starts=torch.from_numpy(_rows(offsets + counts - held, held))))
-
-
-def _rows(first: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """``first[k], first[k] + 1, …`` (``counts[k]`` of them) for every series ``k``, end to end:
-    where windows start in the flat rows, built with one temporary of their size."""
-    out = np.arange(int(counts.sum()), dtype=np.int64)
-    out += np.repeat(first - (np.cumsum(counts) - counts), counts)
-    return out
+    # where each window starts in flat: consecutive rows of each series
+    return (make(flat=flat, starts=torch.from_numpy(gather_rows(offsets, counts - held))),
+            make(flat=flat, starts=torch.from_numpy(gather_rows(offsets + counts - held, held))))
 
 
 def training_windows(Z: np.ndarray, panel: Panel, cfg, windows: Sequence[int], channels,

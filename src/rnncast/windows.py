@@ -57,19 +57,3 @@ def holdout_split(series: np.ndarray, test: int) -> tuple[np.ndarray, np.ndarray
     if test >= len(series):
         raise ValueError(f"test size {test} leaves no training data in a series of {len(series)}")
     return series[:-test], series[-test:]
-
-
-def window_index(
-    lengths: np.ndarray, window: int, horizon: int, stride: int = 1
-) -> tuple[np.ndarray, np.ndarray]:
-    """``(series_id, start)`` of every pair across many series of the given lengths.
-
-    Built with array arithmetic, no Python loop per window, so that windows of thousands of
-    series can be sampled from one padded array.
-    """
-    lengths = np.asarray(lengths, dtype=np.int64)
-    counts = np.maximum(0, (lengths - window - horizon) // stride + 1)
-    series_id = np.repeat(np.arange(len(lengths)), counts)
-    first = np.cumsum(counts) - counts  # where each series' pairs begin in the flat list
-    start = (np.arange(counts.sum()) - np.repeat(first, counts)) * stride
-    return series_id, start

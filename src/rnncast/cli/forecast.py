@@ -18,7 +18,7 @@ from rnncast.cli.args import (
     time_config,
 )
 from rnncast.cli.common import few_ids, say
-from rnncast.data import load_long, load_series
+from rnncast.data import is_parquet, load_long, load_series
 from rnncast.errors import OutputError, RnncastError
 from rnncast.files import Outputs, write_text
 from rnncast.forecaster import Forecaster
@@ -108,7 +108,7 @@ def run(args: argparse.Namespace, run: Outputs) -> dict:
 
 def _write_table(path: Path, frame: pd.DataFrame, name: Path) -> None:
     """A forecast as Parquet when ``name`` ends in .parquet, else as CSV."""
-    if name.suffix.lower() in (".parquet", ".pq"):
+    if is_parquet(name):
         frame.to_parquet(path, index=False)
     else:
         write_text(path, frame.to_csv(index=False))
