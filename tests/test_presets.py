@@ -18,7 +18,9 @@ def monthly(n=96):
 def test_presets_are_points_of_the_recipe_that_settings_override():
     fast = Forecaster(preset="fast")
     assert fast.ensemble == 1 and fast.train_config.loss == "mae"
-    assert fast.series_config.window_rule == ((2.0, 12),)
+    assert fast.series_config.window_rule == ((2.0, 12),) and fast.train_config.epochs == 12
+    assert Forecaster().model_config.units == 32  # the recipe's width, every point
+    assert Forecaster(preset="fast", units=48).model_config.units == 48  # the user's own stands
     accurate = Forecaster(preset="accurate")
     assert accurate.ensemble == 5 and accurate.series_config.window_rule == (
         (1.5, 8), (2.0, 12), (3.0, 16))
@@ -40,5 +42,5 @@ def test_a_preset_budget_made_for_panels_gives_way_on_little_data():
 
 def test_settings_say_which_names_the_preset_supplied():
     chosen, supplied = presets.settings("fast", {"ensemble": 4})
-    assert chosen["ensemble"] == 4 and chosen["epochs"] == 8 and chosen["loss"] == "mae"
+    assert chosen["ensemble"] == 4 and chosen["epochs"] == 12 and chosen["loss"] == "mae"
     assert "ensemble" not in supplied and {"epochs", "patience", "batch_size"} <= supplied

@@ -16,7 +16,7 @@ import pandas as pd
 
 from rnncast import baselines as base
 from rnncast.combination import spread
-from rnncast.cores import idle_cores
+from rnncast.cores import idle_cores, one_blas_thread
 from rnncast.data import Panel, SeriesData, as_panel, truncate
 from rnncast.errors import DataError
 from rnncast.forecaster import Forecaster
@@ -202,6 +202,13 @@ def _run_baseline(name: str, trains: list[np.ndarray], horizon: int, season: int
     """``name``'s forecasts of every series; a fitted model's in parallel over the idle cores.
     None when a few series spread over the panel show that all would take more than ``budget``
     seconds, or when the budget runs out (at most one small chunk per worker runs on)."""
+    with one_blas_thread():
+        return _parallel(name, trains, horizon, season, budget)
+
+
+def _parallel(name: str, trains: list[np.ndarray], horizon: int, season: int,
+              budget: float) -> list[np.ndarray] | None:
+    """:func:`_run_baseline`'s work, with BLAS on one thread."""
     if name in CHEAP or len(trains) == 1:
         return [_baseline(name, train, horizon, season) for train in trains]
     start = time.perf_counter()
@@ -234,7 +241,8 @@ def _run_baseline(name: str, trains: list[np.ndarray], horizon: int, season: int
 
 def _baselines(name: str, trains: list[np.ndarray], horizon: int, season: int) -> list[np.ndarray]:
     """One baseline's forecasts of a few series (a worker's chunk)."""
-    return [_baseline(name, train, horizon, season) for train in trains]
+    with one_blas_thread():
+        return [_baseline(name, train, horizon, season) for train in trains]
 
 
 def _per_series(ids: list, scores: dict[str, list[list[dict[str, float]]]]) -> pd.DataFrame:

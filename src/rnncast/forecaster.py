@@ -55,7 +55,7 @@ class Forecaster:
     def __init__(
         self,
         cell: str = "lstm", window: int | tuple[int, ...] | None = None,
-        horizon: int | None = None, units: int = 64, layers: int = 1,
+        horizon: int | None = None, units: int = ModelConfig.units, layers: int = 1,
         *,
         # the network (ModelConfig)
         dropout: float = 0.0, activation: str = "tanh", init: str = "xavier",
