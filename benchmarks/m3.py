@@ -82,15 +82,14 @@ CLASSICAL = ("naive2", "seasonal_naive", "theta", "ets")
 def timed(name: str, y: np.ndarray, horizon: int, season: int) -> tuple[np.ndarray, float]:
     """One classical forecast and the CPU seconds it took (in a worker process)."""
     cpu = time.process_time()
-    with one_blas_thread():
-        forecast = getattr(baselines, name)(y, horizon, season)
+    forecast = getattr(baselines, name)(y, horizon, season)
     return forecast, time.process_time() - cpu
 
 
 def classical(series, horizon: int, season: int, workers: int) -> dict:
     """Every classical method on every series (in ``workers`` processes): scores, CPU seconds."""
     out = {}
-    with ProcessPoolExecutor(workers) as pool:
+    with ProcessPoolExecutor(workers, initializer=one_blas_thread) as pool:  # BLAS: one thread
         for name in CLASSICAL:
             done = list(pool.map(timed, repeat(name), [s.x for s in series], repeat(horizon),
                                  repeat(season), chunksize=8))

@@ -49,7 +49,8 @@ def idle_cores(cores: int, seconds: float = 0.2) -> float:
 
 
 def one_blas_thread():
-    """NumPy's and SciPy's BLAS held to one thread (a context): the classical models' matrices
+    """NumPy's and SciPy's BLAS held to one thread, from now until the returned context exits
+    (or for good, as a worker's initializer): the classical models' matrices
     are tiny, and BLAS threads spinning beside them cost CPU for nothing (Theta on 300 M3
     monthly series: 2.7 CPU-s on two threads, 1.5 on one, the same wall time)."""
     import scipy.linalg  # noqa: F401  SciPy's own BLAS loads with it; a limit reaches only loaded ones

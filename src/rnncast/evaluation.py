@@ -168,7 +168,8 @@ def _score_trained(
     baseline_forecasts, seconds = {}, {}
     for name in names:
         start = time.perf_counter()
-        values = _run_baseline(name, trains, test, m, budget)
+        with one_blas_thread():
+            values = _run_baseline(name, trains, test, m, budget)
         seconds[name] = time.perf_counter() - start
         if values is None:
             notes.append(f"{name} left out: {len(trains)} series take longer than the "
@@ -202,13 +203,6 @@ def _run_baseline(name: str, trains: list[np.ndarray], horizon: int, season: int
     """``name``'s forecasts of every series; a fitted model's in parallel over the idle cores.
     None when a few series spread over the panel show that all would take more than ``budget``
     seconds, or when the budget runs out (at most one small chunk per worker runs on)."""
-    with one_blas_thread():
-        return _parallel(name, trains, horizon, season, budget)
-
-
-def _parallel(name: str, trains: list[np.ndarray], horizon: int, season: int,
-              budget: float) -> list[np.ndarray] | None:
-    """:func:`_run_baseline`'s work, with BLAS on one thread."""
     if name in CHEAP or len(trains) == 1:
         return [_baseline(name, train, horizon, season) for train in trains]
     start = time.perf_counter()
@@ -226,7 +220,8 @@ def _parallel(name: str, trains: list[np.ndarray], horizon: int, season: int,
             out[k] = _baseline(name, trains[k], horizon, season)
         return [out[k] for k in range(len(trains))]
     # spawn: a fresh interpreter per worker, never a fork of a process running torch threads
-    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+    with ProcessPoolExecutor(workers, mp_context=get_context("spawn"),
+                             initializer=one_blas_thread) as pool:  # for the worker's life
         chunks = [rest[i : i + 4] for i in range(0, len(rest), 4)]
         futures = {pool.submit(_baselines, name, [trains[k] for k in chunk], horizon, season): chunk
                    for chunk in chunks}
@@ -241,8 +236,7 @@ def _parallel(name: str, trains: list[np.ndarray], horizon: int, season: int,
 
 def _baselines(name: str, trains: list[np.ndarray], horizon: int, season: int) -> list[np.ndarray]:
     """One baseline's forecasts of a few series (a worker's chunk)."""
-    with one_blas_thread():
-        return [_baseline(name, train, horizon, season) for train in trains]
+    return [_baseline(name, train, horizon, season) for train in trains]
 
 
 def _per_series(ids: list, scores: dict[str, list[list[dict[str, float]]]]) -> pd.DataFrame:

@@ -298,9 +298,8 @@ def auto_combine(panel: Panel, covariates: tuple[str, ...], horizon: int, season
         chosen = ("theta", "ets")
     if not chosen:
         return (), f"combine none: {said} (--combine theta to force)"
-    names = " and ".join(["the network's", *(LABELS[name] + "'s" for name in chosen)])
-    if len(chosen) > 1:
-        names = names.replace(" and ", ", ", 1)
+    names = ["the network's", *(LABELS[name] + "'s" for name in chosen)]
+    names = ", ".join(names[:-1]) + " and " + names[-1]
     return chosen, f"combine {','.join(chosen)}: the mean of {names} forecasts; {said}"
 
 
