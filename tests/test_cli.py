@@ -53,7 +53,7 @@ def test_evaluate_json_has_metrics_and_baselines_and_writes_plots(capsys, monthl
 def test_evaluate_table_names_a_better_baseline(capsys, tmp_path):
     path = tmp_path / "steps.csv"  # a pure seasonal pattern: seasonal naive is exact
     pd.DataFrame({"y": np.tile([1.0, 5.0, 2.0, 8.0], 20)}).to_csv(path, index=False)
-    code, out, _ = run(capsys, "evaluate", path, "--target", "y", "--season", "4", "--test", "8",
+    code, out, _ = run(capsys, "evaluate", path, "--target", "y", "--season", "4", "--test", "12",
                        "--epochs", "2", "--ensemble", "1", "--units", "4",
                        "--deseasonalize", "no", "--combine", "none")
     assert code == 0
@@ -61,6 +61,8 @@ def test_evaluate_table_names_a_better_baseline(capsys, tmp_path):
     assert "The seasonal naive baseline is more accurate than the network" in out
     assert "its season is strong (strength 1.00 of 1): try --deseasonalize" in out
     assert "try --combine seasonal_naive" in out  # the winner, averaged into the forecast
+    # the recipe's head is one season (4), the test range three: a head of 12 is worth trying
+    assert "try --horizon 12, a head that forecasts the whole test range at once" in out
     assert "try --preset accurate" in out
     assert "chosen from the data (options you give win):\n  window 12: 3 seasons of 4" in out
 
@@ -107,7 +109,15 @@ def test_multivariate_targets(capsys, monthly_csv, tmp_path):
     code, out, err = run(capsys, "evaluate", monthly_csv, "--target", "sales", "--target", "price",
                          "--time-col", "month", "--test", "6", "--json", *FAST)
     assert code == 0, err
-    assert json.loads(out)["settings"]["series"]["horizon"] == 6
+    assert json.loads(out)["settings"]["series"]["horizon"] == 6  # a test under one season
+
+
+def test_evaluate_trains_the_head_fit_trains_for_a_test_range_past_one_season(capsys,
+                                                                              monthly_csv):
+    code, out, err = run(capsys, "evaluate", monthly_csv, "--target", "sales", "--time-col",
+                         "month", "--test", "24", "--window", "12", "--json", *FAST)
+    assert code == 0, err
+    assert json.loads(out)["settings"]["series"]["horizon"] == 12  # one season, two blocks
 
 
 def write(tmp_path, name, text):
@@ -306,7 +316,7 @@ def test_short_series_skipped_by_name(capsys, caplog, long_csv):
     code, out, _ = run(capsys, "evaluate", long_csv, "--target", "units", "--id-col", "store",
                          "--window", "8", "--test", "4", "--short", "skip", "--json", *FAST)
     assert code == 0
-    assert "skipped 1 series too short for window + horizon = 12: shop2" in caplog.text
+    assert "skipped 1 series too short for window + horizon = 9: shop2" in caplog.text  # head 1
     result = json.loads(out)
     assert result["series"] == 2 and result["skipped"] == ["shop2"]  # scored where forecast
 
@@ -330,6 +340,8 @@ def test_covariates_and_calendar_from_the_command_line(capsys, monthly_csv, tmp_
     assert code == 0, err
     result = json.loads(out)
     assert result["settings"]["series"]["covariates"] == ["price"]
+    # covariates are known only up to the origin: the head covers the test range at once
+    assert result["settings"]["series"]["horizon"] == 6
     assert set(result["metrics"]) == {"rmse", "mae", "mape", "smape", "mase"}
     model, csv = tmp_path / "m", tmp_path / "f.csv"
     assert run(capsys, "fit", monthly_csv, *common, "--horizon", "6", "--out", model)[0] == 0

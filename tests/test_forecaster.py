@@ -169,3 +169,18 @@ def test_the_median_of_an_even_ensemble_is_the_middle_not_the_lower_member():
         single.nets = [net]
         lower.append(single.predict(4).to_numpy())
     assert not np.allclose(median, np.min(lower, axis=0), rtol=1e-6)
+
+
+def test_a_forecast_past_twice_the_head_warns_only_when_the_head_was_set_by_hand(caplog):
+    y = np.cumsum(np.random.default_rng(0).normal(1.0, 1.0, 60)) + 50  # no season: head of 1
+    quick = dict(units=4, epochs=2, ensemble=1, window=8)
+    own = Forecaster(**quick).fit(y)
+    with caplog.at_level("INFO", logger="rnncast.forecaster"):
+        own.predict(6)  # the recipe's one-step head: block by block by design
+    said = [r for r in caplog.records if "errors compound" in r.getMessage()]
+    assert said and all(r.levelname == "INFO" for r in said)
+    caplog.clear()
+    by_hand = Forecaster(**quick, horizon=2).fit(y)
+    with caplog.at_level("INFO", logger="rnncast.forecaster"):
+        by_hand.predict(6)
+    assert [r.levelname for r in caplog.records if "errors compound" in r.getMessage()] == ["WARNING"]

@@ -192,7 +192,8 @@ def model_arguments(p: argparse.ArgumentParser, lists: bool = False) -> None:
         g.add_argument("--window", type=positive_int,
                        help="input length (default: three seasons, at least 12; the preset's)")
     g.add_argument("--horizon", type=positive_int,
-                   help="steps the network emits at once (default: the test size or one season)")
+                   help="steps the network emits at once; longer forecasts go block by block "
+                        "(default: one season; in evaluate, the test size when shorter or with --covariate)")
     g.add_argument("--season", type=positive_int,
                    help="season length (default: from the time column's frequency, else 1)")
     g.add_argument("--strategy", choices=STRATEGIES, default=S.strategy,
