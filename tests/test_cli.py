@@ -61,7 +61,7 @@ def test_evaluate_table_names_a_better_baseline(capsys, tmp_path):
     assert "The seasonal naive baseline is more accurate than the network" in out
     assert "its season is strong (strength 1.00 of 1): try --deseasonalize" in out
     assert "try --combine seasonal_naive" in out  # the winner, averaged into the forecast
-    # the recipe's head is one season (4), the test range three: a head of 12 is worth trying
+    # the head is one season (4), the test range three seasons: a head of 12 is worth trying
     assert "try --horizon 12, a head that forecasts the whole test range at once" in out
     assert "try --preset accurate" in out
     assert "chosen from the data (options you give win):\n  window 12: 3 seasons of 4" in out

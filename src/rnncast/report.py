@@ -62,7 +62,7 @@ def advice(result: Evaluation, best: str | None = None) -> str:
         tips.append(f"try --combine {','.join((*cfg.combine, best))}, which averages the "
                     f"network's forecast with {LABELS.get(best, best)}'s")
     steps = len(result.truth)
-    if cfg.strategy == "direct" and steps > 2 * cfg.horizon:  # blocks read blocks read blocks
+    if cfg.strategy == "direct" and steps > 2 * cfg.horizon:  # three blocks or more: errors compound
         tips.append(f"try --horizon {steps}, a head that forecasts the whole test range at once "
                     f"(this one forecasts {cfg.horizon} steps at a time, each block read by the next)")
     if len(cfg.windows) < 2:
