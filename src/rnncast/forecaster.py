@@ -32,7 +32,7 @@ from rnncast.features import Channels
 from rnncast.intervals import Calibration
 from rnncast.networks import ModelConfig, RecurrentNet, check_memory
 from rnncast.persistence import Saved, load_model, save_model
-from rnncast.recipe import SeriesConfig, keep_long_enough, positive
+from rnncast.recipe import SeriesConfig, keep_long_enough, positive, season_head
 from rnncast.sampling import training_windows
 from rnncast.training import EpochInfo, History, TrainConfig, auto_batch, seed_everything
 from rnncast.transforms import Transforms
@@ -303,14 +303,14 @@ class Forecaster:
         panel = self.panel if y is None else features.like(  # laid out as the fitted series
             as_panel(y, self.series_config.covariates, self.freq), self.panel.columns,
             self.channels.phase0, self.fitted_config.season or 1)
-        trained, cfg = self.fitted_config.horizon, self.fitted_config
-        if cfg.strategy == "direct" and horizon > 2 * trained:
+        cfg = self.fitted_config
+        if forecasting.chains_blocks(cfg, horizon):
             # the recipe's head (one season) forecasts block by block by design: only say so
-            mine = trained == max(cfg.season or 1, 1)
+            mine = cfg.horizon == season_head(cfg.season)
             log.log(logging.INFO if mine else logging.WARNING, "forecasting %d steps with a model "
                     "trained for %d: every step past %d feeds on earlier forecasts, so errors "
-                    "compound; fit with --horizon %d for a direct forecast", horizon, trained,
-                    trained, horizon)
+                    "compound; fit with --horizon %d for a direct forecast", horizon, cfg.horizon,
+                    cfg.horizon, horizon)
         window = torch.as_tensor(self._last_windows(panel), dtype=torch.float32,
                                  device=self.device)  # (B, W, C)
         if self.threads is None:

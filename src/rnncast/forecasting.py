@@ -150,6 +150,12 @@ def usable(cfg, strategy: str | None, steps: int, covariates: bool) -> str:
     return strategy
 
 
+def chains_blocks(cfg, steps: int) -> bool:
+    """Whether a forecast of ``steps`` from a model fitted with ``cfg`` runs its direct head
+    three times or more, each block reading the forecasts before it (errors compound)."""
+    return cfg.strategy == "direct" and steps > 2 * cfg.horizon
+
+
 def members(nets: list[RecurrentNet], window: Tensor, steps: int, strategy: str, cfg,
             leveled: int, extend: ExtendFn = targets_only, aggregate: str = "median") -> Tensor:
     """The ensemble's forecast ``(B, steps, F)`` from windows ``(B, W, C)``: each member reads

@@ -129,7 +129,7 @@ class SeriesConfig:
         """The automatic choices filled from the data, and one line saying why for each."""
         why: list[str] = []
         season = self.season or panel.season
-        horizon = self.horizon or max(season, 1)
+        horizon = self.horizon or season_head(season)
         window = self.window
         if window is None:
             lengths = tuple(max(round(f * season), m) for f, m in self.window_rule)
@@ -247,6 +247,11 @@ def seasonal_strength(y: np.ndarray, season: int) -> float | None:
     parts = STL(y, period=season, robust=True).fit()
     both = np.var(parts.seasonal + parts.resid)
     return float(max(0.0, 1 - np.var(parts.resid) / both)) if both > 0 else None
+
+
+def season_head(season: int | None) -> int:
+    """The head the recipe trains when none is given: one season of steps (one without)."""
+    return max(season or 1, 1)
 
 
 def median_strength(columns: list[np.ndarray], season: int) -> float | None:

@@ -14,6 +14,7 @@ from rnncast import plots
 from rnncast.combination import COMBINABLE, LABELS
 from rnncast.evaluation import Evaluation
 from rnncast.files import write_text
+from rnncast.forecasting import chains_blocks
 from rnncast.recipe import STRONG_SEASON
 
 METRICS = ("rmse", "mae", "mape", "smape", "mase")
@@ -62,7 +63,7 @@ def advice(result: Evaluation, best: str | None = None) -> str:
         tips.append(f"try --combine {','.join((*cfg.combine, best))}, which averages the "
                     f"network's forecast with {LABELS.get(best, best)}'s")
     steps = len(result.truth)
-    if cfg.strategy == "direct" and steps > 2 * cfg.horizon:  # three blocks or more: errors compound
+    if chains_blocks(cfg, steps):
         tips.append(f"try --horizon {steps}, a head that forecasts the whole test range at once "
                     f"(this one forecasts {cfg.horizon} steps at a time, each block read by the next)")
     if len(cfg.windows) < 2:

@@ -30,6 +30,7 @@ from rnncast.cli.common import (
 from rnncast.data import Panel, SeriesData
 from rnncast.evaluation import Evaluation
 from rnncast.files import Outputs
+from rnncast.recipe import season_head
 from rnncast.report import verdict, write_report
 
 
@@ -70,8 +71,8 @@ def run(args: argparse.Namespace, run: Outputs) -> dict:
     # on the development collection it beat a head of the whole test range (README). A shorter
     # test range needs no longer head; covariates are known only up to the origin, so with them
     # the head covers the test range at once.
-    season = max(args.season or data.season, 1)
-    model = forecaster_from(args, horizon=test if args.covariate or test < season else None)
+    head = season_head(args.season or data.season)
+    model = forecaster_from(args, horizon=test if args.covariate or test < head else None)
     result = evaluate_holdout(args, data, test, model, f"evaluate {args.data.name}")
     out = result_json(result, test)
     out.update(data=str(args.data), target=args.target)
