@@ -8,7 +8,7 @@ from rnncast import Forecaster
 from rnncast.errors import DataError
 from rnncast.evaluation import backtest, truncate
 
-FAST = dict(units=8, epochs=10, ensemble=1, patience=5, window=12, horizon=4, season=12)
+FAST = dict(units=8, epochs=10, ensemble=1, patience=5, window=12, head=4, season=12)
 
 
 def series(n=96):
@@ -19,7 +19,7 @@ def series(n=96):
 
 def test_folds_end_where_they_should_and_means_are_means():
     y = series()
-    result = backtest(y, folds=3, horizon=4, step=2, make_model=lambda k: Forecaster(**FAST),
+    result = backtest(y, folds=3, test=4, step=2, make_model=lambda k: Forecaster(**FAST),
                       baselines=["naive", "seasonal_naive"])
     assert [f["origin_from_end"] for f in result.folds] == [8, 6, 4]
     rmse = [f["metrics"]["rmse"] for f in result.folds]
@@ -61,7 +61,7 @@ def test_a_baseline_that_runs_past_its_budget_is_stopped_and_left_out(monkeypatc
         return np.zeros(horizon)
 
     monkeypatch.setitem(evaluation.UNIVARIATE, "theta", quick_then_slow)
-    monkeypatch.setattr(evaluation, "idle_cores", lambda cores: 1.0)  # one worker: in this process
+    monkeypatch.setattr(evaluation, "cores", lambda: 1)  # one worker: in this process
     trains = [np.ones((20, 1))] * 10
     assert evaluation._run_baseline("theta", trains, 3, 1, budget=0.1) is None
     assert len(calls) < 10  # it stopped before the last series

@@ -62,7 +62,7 @@ def test_evaluate_table_names_a_better_baseline(capsys, tmp_path):
     assert "its season is strong (strength 1.00 of 1): try --deseasonalize" in out
     assert "try --combine seasonal_naive" in out  # the winner, averaged into the forecast
     # the head is one season (4), the test range three seasons: a head of 12 is worth trying
-    assert "try --horizon 12, a head that forecasts the whole test range at once" in out
+    assert "try --head 12, a head that forecasts the whole test range at once" in out
     assert "try --preset accurate" in out
     assert "chosen from the data (options you give win):\n  window 12: 3 seasons of 4" in out
 
@@ -109,7 +109,7 @@ def test_multivariate_targets(capsys, monthly_csv, tmp_path):
     code, out, err = run(capsys, "evaluate", monthly_csv, "--target", "sales", "--target", "price",
                          "--time-col", "month", "--test", "6", "--json", *FAST)
     assert code == 0, err
-    assert json.loads(out)["settings"]["series"]["horizon"] == 6  # a test under one season
+    assert json.loads(out)["settings"]["plan"]["head"] == 6  # a test under one season
 
 
 def test_evaluate_trains_the_head_fit_trains_for_a_test_range_past_one_season(capsys,
@@ -117,7 +117,7 @@ def test_evaluate_trains_the_head_fit_trains_for_a_test_range_past_one_season(ca
     code, out, err = run(capsys, "evaluate", monthly_csv, "--target", "sales", "--time-col",
                          "month", "--test", "24", "--window", "12", "--json", *FAST)
     assert code == 0, err
-    assert json.loads(out)["settings"]["series"]["horizon"] == 12  # one season, two blocks
+    assert json.loads(out)["settings"]["plan"]["head"] == 12  # one season, two blocks
 
 
 def write(tmp_path, name, text):
@@ -316,7 +316,7 @@ def test_short_series_skipped_by_name(capsys, caplog, long_csv):
     code, out, _ = run(capsys, "evaluate", long_csv, "--target", "units", "--id-col", "store",
                          "--window", "8", "--test", "4", "--short", "skip", "--json", *FAST)
     assert code == 0
-    assert "skipped 1 series too short for window + horizon = 9: shop2" in caplog.text  # head 1
+    assert "skipped 1 series too short for window + head = 9: shop2" in caplog.text  # head 1
     result = json.loads(out)
     assert result["series"] == 2 and result["skipped"] == ["shop2"]  # scored where forecast
 
@@ -339,16 +339,16 @@ def test_covariates_and_calendar_from_the_command_line(capsys, monthly_csv, tmp_
     code, out, err = run(capsys, "evaluate", monthly_csv, *common, "--test", "6", "--json")
     assert code == 0, err
     result = json.loads(out)
-    assert result["settings"]["series"]["covariates"] == ["price"]
+    assert result["settings"]["plan"]["covariates"] == ["price"]
     # covariates are known only up to the origin: the head covers the test range at once
-    assert result["settings"]["series"]["horizon"] == 6
+    assert result["settings"]["plan"]["head"] == 6
     assert set(result["metrics"]) == {"rmse", "mae", "mape", "smape", "mase"}
     model, csv = tmp_path / "m", tmp_path / "f.csv"
     assert run(capsys, "fit", monthly_csv, *common, "--horizon", "6", "--out", model)[0] == 0
     assert run(capsys, "forecast", model, "--horizon", "6", "--out", csv)[0] == 0
     assert list(pd.read_csv(csv).columns) == ["month", "sales"]
     code, _, err = run(capsys, "forecast", model, "--horizon", "7", "--out", csv)
-    assert code == 1 and "forecast at most horizon = 6 steps" in err
+    assert code == 1 and "forecast at most 6 steps (the model's head)" in err
 
 
 def test_a_baseline_that_cannot_be_fitted_is_left_out_not_a_crash(capsys, caplog, tmp_path):
@@ -497,7 +497,7 @@ def test_fit_json_says_the_recipe_choices_and_takes_a_preset(capsys, monthly_csv
     assert code == 0, err
     report = json.loads(out)
     assert report["settings"]["train"]["loss"] == "mae"  # the fast point's
-    assert report["settings"]["series"]["combine"] == ["theta"]
+    assert report["settings"]["plan"]["combine"] == ["theta"]
     assert any(c.startswith("combine theta:") for c in report["choices"])
     assert any(c.startswith("deseasonalize on: season 12") for c in report["choices"])
     with pytest.raises(SystemExit) as exit_info:

@@ -5,10 +5,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rnncast import Forecaster, baselines, recipe
-from rnncast.combination import classical_forecasts, combined, held_out_scores, zero_tails
+from rnncast import Forecaster, baselines, plan
+from rnncast.classical import classical_check, classical_forecasts
+from rnncast.combination import combined, held_out_scores
 from rnncast.data import as_panel
 from rnncast.errors import SettingError
+from rnncast.settings import SeriesConfig
 
 FAST = dict(units=8, epochs=15, ensemble=1, patience=5)
 
@@ -45,7 +47,7 @@ def test_forecaster_averages_the_network_with_theta_and_keeps_it_when_saved(tmp_
     model.save(tmp_path / "m")
     loaded = Forecaster.load(tmp_path / "m")  # it holds only the series' tails
     np.testing.assert_allclose(loaded.predict(12).to_numpy(), both, rtol=1e-6)
-    assert loaded.fitted_config.combine == ("theta",)
+    assert loaded.plan.combine == ("theta",)
 
 
 def test_intervals_move_with_the_combined_forecast():
@@ -66,44 +68,49 @@ def test_combine_none_and_unknown_methods():
 
 
 def test_recipe_says_why_for_each_automatic_choice(monkeypatch):
-    cfg, why = recipe.SeriesConfig().resolve(as_panel(monthly()))
+    cfg = plan.resolve(as_panel(monthly()), SeriesConfig())
+    why = cfg.reasons
     assert cfg.deseasonalize is True and cfg.scaler == "none" and cfg.combine == ("theta",)
-    assert cfg.log is True and cfg.window == 36
+    assert cfg.log is True and cfg.windows == (36,)
     assert any(line.startswith("deseasonalize on: season 12 (median seasonal strength") for line in why)
     assert "scaler none: the log and each window's level make series scale-free" in why
     flat = as_panel(np.r_[-np.ones(3), np.arange(1.0, 40.0)])  # no season, some negative
-    cfg, why = recipe.SeriesConfig().resolve(flat)
+    cfg = plan.resolve(flat, SeriesConfig())
+    why = cfg.reasons
     assert cfg.deseasonalize is False and cfg.scaler == "standard" and cfg.log is False
     assert "deseasonalize off: no season" in why and "log off: some values are negative" in why
-    monkeypatch.setattr(recipe, "COMBINE_SERIES", 1)
-    cfg, why = recipe.SeriesConfig().resolve(as_panel([monthly().to_numpy()] * 2))
+    monkeypatch.setattr(plan, "COMBINE_SERIES", 1)
+    cfg = plan.resolve(as_panel([monthly().to_numpy()] * 2), SeriesConfig())
+    why = cfg.reasons
     assert cfg.combine == () and any(line.startswith("combine none: 2 series") for line in why)
 
 
 def test_a_series_that_has_stopped_is_forecast_as_zeros():
     alive = monthly().to_numpy()
     stopped = np.r_[alive[:84], np.zeros(12)]  # the last season all zero: discontinued
-    model = Forecaster(season=12, horizon=6, **FAST).fit({"alive": alive, "stopped": stopped})
+    model = Forecaster(season=12, head=6, **FAST).fit({"alive": alive, "stopped": stopped})
     forecast = model.predict(6)
     assert (forecast.loc[forecast["id"] == "stopped", "y"] == 0).all()
     assert (forecast.loc[forecast["id"] == "alive", "y"] > 0).all()
     assert any(line.startswith("zeros for 1 series whose last 12 values are zero")
                for line in model.choices)
-    kept = Forecaster(season=12, horizon=6, zero_tail=False, **FAST).fit({"alive": alive,
+    kept = Forecaster(season=12, head=6, zero_tail=False, **FAST).fit({"alive": alive,
                                                                           "stopped": stopped})
     assert (kept.predict(6).groupby("id")["y"].apply(lambda v: (v != 0).all())).all()
 
 
 def test_no_automatic_combination_when_other_columns_inform_the_network():
     frame = pd.DataFrame({"y": monthly().to_numpy(), "x": np.arange(96.0)})
-    cfg, why = recipe.SeriesConfig(covariates=("x",)).resolve(as_panel(frame, ("x",)))
+    cfg = plan.resolve(as_panel(frame, ("x",)), SeriesConfig(covariates=("x",)))
+    why = cfg.reasons
     assert cfg.combine == () and any(line.startswith("combine none: the network reads") for line in why)
 
 
 def test_counts_with_zeros_get_log1p_and_forecasts_of_at_least_zero(tmp_path):
     t = np.arange(96)
     counts = np.round(np.maximum(0, 3 + 3 * np.sin(2 * np.pi * t / 12)))  # zeros every year
-    cfg, why = recipe.SeriesConfig().resolve(as_panel(counts))
+    cfg = plan.resolve(as_panel(counts), SeriesConfig())
+    why = cfg.reasons
     assert cfg.log == "log1p" and cfg.scaler == "none"
     assert "log1p, log(1 + y): values of 0 but none below" in why
     model = Forecaster(season=12, **FAST).fit(counts)
@@ -119,7 +126,8 @@ def test_counts_with_zeros_get_log1p_and_forecasts_of_at_least_zero(tmp_path):
 def test_theta_is_combined_only_where_it_beats_the_seasonal_naive_forecast():
     noise = 0.1 * np.random.default_rng(0).normal(size=120)
     steps = as_panel(np.tile([1.0, 5.0, 2.0, 8.0], 30) + noise)  # the seasonal naive's data
-    cfg, why = recipe.SeriesConfig(season=4).resolve(steps)
+    cfg = plan.resolve(steps, SeriesConfig(season=4))
+    why = cfg.reasons
     assert cfg.combine == ()
     assert any(line.startswith("combine none: on the last 4 points of 1 training series, MASE "
                                "theta 1.168, seasonal naive 0.921") for line in why)
@@ -128,7 +136,7 @@ def test_theta_is_combined_only_where_it_beats_the_seasonal_naive_forecast():
     scale = np.mean(np.abs(past[4:] - past[:-4]))
     naive = np.mean(np.abs(future - past[-4:])) / scale
     theta = np.mean(np.abs(future - baselines.theta(past, 4, 4))) / scale
-    scores, n = recipe.classical_check(steps, 4, 4)
+    scores, n = classical_check(steps, 4, 4)
     assert n == 1 and scores.keys() == {"theta", "seasonal_naive"}
     np.testing.assert_allclose([scores["theta"], scores["seasonal_naive"]], [theta, naive])
 
@@ -137,22 +145,22 @@ def test_without_a_season_ets_joins_where_it_beats_theta():
     rng = np.random.default_rng(0)
     t = np.arange(60.0)  # trends: ETS with a trend beats Theta's damped drift on the check
     panel = as_panel([50 + 2 * t + rng.normal(size=60) for _ in range(8)])
-    cfg, why = recipe.SeriesConfig().resolve(panel)
+    cfg = plan.resolve(panel, SeriesConfig())
+    why = cfg.reasons
     assert cfg.combine == ("theta", "ets")
     line = next(line for line in why if line.startswith("combine"))
     assert line.startswith("combine theta,ets: the mean of the network's, Theta's and ETS's "
                            "forecasts; on the last 6 points of 8 training series, MASE theta")
-    scores, _ = recipe.classical_check(panel, 1, 1, ("theta", "ets"))
+    scores, _ = classical_check(panel, 1, 1, ("theta", "ets"))
     assert scores["ets"] < scores["theta"] < scores["seasonal_naive"]
 
 
-def test_zero_tails_counts_each_series_own_trailing_zeros():
+def test_trailing_zeros_are_counted_per_series_and_column():
     panel = as_panel([np.array([[5.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0]]),  # 3 and 4 zeros
                       np.array([[0.0, 1.0], [0.0, 0.0]]),  # too short for 3
                       np.array([[0.0, 0.0], [2.0, 0.0], [0.0, 3.0], [0.0, 0.0], [0.0, 0.0]])])
-    np.testing.assert_array_equal(zero_tails(panel, 2, 3),
-                                  [[True, True], [False, False], [True, False]])
-    np.testing.assert_array_equal(zero_tails(panel, 1, 4), [[False], [False], [False]])
+    np.testing.assert_array_equal(panel.trailing_zeros(2), [[3, 4], [2, 1], [3, 2]])
+    np.testing.assert_array_equal(panel.trailing_zeros(1) >= 4, [[False], [False], [False]])
 
 
 def test_held_out_scores_are_each_forecasts_mase_by_hand():
@@ -183,16 +191,16 @@ def test_the_combination_is_dropped_where_the_network_alone_is_clearly_better(mo
         return real(panel, names, steps, season, targets)
 
     monkeypatch.setattr(combination, "classical_forecasts", fake)
-    monkeypatch.setattr(recipe, "auto_combine", lambda *a: (("theta",), "combine theta: test"))
-    model = Forecaster(horizon=12, validation=12, **FAST).fit(y)
+    monkeypatch.setattr(plan, "auto_combine", lambda *a: (("theta",), "combine theta: test"))
+    model = Forecaster(head=12, validation=12, **FAST).fit(y)
     line = model.choices[-1]
     assert line.startswith(f"combine {'kept' if kept else 'none'} after training: on the last 12 "
                            "held-out points of 1 series the network alone scored MASE")
-    assert model.fitted_config.combine == (("theta",) if kept else ())
+    assert model.plan.combine == (("theta",) if kept else ())
     assert (model.classical is not None) == kept
 
 
 def test_a_combination_the_user_asked_for_is_never_judged():
-    model = Forecaster(horizon=12, combine="theta", **FAST).fit(monthly(120))
-    assert model.fitted_config.combine == ("theta",)
+    model = Forecaster(head=12, combine="theta", **FAST).fit(monthly(120))
+    assert model.plan.combine == ("theta",)
     assert not any("after training" in line for line in model.choices)

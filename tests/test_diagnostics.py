@@ -132,7 +132,7 @@ def test_large_sgd_step_diverges_without_clipping_and_stays_finite_with_it():
 
     data = small_adding(20, 1000)
     config = TrainConfig(epochs=3, batch_size=50, lr=1.0, optimizer="sgd", clip_norm=None,
-                         spike_guard=None)
+                         spike_guard=None, loss="mse")
     model = ModelConfig(cell="rnn", units=32, init="pytorch")
     wild = probe(data, model, config)
     assert wild.diverged and np.isnan(wild.final_loss)
@@ -149,3 +149,20 @@ def test_layer_norms_group_parameters_per_layer():
     grouped = layer_norms({"recurrent.cells.0.weight_hh": 3.0, "recurrent.cells.0.bias": 4.0,
                            "recurrent.cells.1.weight_ih": 1.0, "output.weight": 2.0})
     assert grouped == {"layer 1": 5.0, "layer 2": 1.0, "output": 2.0}
+
+
+@pytest.mark.parametrize("loss", ["mse", "mae", "huber"])
+def test_the_flow_is_measured_on_the_training_loss_through_the_network_s_own_forward(loss):
+    """The measured loss is the training loss of the network's own forward pass (it used to be
+    a second unroll scoring huber as the squared error)."""
+    from rnncast.training import LOSSES
+
+    X, Y = batch(16, 9)
+    torch.manual_seed(3)
+    net = RecurrentNet(ModelConfig(cell="lstm", units=5), 2, 1).double()
+    Y = 3 * Y  # errors past huber's delta of 1, where it differs from the squared error
+    flow = gradient_flow(net, X, Y, loss)
+    with torch.no_grad():
+        expected = LOSSES[loss](net(X), Y).item()
+    assert flow.loss == pytest.approx(expected, rel=1e-12)
+    assert len(flow.through_time) == 1 and len(flow.through_time[0]) == 9

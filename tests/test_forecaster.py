@@ -23,8 +23,8 @@ def test_monthly_series_forecast_has_real_dates_and_follows_the_trend():
     forecast = model.predict(12)
     assert isinstance(forecast, pd.Series) and forecast.name == "sales"
     assert forecast.index.equals(test.index)
-    assert model.fitted_config.season == 12 and model.fitted_config.window == 36
-    assert model.fitted_config.log is True  # positive data
+    assert model.plan.season == 12 and model.plan.windows == (36,)
+    assert model.plan.log is True  # positive data
     # the test range lies above everything seen in training: level normalisation must follow
     assert test.min() > 0.9 * train.max() * 0.8
     mape = float(np.mean(np.abs(forecast.values / test.values - 1)))
@@ -44,7 +44,7 @@ def test_same_seed_same_forecast_and_other_seed_differs():
 def test_numpy_input_and_each_strategy(strategy):
     wave = np.sin(2 * np.pi * np.arange(250) / 40)
     x = wave[:240]
-    model = Forecaster(window=24, horizon=10, strategy=strategy, combine="none", **FAST).fit(x)
+    model = Forecaster(window=24, head=10, strategy=strategy, combine="none", **FAST).fit(x)
     forecast = model.predict(10)
     assert list(forecast.index) == list(range(240, 250))
     assert np.sqrt(np.mean((forecast.values - wave[240:]) ** 2)) < 0.1
@@ -64,7 +64,7 @@ def test_multivariate_frame_forecasts_every_column():
     t = np.arange(80)
     frame = pd.DataFrame({"a": np.sin(t / 4), "b": np.cos(t / 4) + 2},
                          index=pd.date_range("2020-01-01", periods=80, freq="D"))
-    forecast = Forecaster(window=14, horizon=7, **FAST).fit(frame).predict(7)
+    forecast = Forecaster(window=14, head=7, **FAST).fit(frame).predict(7)
     assert list(forecast.columns) == ["a", "b"]
     assert forecast.index[0] == pd.Timestamp("2020-03-21")
     assert forecast.shape == (7, 2)
@@ -79,8 +79,39 @@ def test_clear_errors():
         Forecaster(**FAST).fit(np.array([1.0, 2.0, np.nan, 4.0]))
     with pytest.raises(ValueError, match="strategy must be one of"):
         Forecaster(strategy="magic")
-    with pytest.raises(ValueError, match="ensemble must be >= 1, got 0"):
+    with pytest.raises(ValueError, match="ensemble must be at least 1, got 0"):
         Forecaster(ensemble=0)
+
+
+def test_what_only_the_data_tell_is_asked_for_before_fit_in_one_clear_line():
+    from rnncast.errors import NotFitted
+
+    model = Forecaster()
+    with pytest.raises(NotFitted, match="the model's columns are known once fit\\(\\) has seen the data"):
+        model.n_targets  # noqa: B018  (it used to fail with "no attribute 'channels'")
+    assert not hasattr(model, "n_columns") and model.choices == [] and model.plan is None
+
+
+def test_every_default_is_the_one_its_dataclass_defines():
+    """Options are defined once: each keyword of Forecaster that names a field of the network's,
+    the series' or the training's settings defaults to that field's default (None: the
+    preset's), and an unset Forecaster carries exactly the dataclasses' defaults."""
+    import inspect
+    from dataclasses import fields
+
+    from rnncast.networks import ModelConfig
+    from rnncast.settings import SeriesConfig
+    from rnncast.training import TrainConfig
+
+    defaults = {p.name: p.default for p in inspect.signature(Forecaster).parameters.values()}
+    model = Forecaster()
+    for config, built in ((ModelConfig, model.model_config), (SeriesConfig, model.series_config),
+                          (TrainConfig, model.train_config)):
+        for f in fields(config):
+            if f.name in defaults and defaults[f.name] is not None:
+                assert defaults[f.name] == f.default, f.name
+        assert built == config(), config.__name__
+    assert TrainConfig().loss == "mae"  # what every user gets, and the dataclass says
 
 
 def test_ensemble_members_combine_by_median_or_mean():
@@ -130,7 +161,7 @@ def test_intervals_cover_the_truth_of_a_noisy_series_about_as_asked():
     series = [50 + 10 * np.sin(2 * np.pi * (t + k) / 12) + rng.normal(0, 1.0, len(t))
               for k in range(30)]
     train = [s[:-6] for s in series]
-    model = Forecaster(window=24, horizon=6, season=12, ensemble=1, epochs=30, units=16,
+    model = Forecaster(window=24, head=6, season=12, ensemble=1, epochs=30, units=16,
                        batch_size=256, seed=0)
     model.calibrate(train, horizon=6)
     assert model.calibration.scores.shape == (30, 6, 1)  # one origin of 30 series
@@ -146,7 +177,7 @@ def test_intervals_cover_the_truth_of_a_noisy_series_about_as_asked():
 
 def test_intervals_survive_save_and_load(tmp_path):
     y = np.sin(np.arange(120) / 3) + 2
-    model = Forecaster(window=12, horizon=4, ensemble=1, epochs=5, units=8, seed=0)
+    model = Forecaster(window=12, head=4, ensemble=1, epochs=5, units=8, seed=0)
     model.calibrate(y, horizon=4)
     assert model.calibration.scores.shape[0] == 20  # one series: 20 origins
     model.fit(y)
@@ -175,12 +206,12 @@ def test_a_forecast_past_twice_the_head_warns_only_when_the_head_was_set_by_hand
     y = np.cumsum(np.random.default_rng(0).normal(1.0, 1.0, 60)) + 50  # no season: head of 1
     quick = dict(units=4, epochs=2, ensemble=1, window=8)
     own = Forecaster(**quick).fit(y)
-    with caplog.at_level("INFO", logger="rnncast.forecaster"):
+    with caplog.at_level("INFO", logger="rnncast.forecasting"):
         own.predict(6)  # the recipe's one-step head: block by block by design
     said = [r for r in caplog.records if "errors compound" in r.getMessage()]
     assert said and all(r.levelname == "INFO" for r in said)
     caplog.clear()
-    by_hand = Forecaster(**quick, horizon=2).fit(y)
-    with caplog.at_level("INFO", logger="rnncast.forecaster"):
+    by_hand = Forecaster(**quick, head=2).fit(y)
+    with caplog.at_level("INFO", logger="rnncast.forecasting"):
         by_hand.predict(6)
     assert [r.levelname for r in caplog.records if "errors compound" in r.getMessage()] == ["WARNING"]

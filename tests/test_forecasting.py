@@ -88,14 +88,6 @@ def test_direct_emits_blocks_and_continues_past_its_horizon():
     torch.testing.assert_close(out[:, 3:], second[:, :2])
 
 
-def test_one_to_many_from_a_vector():
-    net = model(features=2)
-    x = torch.randn(4, 2)
-    out = forecasting.one_to_many(net, x, steps=5)
-    assert out.shape == (4, 5, 2)
-    torch.testing.assert_close(out, forecasting.recursive_stateful(net, x[:, None], 5))
-
-
 def test_batch_of_series_equals_one_at_a_time():
     for strategy in ("recursive", "stateful"):
         net = model(cell="gru")

@@ -19,7 +19,7 @@ def lagged(n=300, lag=3, seed=0):
 
 def rmse_last(frame, h, **options):
     train, test = frame.iloc[:-h], frame.iloc[-h:]
-    model = Forecaster(window=12, horizon=h, log=False, **FAST, **options).fit(train)
+    model = Forecaster(window=12, head=h, log=False, **FAST, **options).fit(train)
     forecast = model.predict(h)
     assert list(getattr(forecast, "columns", [forecast.name])) == ["y"]  # covariates not forecast
     return float(np.sqrt(np.mean((np.asarray(forecast) - test["y"].to_numpy()) ** 2)))
@@ -38,9 +38,9 @@ def test_covariates_need_the_direct_strategy_and_stop_at_the_horizon():
     frame = lagged(120)
     with pytest.raises(ValueError, match="covariates are known only up to the forecast origin"):
         Forecaster(covariates=["x"], strategy="recursive")
-    model = Forecaster(window=12, horizon=3, covariates=["x"], log=False, **FAST).fit(frame)
+    model = Forecaster(window=12, head=3, covariates=["x"], log=False, **FAST).fit(frame)
     assert model.predict(3).shape == (3,)
-    with pytest.raises(DataError, match="forecast at most horizon = 3 steps"):
+    with pytest.raises(DataError, match="forecast at most 3 steps \\(the model's head\\)"):
         model.predict(4)
     with pytest.raises(DataError, match="no covariate column 'price'"):
         Forecaster(covariates=["price"], **FAST).fit(frame)
@@ -49,7 +49,7 @@ def test_covariates_need_the_direct_strategy_and_stop_at_the_horizon():
 def test_calendar_phase_follows_the_dates():
     index = pd.date_range("2015-04-01", periods=60, freq="MS")  # starts in April
     y = pd.Series(100 + 10 * np.sin(2 * np.pi * (index.month - 1) / 12), index=index)
-    model = Forecaster(window=12, horizon=3, calendar=True, **FAST).fit(y)
+    model = Forecaster(window=12, head=3, calendar=True, **FAST).fit(y)
     extras = model.channels.extras(np.array([0]), np.array([[0, 9]]))[0]  # April, then January
     np.testing.assert_allclose(extras[0], [np.sin(2 * np.pi * 3 / 12), np.cos(2 * np.pi * 3 / 12)])
     np.testing.assert_allclose(extras[1], [0.0, 1.0], atol=1e-12)
@@ -62,7 +62,7 @@ def test_series_id_embedding_tells_identical_histories_apart():
     t = np.arange(60)
     series = {"up": 100 + t + 5 * np.sin(t), "down": 200 - t + 5 * np.sin(t)}
     same = {"up": series["up"], "down": series["up"]}  # both now show the same history
-    common = dict(window=8, horizon=2, season=1, scaler="none", log=False, **FAST)  # no per-series
+    common = dict(window=8, head=2, season=1, scaler="none", log=False, **FAST)  # no per-series
     with_ids = Forecaster(id_embedding=3, **common).fit(series)  # scale: only the id differs
     assert with_ids.nets[0].embedding.weight.shape == (2, 3)
     forecast = with_ids.predict(2, y=same)
@@ -74,7 +74,7 @@ def test_series_id_embedding_tells_identical_histories_apart():
 def test_round_trip_with_every_kind_of_input(tmp_path):
     index = pd.date_range("2018-01-01", periods=72, freq="MS")
     frame = lagged(72).set_index(index) + 10
-    model = Forecaster(window=12, horizon=3, covariates=["x"], calendar=True, id_embedding=2,
+    model = Forecaster(window=12, head=3, covariates=["x"], calendar=True, id_embedding=2,
                        deseasonalize=True, **FAST).fit({"a": frame, "b": frame * 1.5})
     model.save(tmp_path / "m")
     again = Forecaster.load(tmp_path / "m")
@@ -83,7 +83,7 @@ def test_round_trip_with_every_kind_of_input(tmp_path):
 
 def test_new_data_with_the_covariate_first_is_read_like_the_fitted_data():
     frame = lagged(160)[["x", "y"]]  # the covariate comes first in the caller's frame
-    model = Forecaster(window=12, horizon=3, covariates=["x"], log=False, **FAST).fit(frame)
+    model = Forecaster(window=12, head=3, covariates=["x"], log=False, **FAST).fit(frame)
     np.testing.assert_allclose(model.predict(3, y=frame), model.predict(3), rtol=1e-6)
     model.calibrate(frame, 3)
     truth = frame["y"].to_numpy()
@@ -95,7 +95,7 @@ def test_newer_history_starting_elsewhere_keeps_its_season_in_place():
     index = pd.date_range("2010-01-01", periods=96, freq="MS")
     t = np.arange(96)
     y = pd.Series((100 + t) * (1 + 0.4 * np.sin(2 * np.pi * t / 12)), index=index, name="y")
-    model = Forecaster(window=12, horizon=6, deseasonalize=True, calendar=True, combine="none",
+    model = Forecaster(window=12, head=6, deseasonalize=True, calendar=True, combine="none",
                        **FAST).fit(y)  # Theta on the shorter history would differ
     later = y.iloc[5:]  # starts in June: positions no longer match the months
     np.testing.assert_allclose(model.predict(6, y=later), model.predict(6), rtol=1e-6)

@@ -104,7 +104,7 @@ def test_format_3_keeps_the_tails_in_one_tensor_and_time_zones(tmp_path):
 
     index = pd.date_range("2024-03-01", periods=60, freq="h", tz="Europe/Paris")
     y = {k: pd.Series(10 + np.sin(np.arange(60 - k) / 4) + k, index=index[k:]) for k in range(3)}
-    model = Forecaster(window=8, horizon=3, units=4, epochs=2, ensemble=1).fit(y)
+    model = Forecaster(window=8, head=3, units=4, epochs=2, ensemble=1).fit(y)
     model.save(tmp_path / "m")
     tensors = load_file(str(tmp_path / "m" / "weights.safetensors"))
     assert not any(name.startswith("history") and name != "history" for name in tensors)

@@ -32,7 +32,7 @@ def test_presets_are_points_of_the_recipe_that_settings_override():
 
 def test_a_preset_budget_made_for_panels_gives_way_on_little_data():
     model = Forecaster(preset="accurate", units=8, ensemble=2).fit(monthly())
-    assert model.fitted_config.window == (18, 24, 36)  # 1.5, 2 and 3 seasons
+    assert model.plan.windows == (18, 24, 36)  # 1.5, 2 and 3 seasons
     assert model.train_config.epochs == 300 and model.train_config.batch_size is None
     assert any(line.startswith("training budget: the defaults'") for line in model.choices)
     assert max(h.best_epoch for h in model.histories) > presets.PRESETS["accurate"]["epochs"]

@@ -315,7 +315,8 @@ def _set(path: list, value):
 
 
 @pytest.mark.parametrize("config, tensors, message", [
-    (_set(["series", "window"], []), None, "window must be a positive integer or a non-empty list"),
+    (_set(["plan", "windows"], []), None, "plan: windows must be one or more positive integers"),
+    (_set(["plan", "head"], 0), None, "plan: head must be a positive integer, got 0"),
     (_set(["data", "clock"], "weekly"), None, "unknown clock 'weekly'"),
     (_set(["format_version"], "1"), None, "format_version must be a whole number, got '1'"),
     (None, lambda w: w.update(scale=w["scale"] * 0), "the scaler of series 0 is not finite and positive"),

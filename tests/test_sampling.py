@@ -8,7 +8,6 @@ from rnncast import Forecaster
 from rnncast.networks import ModelConfig, RecurrentNet
 from rnncast.sampling import Windows, cut
 from rnncast.training import TrainConfig, train
-from rnncast.windows import make_windows
 
 
 def laid(series):
@@ -27,10 +26,11 @@ def test_windows_are_the_pairs_of_every_series_with_the_last_ones_held_out():
     # a: 6 windows (starts 0..5), the last 2 held; b: 3 windows (starts 0..2), the last 2 held
     assert len(train_part) == 4 + 1 and len(held) == 2 + 2
     X, Y = train_part.all()
-    Xa, Ya = make_windows(a, 3, 2)
-    Xb, Yb = make_windows(b, 3, 2)
-    torch.testing.assert_close(X, torch.tensor(np.concatenate([Xa[:4], Xb[:1]]), dtype=torch.float32))
-    torch.testing.assert_close(Y, torch.tensor(np.concatenate([Ya[:4], Yb[:1]]), dtype=torch.float32))
+    starts = [(a, 0), (a, 1), (a, 2), (a, 3), (b, 0)]  # every window cut by hand, in order
+    Xh = np.stack([s[k : k + 3] for s, k in starts])
+    Yh = np.stack([s[k + 3 : k + 5] for s, k in starts])
+    torch.testing.assert_close(X, torch.tensor(Xh, dtype=torch.float32))
+    torch.testing.assert_close(Y, torch.tensor(Yh, dtype=torch.float32))
     Xv, _ = held.all()
     assert Xv[:, 0, 0].tolist() == [4.0, 5.0, 101.0, 102.0]
     assert train_part.flat.shape == (17, 1)  # the points, not the windows
@@ -58,7 +58,7 @@ def test_an_epoch_costs_its_budget_not_the_number_of_windows():
 
 def test_a_forecaster_fitted_on_many_windows_samples_them():
     y = {f"s{k}": 50 + 10 * np.sin(np.arange(400) / 3 + k) for k in range(30)}
-    model = Forecaster(units=4, epochs=2, ensemble=1, window=12, horizon=3, batch_size=100,
+    model = Forecaster(units=4, epochs=2, ensemble=1, window=12, head=3, batch_size=100,
                        seed=0, windows_per_epoch=1_000, refit=False)
     model.fit(y)
     assert model.history.steps == 2 * 10
@@ -104,20 +104,27 @@ def test_members_are_refitted_only_when_an_epoch_visits_every_window():
 
 
 def test_short_series_are_padded_with_their_first_row_and_keep_their_calendar_phase():
+    from rnncast.data import as_panel
+    from rnncast.features import Channels
+    from rnncast.plan import resolve
     from rnncast.sampling import training_windows
+    from rnncast.settings import SeriesConfig
+    from rnncast.transforms import Transforms
 
     a, b = np.arange(1.0, 8.0), np.arange(20.0, 40.0)  # 7 points: too short for 6 + 2 + 2
-    model = Forecaster(window=6, horizon=2, season=4, calendar=True, short="pad", validation=2,
-                       log=False, scaler="none", deseasonalize=False, combine="none")
-    panel, cfg = model._prepare([a, b])
-    Z = model._fit_transform(panel, cfg)
-    (data, _), = training_windows(Z, panel, cfg, [6], model.channels).values()
+    panel = as_panel([a, b])
+    plan = resolve(panel, SeriesConfig(window=6, head=2, season=4, calendar=True, short="pad",
+                                       validation=2, log=False, scaler="none", deseasonalize=False,
+                                       combine="none"))
+    channels = Channels.of(panel, (), plan.season, plan.calendar, False)
+    Z = Transforms.fit_checked(panel, plan).forward_panel(panel)
+    (data, _), = training_windows(Z, panel, plan, [6], channels).values()
     expected = []
     for k, y in enumerate([a, b]):
         pad = max(10 - len(y), 0)
         position = np.arange(-pad, len(y))  # from the series' first point
         values = np.r_[np.full(pad, y[0]), y][:, None]
-        extra = model.channels.extras(np.full(len(position), k), position[:, None])[:, 0]
+        extra = channels.extras(np.full(len(position), k), position[:, None])[:, 0]
         expected.append(np.concatenate([values, extra], axis=1))
     torch.testing.assert_close(data.flat, torch.tensor(np.concatenate(expected), dtype=torch.float32))
 

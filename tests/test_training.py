@@ -34,7 +34,7 @@ def test_early_stopping_restores_the_best_weights():
     X, Y = data()
     Xv, Yv = data(32, seed=1)
     model = net()
-    history = train(model, X, Y, TrainConfig(epochs=200, patience=5, lr=0.05), (Xv, Yv))
+    history = train(model, X, Y, TrainConfig(epochs=200, patience=5, lr=0.05, loss="mse"), (Xv, Yv))
     assert history.stopped_early
     assert len(history.val_loss) == history.best_epoch + 5
     assert evaluate_loss(model, Xv, Yv) == pytest.approx(min(history.val_loss), rel=1e-6)
@@ -60,11 +60,11 @@ def test_nan_loss_stops_with_a_clear_message():
 def test_clipping_by_norm_and_by_value_counts_clipped_steps():
     X, Y = data()
     Y = 1000 * Y  # huge errors, huge gradients
-    history = train(net(), X, Y, TrainConfig(epochs=2, clip_norm=1.0))
+    history = train(net(), X, Y, TrainConfig(epochs=2, clip_norm=1.0, loss="mse"))
     assert history.clipped_steps == history.steps
-    history = train(net(), X, Y, TrainConfig(epochs=2, clip_norm=None, clip_value=0.5))
+    history = train(net(), X, Y, TrainConfig(epochs=2, clip_norm=None, clip_value=0.5, loss="mse"))
     assert history.clipped_steps == history.steps
-    history = train(net(), X, Y / 1e6, TrainConfig(epochs=1, clip_norm=1e6))
+    history = train(net(), X, Y / 1e6, TrainConfig(epochs=1, clip_norm=1e6, loss="mse"))
     assert history.clipped_steps == 0
 
 
@@ -115,11 +115,12 @@ def test_training_reports_skipped_steps_and_survives_a_spike():
     X, Y = data(64)
     Y = Y.clone()
     Y[5] *= 1e4  # one absurd sample; with batches of one it makes one spiking step per epoch
-    history = train(net(), X, Y, TrainConfig(epochs=2, batch_size=1, clip_norm=None, seed=1))
+    history = train(net(), X, Y, TrainConfig(epochs=2, batch_size=1, clip_norm=None, seed=1,
+                                              loss="mse"))
     assert 1 <= history.skipped_steps <= 2
     assert history.steps == 2 * 64
     off = train(net(), X, Y, TrainConfig(epochs=2, batch_size=1, clip_norm=None, seed=1,
-                                          spike_guard=None))
+                                          spike_guard=None, loss="mse"))
     assert off.skipped_steps == 0
 
 
@@ -132,7 +133,7 @@ def test_clipping_by_norm_scales_the_gradient_that_the_optimiser_sees():
     grads = [p.grad for p in model.parameters()]
     before = float(torch.nn.utils.get_total_norm(grads))
     assert before > 1.0
-    assert _clip(model, grads, before, TrainConfig(clip_norm=1.0)) == 1
+    assert _clip(model, grads, before, None, 1.0) == 1
     after = float(torch.nn.utils.get_total_norm([p.grad for p in model.parameters()]))
     assert after == pytest.approx(1.0, rel=1e-4)
 
@@ -155,3 +156,23 @@ def test_the_device_side_step_path_clips_counts_and_catches_divergence(monkeypat
     Y[3] = float("nan")
     with pytest.raises(TrainingDiverged, match="training diverged at epoch 1"):
         train(net(), X, Y, config)
+
+
+def test_nothing_to_train_on_is_a_data_error_not_a_diverged_training():
+    from rnncast.errors import DataError
+
+    X, Y = data()
+    with pytest.raises(DataError, match="nothing to train on"):
+        train(net(), X[:0], Y[:0], TrainConfig(epochs=2))
+
+
+def test_weights_grown_past_any_sane_size_are_a_diverged_training_not_a_model():
+    X, Y = data()
+    model = net()
+    with torch.no_grad():
+        model.output.weight[0, 0] = 1e8  # where a learning rate of 1e30 takes it in one step
+    with pytest.raises(TrainingDiverged, match="a weight reached 1e\\+08 with learning rate 1e-05; "
+                                               "lower the learning rate"):
+        train(model, X, Y, TrainConfig(epochs=1, lr=1e-5))
+    with pytest.raises(ValueError, match="lr = 1e\\+30 is over the limit of 10"):
+        TrainConfig(lr=1e30)

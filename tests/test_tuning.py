@@ -18,7 +18,7 @@ def series(n=90):
 
 
 def make(settings):
-    return Forecaster(ensemble=1, epochs=6, units=8, horizon=6, seed=0, **settings)
+    return Forecaster(ensemble=1, epochs=6, units=8, head=6, seed=0, **settings)
 
 
 def test_grid_is_every_combination_in_order():
@@ -29,7 +29,7 @@ def test_grid_is_every_combination_in_order():
 
 def test_tune_ranks_by_the_mean_backtest_score_of_each_configuration():
     y = series()
-    result = tune(y, grid({"window": [6, 12, 24]}), make, folds=2, horizon=6)
+    result = tune(y, grid({"window": [6, 12, 24]}), make, folds=2, test=6)
     scores = [row["score"] for row in result.rows]
     assert scores == sorted(scores) and len(scores) == 3
     for row in result.rows:
@@ -40,7 +40,7 @@ def test_tune_ranks_by_the_mean_backtest_score_of_each_configuration():
 
 
 def test_optuna_search_backtests_each_configuration_once():
-    result = search(series(), {"window": [6, 12]}, make, trials=6, folds=1, horizon=6, seed=0)
+    result = search(series(), {"window": [6, 12]}, make, trials=6, folds=1, test=6, seed=0)
     assert 1 <= len(result.rows) <= 2
     assert len({tuple(r["settings"].items()) for r in result.rows}) == len(result.rows)
 

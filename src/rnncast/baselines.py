@@ -94,9 +94,6 @@ def _fit_ets(y: np.ndarray, season: int, error: str, trend: str | None, damped: 
             return None
 
 
-BASELINES = {"naive": naive, "seasonal_naive": seasonal_naive}
-
-
 def naive2(y, horizon: int, season: int) -> np.ndarray:
     """The M3 competition's Naive2: the naive forecast of the seasonally adjusted series (classical
     multiplicative indices, when a 90% autocorrelation test finds a season), reseasonalised."""

@@ -75,6 +75,18 @@ class Checkpoints:
             atomic_write(marker, lambda tmp: tmp.write_text(text))
         return cls(folder, fingerprint, write)
 
+    @classmethod
+    def for_fit(cls, folder: str | Path | None, resume: bool, settings: dict,
+                arrays: Iterable[np.ndarray], ranks) -> Checkpoints | None:
+        """The checkpoints of a fit with ``settings`` on the data ``arrays`` in ``folder`` (None
+        without one), opened by every rank of the group ``ranks`` (rank 0 writes)."""
+        if folder is None and not resume:
+            return None
+        print_ = fingerprint(settings | {"world": ranks.world}, arrays)
+        kept = cls.open(folder, print_, resume, write=ranks.main)
+        ranks.barrier()  # rank 0 has made the folder that all may write members to
+        return kept
+
     def slot(self, member: int, phase: str) -> Slot:
         return Slot(self, member, phase)
 

@@ -1,10 +1,9 @@
-"""CPU threads: how many suit PyTorch's batches, how many cores are idle now, and NumPy's BLAS
-held to one thread while rnncast works."""
+"""CPU threads: how many suit PyTorch's batches (from the data and the machine, never from the
+load of the moment), and NumPy's BLAS held to one thread while rnncast works."""
 
 from __future__ import annotations
 
 import os
-import time
 from contextlib import contextmanager
 
 import torch
@@ -13,39 +12,24 @@ from threadpoolctl import threadpool_limits
 from rnncast import distributed
 
 
+def cores() -> int:
+    """The CPU cores this process may use (its affinity mask), shared with the other processes
+    torchrun runs on this machine."""
+    try:
+        count = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        count = os.cpu_count() or 1
+    return distributed.local_share(count)
+
+
 def auto_threads(batch: int) -> int:
     """PyTorch threads when not given, for batches of ``batch`` windows: one for small batches
-    (these small networks gain nothing from more threads); from 128 windows on, the cores that
-    other work leaves idle now, as a busy core makes every thread wait. Measured in
-    benchmarks/threads.py: batch 128 on 2 cores, 23,000 windows/s on one thread, 43,000 on two
-    when idle, 10,000 on two beside a busy process."""
-    if batch < 128:
-        return 1
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    cores = distributed.local_share(cores)  # torchrun's processes on this machine share them
-    return max(1, min(cores, round(idle_cores(cores))))
-
-
-def idle_cores(cores: int, seconds: float = 0.2) -> float:
-    """How many of the machine's cores no process used over the next ``seconds`` (from
-    ``/proc/stat``; ``cores`` where the system does not say)."""
-
-    def sample() -> tuple[int, int]:
-        with open("/proc/stat") as stat:
-            ticks = [int(v) for v in stat.readline().split()[1:]]
-        return ticks[3] + ticks[4], sum(ticks)  # idle + iowait, all
-
-    try:
-        idle0, total0 = sample()
-        time.sleep(seconds)
-        idle1, total1 = sample()
-    except (OSError, ValueError, IndexError):
-        return float(cores)
-    share = (idle1 - idle0) / max(total1 - total0, 1)
-    return share * (os.cpu_count() or cores)
+    (these small networks gain nothing from more threads), every core this process may use from
+    128 windows on. Fixed by the data and the machine, never by the momentary load: thread counts
+    change the order of floating-point sums, and the same seed must give the same numbers.
+    Measured in benchmarks/threads.py: batch 128 on 2 cores, 23,000 windows/s on one thread,
+    43,000 on two when idle."""
+    return 1 if batch < 128 else cores()
 
 
 def one_blas_thread():

@@ -322,12 +322,6 @@ def load_series(
     return SeriesData(values, index, targets, freq)
 
 
-def split(data: SeriesData, test: int) -> tuple[SeriesData, SeriesData]:
-    """One series' training part and its last ``test`` points, with their time index."""
-    train, truth = Panel.of([data]).split(test)
-    return train.series_at(0), truth.series_at(0)
-
-
 def truncate(data, drop: int) -> Panel:
     """Every series without its last ``drop`` points."""
     panel = as_panel(data)

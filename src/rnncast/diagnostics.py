@@ -15,13 +15,18 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
+from rnncast.data import as_panel
 from rnncast.datasets import adding_problem
 from rnncast.errors import TrainingDiverged
+from rnncast.features import Channels, targets_first
 from rnncast.networks import ModelConfig, RecurrentNet
-from rnncast.training import EpochInfo, TrainConfig, evaluate_loss, seed_everything, train
+from rnncast.plan import keep_long_enough, resolve
+from rnncast.sampling import training_windows
+from rnncast.settings import SeriesConfig
+from rnncast.training import LOSSES, EpochInfo, TrainConfig, evaluate_loss, seed_everything, train
+from rnncast.transforms import Transforms
 
 
 @dataclass
@@ -41,29 +46,17 @@ class GradientFlow:
 
 
 def gradient_flow(net: RecurrentNet, X: Tensor, Y: Tensor, loss: str = "mse") -> GradientFlow:
-    """Gradient norms through time and per parameter for one batch ``X (B, T, I)``, ``Y``.
+    """Gradient norms through time and per parameter for one batch ``X (B, T, I)``, ``Y``, with
+    the training ``loss`` (:data:`rnncast.training.LOSSES`).
 
-    Unrolls the cells explicitly (the same equations as the fused kernels) so that every
-    ``h_t`` is a tensor autograd can differentiate against; leaves ``net``'s gradients set.
-    """
-    layer = net.recurrent
+    The network runs its explicit path with a trace (the same equations as the fused kernels),
+    so that every ``h_t`` is a tensor autograd can differentiate against; leaves ``net``'s
+    gradients set."""
     was_training = net.training
     net.eval()  # no dropout: measure the function itself
     net.zero_grad(set_to_none=True)
-    x, hidden = X, []
-    for cell in layer.cells:
-        state = cell.initial_state(X.shape[0], X)
-        xw = cell.project_input(x)  # (B, T, G·H)
-        steps = []
-        for t in range(X.shape[1]):
-            state = cell.step(xw[:, t], state)
-            steps.append(state[0])
-        hidden.append(steps)
-        x = torch.stack(steps, dim=1)  # (B, T, H): the next layer's input
-    out = x if net.head == "sequence" else x[:, -1]
-    pred = net.output(out)
-    pred = pred if net.head == "sequence" else pred.view(X.shape[0], net.horizon, net.n_outputs)
-    value = F.l1_loss(pred, Y) if loss == "mae" else F.mse_loss(pred, Y)
+    hidden: list[list[Tensor]] = []  # per layer, h_t of every step
+    value = LOSSES[loss](net(X, trace=hidden), Y)
     flat = [h for steps in hidden for h in steps]
     grads = torch.autograd.grad(value, flat, retain_graph=True, allow_unused=True)
     T = X.shape[1]
@@ -134,11 +127,11 @@ def probe(data: tuple[Tensor, Tensor, Tensor, Tensor], model: ModelConfig, confi
     seed_everything(config.seed)
     net = RecurrentNet(model, X.shape[2], Y.shape[2], head="direct", horizon=Y.shape[1])
     Xb, Yb = X[:flow_batch], Y[:flow_batch]
-    flow = gradient_flow(copy.deepcopy(net).double(), Xb.double(), Yb.double())
+    flow = gradient_flow(copy.deepcopy(net).double(), Xb.double(), Yb.double(), config.loss)
     norms: list[dict[str, float]] = []
 
     def record(info: EpochInfo) -> None:
-        norms.append(layer_norms(gradient_flow(info.net, Xb, Yb).weights))
+        norms.append(layer_norms(gradient_flow(info.net, Xb, Yb, config.loss).weights))
 
     start = time.perf_counter()
     try:
@@ -151,6 +144,20 @@ def probe(data: tuple[Tensor, Tensor, Tensor, Tensor], model: ModelConfig, confi
     return Probe(flow, norms, final, baseline, diverged,
                  history.clipped_steps / max(1, history.steps), history.skipped_steps,
                  len(history.loss), time.perf_counter() - start)
+
+
+def pairs(y, settings: SeriesConfig, window: int | None = None) -> tuple[Tensor, ...]:
+    """The level-normalised tensors ``(X, Y, Xv, Yv)`` that one member of a forecaster with
+    ``settings`` trains on from the data ``y``, for input length ``window`` (default: the
+    plan's first)."""
+    panel = targets_first(as_panel(y, settings.covariates), settings.covariates)
+    plan = resolve(panel, settings)
+    panel = keep_long_enough(panel, plan)
+    channels = Channels.of(panel, plan.covariates, plan.season, plan.calendar, False)
+    Z = Transforms.fit_checked(panel, plan).forward_panel(panel)
+    window = window or plan.windows[0]
+    data, val = training_windows(Z, panel, plan, [window], channels)[window]
+    return (*data.all(), *val.all())
 
 
 def adding_data(length: int, n_train: int = 10_000, n_val: int = 1_000, seed: int = 0):

@@ -1,5 +1,6 @@
 """An ensemble of networks: each member early-stopped on held-out windows, then trained again on
-all of them for the epochs it found, and the members' forecasts combined by a true median."""
+all of them for the epochs it found (their forecasts are combined by
+:func:`rnncast.forecasting.combine`, a true median)."""
 
 from __future__ import annotations
 
@@ -8,15 +9,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, replace
 from functools import partial
 
-import torch
 from torch import nn
 
 from rnncast import distributed
 from rnncast.checkpoints import Checkpoints
 from rnncast.sampling import Windows
 from rnncast.training import EpochInfo, History, TrainConfig, auto_batch, train
-
-AGGREGATES = ("median", "mean")
 
 
 def train_members(
@@ -98,13 +96,6 @@ def _train_one(member: int, net: nn.Module, new_net: Callable[[int], nn.Module],
     if checkpoints:
         checkpoints.finish(member, net, history)
     return history
-
-
-def combine(forecasts: list[torch.Tensor], aggregate: str = "median") -> torch.Tensor:
-    """The members' forecasts ``(B, h, F)`` each, combined element-wise. torch's own median is
-    the lower middle value for an even count; quantile 0.5 averages the two middle ones."""
-    stacked = torch.stack(forecasts)
-    return stacked.quantile(0.5, dim=0) if aggregate == "median" else stacked.mean(0)
 
 
 def _tagged(callback: Callable[[EpochInfo], None], member: int) -> Callable[[EpochInfo], None]:

@@ -41,3 +41,8 @@ def bounded(name: str, value, high, why: str, low=1) -> None:
         raise SettingError(f"{name} must be at least {low}, got {value}")
     if value > high:
         raise SettingError(f"{name} = {value} is over the limit of {high:,}: {why}")
+
+
+class NotFitted(RnncastError, RuntimeError, AttributeError):
+    """A fitted model's attribute or method asked for before :meth:`Forecaster.fit` (an
+    AttributeError too, so that ``hasattr`` answers False rather than failing)."""

@@ -4,7 +4,6 @@ the baselines on the same range. The held-out part is never seen before the fina
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, wait
@@ -15,14 +14,14 @@ import numpy as np
 import pandas as pd
 
 from rnncast import baselines as base
-from rnncast.combination import spread
-from rnncast.cores import idle_cores, one_blas_thread
+from rnncast.classical import median_strength, spread
+from rnncast.cores import cores, one_blas_thread
 from rnncast.data import Panel, SeriesData, as_panel, truncate
 from rnncast.errors import DataError
 from rnncast.forecaster import Forecaster
 from rnncast.intervals import coverage
 from rnncast.metrics import score
-from rnncast.recipe import median_strength
+from rnncast.plan import Plan
 from rnncast.training import EpochInfo
 
 log = logging.getLogger(__name__)
@@ -60,7 +59,9 @@ class Evaluation:
     snapshots: list[tuple[int, np.ndarray]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # baselines left out, and why
     baseline_seconds: dict[str, float] = field(default_factory=dict)  # wall time of each
-    season_strength: float | None = None  # median over (up to 100) series of the training parts
+    # median over (up to 100) series of the training parts: the plan's, or measured for the
+    # verdict's advice when a baseline won and the season was left in
+    season_strength: float | None = None
     per_series: pd.DataFrame | None = None  # sMAPE and MASE of each model on each series
 
     @property
@@ -101,20 +102,22 @@ def holdout(
     callback: Callable[[EpochInfo], None] | None = None,
     baselines: list[str] | None = None,
     budget: float = BUDGET,
+    plan: Plan | None = None,
 ) -> Evaluation:
     """Train ``model`` on all but the last ``test`` points of every series, forecast them, and
-    score the network and the ``baselines`` on the same points.
+    score the network and the ``baselines`` on the same points. ``plan``: the model's plan for
+    the training part and this test range (:meth:`Forecaster.resolve`; default: resolved here).
 
     ``watch``: also forecast the test range from the network being trained at epochs 1, 2, 4,
     8, … (first ensemble member), for the picture of the forecast improving while training.
     """
-    panel = as_panel(data)
-    window = model.series_config.resolved(panel).max_window
-    shortest = int(panel.lengths.min())
-    if shortest < window + test + 1 and (panel.single or model.series_config.short == "error"):
-        raise DataError(f"series of {shortest} points is too short for window {window} "
-                        f"+ test {test}; use a shorter window or test range")
+    panel = model.layout(data)
     train, truth = panel.split(test)
+    plan = plan or model.resolve(train, test=test)  # on the training part only, once
+    shortest = int(panel.lengths.min())
+    if shortest < plan.max_window + test + 1 and (panel.single or plan.short == "error"):
+        raise DataError(f"series of {shortest} points is too short for window {plan.max_window} "
+                        f"+ test {test}; use a shorter window or test range")
     snapshots: list[tuple[int, np.ndarray]] = []
 
     def report(info: EpochInfo) -> None:
@@ -123,7 +126,7 @@ def holdout(
         if callback is not None:
             callback(info)
 
-    model.fit(train, callback=report)
+    model.fit(train, callback=report, plan=plan)
     evaluation = _score_trained(model, train, truth, season, baselines, own_history=True,
                                 budget=budget)
     evaluation.snapshots = snapshots
@@ -146,7 +149,7 @@ def _score_trained(
     truth, history = truth.with_columns(targets), history.with_columns(targets)
     test = int(truth.lengths[0])
     forecast = model.predict(test, y=None if own_history else history)
-    m = season or model.fitted_config.season or 1
+    m = season or model.plan.season
     skipped: list[str] = []
     kept = [0]
     if history.single:
@@ -180,7 +183,7 @@ def _score_trained(
     ids = [history.ids[k] for k in kept] if history.ids is not None else kept
     scores = {name: _scores(truths, values, trains, m)
               for name, values in {"network": forecasts, **baseline_forecasts}.items()}
-    return Evaluation(
+    evaluation = Evaluation(
         metrics=_mean_score(scores["network"]),
         baselines={name: _mean_score(scores[name]) for name in baseline_forecasts},
         forecast=pd.DataFrame(forecasts[0], index=first_truth.index, columns=first_truth.columns),
@@ -193,14 +196,19 @@ def _score_trained(
         skipped=skipped,
         notes=notes,
         baseline_seconds=seconds,
-        season_strength=median_strength([trains[k][:, 0] for k in spread(len(trains))], m),
         per_series=_per_series(ids, scores),
+        season_strength=model.plan.season_strength,
     )
+    if (evaluation.season_strength is None and not model.plan.deseasonalize and m > 1
+            and evaluation.losers_to()):
+        evaluation.season_strength = median_strength([trains[k][:, 0] for k in spread(len(trains))],
+                                                     m)
+    return evaluation
 
 
 def _run_baseline(name: str, trains: list[np.ndarray], horizon: int, season: int,
                   budget: float) -> list[np.ndarray] | None:
-    """``name``'s forecasts of every series; a fitted model's in parallel over the idle cores.
+    """``name``'s forecasts of every series; a fitted model's in parallel over the cores.
     None when a few series spread over the panel show that all would take more than ``budget``
     seconds, or when the budget runs out (at most one small chunk per worker runs on)."""
     if name in CHEAP or len(trains) == 1:
@@ -209,7 +217,7 @@ def _run_baseline(name: str, trains: list[np.ndarray], horizon: int, season: int
     deadline = start + budget
     probe = sorted(set(np.linspace(0, len(trains) - 1, min(len(trains), 4)).astype(int).tolist()))
     out = {k: _baseline(name, trains[k], horizon, season) for k in probe}
-    workers = max(1, round(idle_cores(os.cpu_count() or 1)))
+    workers = cores()
     rest, spent = [k for k in range(len(trains)) if k not in out], time.perf_counter() - start
     if spent + spent / len(probe) * len(rest) / workers > budget:
         return None
@@ -301,7 +309,7 @@ class Backtest:
 def backtest(
     data,
     folds: int,
-    horizon: int,
+    test: int,
     make_model: Callable[[int], Forecaster],
     step: int | None = None,
     refit: bool = True,
@@ -311,8 +319,9 @@ def backtest(
     levels: tuple[float, ...] | list[float] | None = None,
     budget: float = BUDGET,
 ) -> Backtest:
-    """Forecast ``horizon`` points from ``folds`` origins at the end of the data, ``step`` apart
-    (default ``horizon``), and score the network and the baselines on each.
+    """Forecast ``test`` points from ``folds`` origins at the end of the data, ``step`` apart
+    (default ``test``), and score the network and the baselines on each (each fold's model
+    resolves its plan, once, on its own training part).
 
     ``refit``: a new model (``make_model(fold)``) trained on everything before each origin;
     otherwise one model trained before the first origin forecasts from every later one. Nothing
@@ -321,31 +330,32 @@ def backtest(
     ``levels`` (e.g. ``(80, 95)``): each model is also calibrated on its own training part, and
     every fold reports the share of its test points inside the conformal intervals.
     """
-    if folds < 1 or horizon < 1:
-        raise DataError(f"folds and horizon must be positive integers, got {folds} and {horizon}")
-    step = step or horizon
+    if folds < 1 or test < 1:
+        raise DataError(f"folds and test must be positive integers, got {folds} and {test}")
+    step = step or test
     panel = as_panel(data)
     shortest = int(panel.lengths.min())
-    if shortest <= horizon + (folds - 1) * step:
-        raise DataError(f"series of {shortest} points cannot hold {folds} folds of {horizon} "
-                        f"points, {step} apart; use fewer folds or a shorter horizon")
+    if shortest <= test + (folds - 1) * step:
+        raise DataError(f"series of {shortest} points cannot hold {folds} folds of {test} "
+                        f"points, {step} apart; use fewer folds or a shorter test range")
     drops = [(folds - 1 - k) * step for k in range(folds)]  # points after each fold's test part
     results = []
     first_model = None
     for k, drop in enumerate(drops):
         fold_data = truncate(panel, drop)
-        history, truth = fold_data.split(horizon)
+        history, truth = fold_data.split(test)
         if refit or first_model is None:
             model = make_model(k)
+            plan = model.resolve(history, test=test)
             if levels:
-                model.calibrate(history, horizon)
-            evaluation = holdout(fold_data, horizon, model, season, callback=callback,
-                                 baselines=baselines, budget=budget)
+                model.calibrate(history, test, plan=plan)
+            evaluation = holdout(fold_data, test, model, season, callback=callback,
+                                 baselines=baselines, budget=budget, plan=plan)
             first_model = model
         else:
             evaluation = _score_trained(first_model, history, truth, season, baselines,
                                         own_history=False, budget=budget)
-        result = {"fold": k, "origin_from_end": drop + horizon,
+        result = {"fold": k, "origin_from_end": drop + test,
                   "metrics": evaluation.metrics, "baselines": evaluation.baselines}
         if levels:
             result["coverage"] = interval_coverage(first_model, history, truth, levels)

@@ -11,13 +11,15 @@ function loops over series.
   the prediction, drop the oldest value, predict again. Re-runs the whole window each step.
 - :func:`recursive_stateful`: the same recursion, but the recurrent state is carried: after the
   window, each step feeds only the newest value (``O(W + h)`` cell steps instead of ``O(W·h)``).
-- :func:`direct`: one pass, the network emits all ``horizon`` values; longer horizons are
-  covered block by block.
-- :func:`one_to_many`: from a single vector, unroll the network on its own outputs.
+- :func:`direct`: one pass, the network emits its whole head; a longer forecast is covered
+  block by block.
+
+Nothing here trains: the forecast path imports no training code.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 import numpy as np
@@ -25,9 +27,11 @@ import pandas as pd
 import torch
 from torch import Tensor
 
-from rnncast.ensemble import combine
 from rnncast.errors import DataError, ForecastError, SettingError
 from rnncast.networks import RecurrentNet
+from rnncast.plan import Plan, no_level, season_head
+
+log = logging.getLogger(__name__)
 
 # level(window) -> offset subtracted from inputs and added back to outputs, (B, 1, C)
 LevelFn = Callable[[Tensor], Tensor]
@@ -35,14 +39,19 @@ LevelFn = Callable[[Tensor], Tensor]
 ExtendFn = Callable[[Tensor, int], Tensor]
 
 
+AGGREGATES = ("median", "mean")
+
+
 def targets_only(values: Tensor, done: int) -> Tensor:
     """No input-only channels: the predicted targets are the whole input."""
     return values
 
 
-def no_level(window: Tensor) -> Tensor:
-    """No level normalisation: a zero offset of the right shape."""
-    return window.new_zeros(window.shape[0], 1, window.shape[2])
+def combine(forecasts: list[Tensor], aggregate: str = "median") -> Tensor:
+    """The members' forecasts ``(B, h, F)`` each, combined element-wise. torch's own median is
+    the lower middle value for an even count; quantile 0.5 averages the two middle ones."""
+    stacked = torch.stack(forecasts)
+    return stacked.quantile(0.5, dim=0) if aggregate == "median" else stacked.mean(0)
 
 
 @torch.no_grad()
@@ -84,7 +93,7 @@ def direct(
     net: RecurrentNet, window: Tensor, steps: int, level: LevelFn = no_level,
     extend: ExtendFn = targets_only,
 ) -> Tensor:
-    """All steps from one pass per ``net.horizon`` block: ``(B, W, C) -> (B, steps, F)``."""
+    """All steps from one pass per block of ``net.horizon``: ``(B, W, C) -> (B, steps, F)``."""
     net.eval()
     blocks, done = [], 0
     while done < steps:
@@ -97,14 +106,8 @@ def direct(
     return torch.cat(blocks, dim=1)[:, :steps]
 
 
-@torch.no_grad()
-def one_to_many(net: RecurrentNet, x: Tensor, steps: int) -> Tensor:
-    """From one vector per series, ``x: (B, F)``, produce ``(B, steps, F)`` by feeding the
-    network its own outputs (the deck's vector-to-sequence shape)."""
-    return recursive_stateful(net, x[:, None], steps)
-
-
 STRATEGIES = {"recursive": recursive_rolling, "stateful": recursive_stateful, "direct": direct}
+CHUNK = 4096  # series forecast at a time (the activations of 4,096 windows take ~150 MB)
 
 
 def check_finite(values: np.ndarray, ids: list[str] | None) -> None:
@@ -120,13 +123,13 @@ def check_finite(values: np.ndarray, ids: list[str] | None) -> None:
                             f"transform){more}")
 
 
-def last_windows(panel, transforms, channels, cfg, series: np.ndarray | None = None
+def last_windows(panel, transforms, channels, plan: Plan, series: np.ndarray | None = None
                  ) -> np.ndarray:
-    """The last ``cfg.max_window`` scaled points of every series of ``panel`` with their
+    """The last ``plan.max_window`` scaled points of every series of ``panel`` with their
     input-only channels, padded at the start with the first one if short: ``(N, W, C)``.
     ``series``: which of the fitted series ``panel``'s are (default: all, in order)."""
-    W, short = cfg.max_window, panel.lengths < cfg.max_window
-    if short.any() and cfg.short != "pad":
+    W, short = plan.max_window, panel.lengths < plan.max_window
+    if short.any() and plan.short != "pad":
         raise DataError(f"need at least window = {W} points to forecast, got "
                         f"{panel.lengths[short][0]}")
     rows, positions = panel.last_rows(W)  # (N, W): a padded row repeats the first
@@ -136,33 +139,62 @@ def last_windows(panel, transforms, channels, cfg, series: np.ndarray | None = N
     return np.concatenate([z, channels.extras(series, nominal)], axis=2)  # (N, W, C)
 
 
-def usable(cfg, strategy: str | None, steps: int, covariates: bool) -> str:
-    """The strategy a model fitted with ``cfg`` forecasts ``steps`` with (its own by default);
+def usable(plan: Plan, strategy: str | None, steps: int, covariates: bool) -> str:
+    """The strategy a model fitted with ``plan`` forecasts ``steps`` with (its own by default);
     an error when it cannot: a direct head does not run recursively, and covariates are unknown
     past the origin, so with them only one direct block can be forecast."""
-    strategy = strategy or cfg.strategy
-    if (strategy == "direct") != (cfg.strategy == "direct"):
-        raise SettingError(f"a model trained for strategy {cfg.strategy!r} cannot forecast with "
+    strategy = strategy or plan.strategy
+    if (strategy == "direct") != (plan.strategy == "direct"):
+        raise SettingError(f"a model trained for strategy {plan.strategy!r} cannot forecast with "
                            f"{strategy!r}")
-    if covariates and (strategy != "direct" or steps > cfg.horizon):
+    if covariates and (strategy != "direct" or steps > plan.head):
         raise DataError("covariates are known only up to the forecast origin: forecast at most "
-                        f"horizon = {cfg.horizon} steps")
+                        f"{plan.head} steps (the model's head), or fit with --head {steps}")
     return strategy
 
 
-def chains_blocks(cfg, steps: int) -> bool:
-    """Whether a forecast of ``steps`` from a model fitted with ``cfg`` runs its direct head
+def chains_blocks(plan: Plan, steps: int) -> bool:
+    """Whether a forecast of ``steps`` from a model fitted with ``plan`` runs its direct head
     three times or more, each block reading the forecasts before it (errors compound)."""
-    return cfg.strategy == "direct" and steps > 2 * cfg.horizon
+    return plan.strategy == "direct" and steps > 2 * plan.head
 
 
-def members(nets: list[RecurrentNet], window: Tensor, steps: int, strategy: str, cfg,
+def say_if_chained(plan: Plan, steps: int) -> None:
+    """Say when a forecast of ``steps`` chains the direct head's blocks (:func:`chains_blocks`):
+    a warning for a head set by hand, a note for the recipe's own (one season, by design)."""
+    if chains_blocks(plan, steps):
+        mine = plan.head == season_head(plan.season)
+        log.log(logging.INFO if mine else logging.WARNING, "forecasting %d steps with a model "
+                "trained for %d: every step past %d feeds on earlier forecasts, so errors "
+                "compound; fit with --head %d for a direct forecast", steps, plan.head, plan.head,
+                steps)
+
+
+def members(nets: list[RecurrentNet], window: Tensor, steps: int, strategy: str, plan: Plan,
             leveled: int, extend: ExtendFn = targets_only, aggregate: str = "median") -> Tensor:
     """The ensemble's forecast ``(B, steps, F)`` from windows ``(B, W, C)``: each member reads
     its own input length from the end; their median (or mean) on the model's scale."""
     run = STRATEGIES[strategy]
-    return combine([run(net, window[:, -net.window :], steps, cfg.level_fn(net.window, leveled),
+    return combine([run(net, window[:, -net.window :], steps, plan.level_fn(net.window, leveled),
                         extend) for net in nets], aggregate)
+
+
+def forecast_panel(nets: list[RecurrentNet], panel, transforms, channels, plan: Plan, steps: int,
+                   strategy: str | None = None, aggregate: str = "median", device="cpu",
+                   series: np.ndarray | None = None) -> np.ndarray:
+    """The ensemble ``nets``' forecast of ``steps`` past every series of ``panel`` (laid out as
+    the fitted data; ``series``: which of the fitted series they are, default all in order), on
+    the model's scale: ``(N, steps, F)``, :data:`CHUNK` series at a time so that memory stays
+    bounded for any number of series."""
+    strategy = usable(plan, strategy, steps, channels.n_columns > channels.n_targets)
+    window = torch.as_tensor(last_windows(panel, transforms, channels, plan, series),
+                             dtype=torch.float32, device=device)  # (N, W, C)
+    rows = np.arange(len(panel)) if series is None else np.asarray(series)
+    ends = panel.ends  # where each forecast begins
+    parts = [members(nets, window[k : k + CHUNK], steps, strategy, plan, channels.n_columns,
+                     extender(channels, rows[k : k + CHUNK], ends[k : k + CHUNK]), aggregate)
+             for k in range(0, len(panel), CHUNK)]
+    return torch.cat(parts).double().cpu().numpy()
 
 
 def extender(channels, rows: np.ndarray, ends: np.ndarray) -> ExtendFn:

@@ -5,13 +5,9 @@ from __future__ import annotations
 
 import math
 import statistics
-from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor, nn
-
-if TYPE_CHECKING:
-    from rnncast.training import TrainConfig
 
 
 class SpikeGuard:
@@ -41,16 +37,17 @@ class SpikeGuard:
         return spike
 
 
-def clip(net: nn.Module, grads: list[Tensor], norm: float, config: TrainConfig) -> int:
-    """Clip gradients as configured; 1 when this step was clipped, else 0. ``norm`` is the
-    total norm of ``grads`` before any clipping."""
+def clip(net: nn.Module, grads: list[Tensor], norm: float, clip_value: float | None,
+         clip_norm: float | None) -> int:
+    """Clip gradients by value, then by norm (None: not that way); 1 when this step was
+    clipped, else 0. ``norm`` is the total norm of ``grads`` before any clipping."""
     clipped = 0
-    if config.clip_value is not None:
-        clipped = int(any(g.abs().max() > config.clip_value for g in grads))
-        nn.utils.clip_grad_value_(net.parameters(), config.clip_value)  # in place: grads too
+    if clip_value is not None:
+        clipped = int(any(g.abs().max() > clip_value for g in grads))
+        nn.utils.clip_grad_value_(net.parameters(), clip_value)  # in place: grads too
         if clipped:
             norm = float(nn.utils.get_total_norm(grads))  # the value clip changed it
-    if config.clip_norm is not None and norm > config.clip_norm:
-        nn.utils.clip_grads_with_norm_(net.parameters(), config.clip_norm, torch.tensor(norm))
+    if clip_norm is not None and norm > clip_norm:
+        nn.utils.clip_grads_with_norm_(net.parameters(), clip_norm, torch.tensor(norm))
         clipped = 1
     return clipped

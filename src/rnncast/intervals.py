@@ -16,6 +16,7 @@ import numpy as np
 
 from rnncast.data import truncate
 from rnncast.errors import DataError, ForecastError, SettingError
+from rnncast.plan import Plan
 
 
 @dataclass
@@ -54,6 +55,17 @@ class Calibration:
         return 100 * n / (n + 1)
 
 
+def check_levels(levels) -> None:
+    """Interval levels are percentages between 0 and 100; a fraction such as 0.8 is refused with
+    the likely intent (a 0.8% band is nearly zero wide)."""
+    for level in levels:
+        if not 0 < level < 100:
+            raise SettingError(f"interval levels are percentages between 0 and 100, got {level:g}")
+        if level < 1:
+            raise SettingError(f"levels are percentages: {level:g} would be a {level:g}% band, "
+                               f"nearly zero wide; did you mean {level * 100:g}?")
+
+
 def bands(calibration: Calibration | None, levels, horizon: int, columns: list[str]):
     """For each level: the half-width ``(horizon, F)`` on the model's scale and the names of
     its two columns per target (``lo-80, hi-80``, or ``<target>-lo-80 …`` for several). A level
@@ -75,6 +87,18 @@ def bands(calibration: Calibration | None, levels, horizon: int, columns: list[s
     return out
 
 
+def with_bands(values: np.ndarray, columns: list[str], scaled: np.ndarray, shift: np.ndarray,
+               calibration: Calibration | None, levels, inverse: Callable) -> tuple[np.ndarray, list]:
+    """The forecast ``values (B, h, F)`` (original units; ``columns``) with the bands of each
+    level appended: ``scaled`` ∓ the level's half-width, taken back to original units by
+    ``inverse`` and moved by ``shift`` (what the combination moved the forecast by)."""
+    parts, names = [values], list(columns)
+    for q, level_names in bands(calibration, levels, values.shape[1], columns):
+        parts += [inverse(scaled - q) + shift, inverse(scaled + q) + shift]
+        names += level_names
+    return np.concatenate(parts, axis=2), names
+
+
 def coverage(truth: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> float:
     """Share of the finite points of ``truth`` inside ``[lo, hi]``."""
     truth, lo, hi = (np.asarray(a, dtype=np.float64) for a in (truth, lo, hi))
@@ -83,32 +107,33 @@ def coverage(truth: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> float:
 
 
 def calibrate(model, y, horizon: int | None = None, origins: int | None = None,
-              callback: Callable | None = None) -> Calibration:
+              callback: Callable | None = None, plan: Plan | None = None) -> Calibration:
     """How wrong forecasts of ``model``'s kind are on data like ``y``, per horizon step.
 
     A copy with the same settings is trained on ``y`` without its last ``horizon + origins - 1``
     points and forecasts ``horizon`` steps from each of the last ``origins`` origins; the errors,
     on the model's scale (log and scaling, so comparable across series), make the
     :class:`Calibration`. ``origins`` defaults to one for 20 series or more, else enough for
-    about 20 errors per step. Uses ``model``'s public methods only.
+    about 20 errors per step. ``plan``: ``model``'s plan for ``y`` (default: resolved here),
+    which the copy follows too. Uses ``model``'s public methods only.
     """
     panel = model.layout(y)
-    cfg = model.series_config.resolved(panel)
-    horizon = horizon or cfg.horizon
+    plan = plan or model.resolve(panel)
+    horizon = horizon or plan.head
     if int(horizon) != horizon or horizon < 1:
         raise SettingError(f"horizon must be a positive integer, got {horizon!r}")
     if origins is None:
         origins = 1 if len(panel) >= 20 else -(-20 // len(panel))
     shortest = int(panel.lengths.min())
     # one series must keep a window, a head and a few pairs; many may be padded
-    need = cfg.max_window + cfg.head_horizon + 2 if panel.single else 2
+    need = plan.pair_length(plan.max_window) + 2 if panel.single else 2
     room = shortest - horizon - need
     if room < 0:
         raise DataError(f"a series of {shortest} points is too short to calibrate intervals "
                         f"over {horizon} steps; use a shorter window or horizon")
     origins = max(1, min(origins, room + 1))
     helper = model.unfitted_copy()
-    helper.fit(truncate(panel, horizon + origins - 1), callback)
+    helper.fit(truncate(panel, horizon + origins - 1), callback, plan=plan)
     scores = []
     for o in range(origins):
         seen = truncate(panel, horizon + origins - 1 - o)  # history up to this origin

@@ -5,7 +5,6 @@
   ``skip`` drops the first steps from the output (those that may not be scored).
 - ``head="direct"`` (many-to-one vector): ``h_T`` → the next ``horizon`` values at once,
   ``(B, horizon, F_out)``.
-One-to-many is a forecasting mode (:func:`rnncast.forecasting.one_to_many`) over the first two.
 """
 
 from __future__ import annotations
@@ -124,9 +123,11 @@ class RecurrentNet(nn.Module):
         vectors = self.embedding(x[:, 0, -1].round().long())  # (B, E), one per series
         return torch.cat([x[..., :-1], vectors[:, None].expand(-1, x.shape[1], -1)], dim=2)
 
-    def forward(self, x: Tensor, state: State | None = None) -> Tensor:
-        """``x: (B, T, n_inputs)`` -> predictions, shaped by ``head`` (see the module doc)."""
-        out, _ = self.recurrent(self._embed(x), state)  # (B, T, H)
+    def forward(self, x: Tensor, state: State | None = None,
+                trace: list[list[Tensor]] | None = None) -> Tensor:
+        """``x: (B, T, n_inputs)`` -> predictions, shaped by ``head`` (see the module doc);
+        ``trace``: see :meth:`Recurrent.forward`."""
+        out, _ = self.recurrent(self._embed(x), state, trace)  # (B, T, H)
         if self.head == "sequence":
             return self.output(out[:, self.skip :])  # (B, T - skip, F_out)
         y = self.output(out[:, -1])  # (B, horizon·F_out)

@@ -269,6 +269,15 @@ class Panel:
         dates, integer times, or positions."""
         return self.clock.labels(self.lengths, steps)
 
+    def trailing_zeros(self, targets: int) -> np.ndarray:
+        """``(N, targets)``: how many exact zeros end each series' first ``targets`` columns (a
+        discontinued item, a closed store)."""
+        values = self.values[:, :targets]
+        position = np.where(values != 0, np.arange(len(values))[:, None], -1)
+        last = np.maximum.reduceat(position, self.offsets[:-1], axis=0)  # last non-zero, or -1
+        first = self.offsets[:-1, None]
+        return self.offsets[1:, None] - np.maximum(last + 1, first)
+
     # -- windows -------------------------------------------------------------------------------
     def last_rows(self, count: int) -> tuple[np.ndarray, np.ndarray]:
         """Row numbers ``(N, count)`` of each series' last ``count`` rows, a shorter series'

@@ -20,23 +20,24 @@ import torch
 from safetensors.torch import load_file, save
 
 from rnncast import files
-from rnncast.errors import ModelFileError
+from rnncast.errors import ModelFileError, SettingError
 from rnncast.intervals import Calibration
 from rnncast.networks import ModelConfig
 from rnncast.panel import DATES, POSITIONS, STEPS, Clock, Panel, SeriesData
-from rnncast.recipe import SeriesConfig
-from rnncast.scaling import SCALERS, Scaler
+from rnncast.plan import Plan
+from rnncast.scaling import LOG1P, SCALERS, Scaler
 from rnncast.timeindex import spans
 from rnncast.training import TrainConfig
-from rnncast.transforms import LOG1P, Transforms
+from rnncast.transforms import Transforms
 
 T = TypeVar("T")
 
 FORMAT = files.MODEL_FORMAT
-# 3: the series' tails as one flat tensor with per-series lengths and clocks (2: a tensor per
-# series, a JSON object per series; 1: a JSON list of scalers)
-FORMAT_VERSION = 3
-READS = (1, 2, 3)
+# 4: the plan (what the data decided) in place of the resolved series settings; 3: the series'
+# tails as one flat tensor with per-series lengths and clocks (2: a tensor per series, a JSON
+# object per series; 1: a JSON list of scalers)
+FORMAT_VERSION = 4
+READS = (1, 2, 3, 4)
 CONFIG, WEIGHTS = "config.json", "weights.safetensors"
 
 
@@ -50,10 +51,10 @@ def write_model(model, folder: Path, version: str) -> None:
     """Write a fitted model's two files into the (new, empty) ``folder``."""
     if not model.nets:
         raise ValueError("fit the model before saving it")
-    cfg, panel = model.fitted_config, model.panel
+    plan, panel = model.plan, model.panel
     tensors = {f"member{k}.{name}": p.detach().cpu().contiguous()
                for k, net in enumerate(model.nets) for name, p in net.state_dict().items()}
-    tails = panel.tail(cfg.max_window)  # what each series needs to forecast again
+    tails = panel.tail(plan.max_window)  # what each series needs to forecast again
     tensors["history"] = torch.from_numpy(np.ascontiguousarray(tails.values, dtype=np.float64))
     tensors["tail_lengths"] = torch.from_numpy(tails.lengths.astype(np.int64))
     tensors["ends"] = torch.from_numpy(tails.ends.astype(np.int64))
@@ -101,7 +102,7 @@ class Saved:
     """Everything a model directory holds, checked: what a forecaster is rebuilt from."""
 
     model: ModelConfig
-    series: SeriesConfig
+    plan: Plan
     train: TrainConfig
     ensemble: int
     aggregate: str
@@ -177,18 +178,16 @@ def _finite_tensor(tensors: dict, name: str, ndim: int, dtype: torch.dtype) -> t
 
 def _restore(config: dict, tensors: dict) -> Saved:
     """What a checked ``config`` and its ``tensors`` describe."""
-    for key in ("model", "series", "train", "data"):
+    settings = "plan" if config.get("format_version", 0) >= 4 else "series"
+    for key in ("model", settings, "train", "data"):
         _check(isinstance(config.get(key), dict), f"{CONFIG}: '{key}' must be an object")
     ensemble, n_features = config.get("ensemble"), config.get("n_features")
     _check(type(ensemble) is int and ensemble >= 1, f"{CONFIG}: 'ensemble' must be a positive integer")
     _check(type(n_features) is int and n_features >= 1,
            f"{CONFIG}: 'n_features' must be a positive integer")
-    # models saved before these settings existed used neither
-    series_config = SeriesConfig(**{"deseasonalize": False, "scaler": "standard", "combine": (),
-                                    "zero_tail": False, **config["series"]})
+    plan = _plan(config[settings], settings)
     aggregate = config.get("aggregate", "median")
     _check(aggregate in ("median", "mean"), f"{CONFIG}: unknown aggregate {aggregate!r}")
-    _check(series_config.windows is not None, f"{CONFIG}: the model has no window")
     meta = config["data"]
     if "series" not in meta and "tail_lengths" not in tensors:  # 0.1.0's single-series layout
         meta = {**meta, "ids": None, "series": [meta]}
@@ -231,9 +230,9 @@ def _restore(config: dict, tensors: dict) -> Saved:
     classical = tensors.pop("classical", None)
     if classical is not None:
         _check(classical.dtype == torch.float64 and classical.dim() == 4
-               and tuple(classical.shape[:2]) == (len(series_config.combine), n)
+               and tuple(classical.shape[:2]) == (len(plan.combine), n)
                and not torch.isinf(classical).any(),
-               f"tensor 'classical' must hold {len(series_config.combine)} methods x {n} series "
+               f"tensor 'classical' must hold {len(plan.combine)} methods x {n} series "
                "of float64 forecasts")
         classical = classical.numpy()
     calibration = None
@@ -242,9 +241,19 @@ def _restore(config: dict, tensors: dict) -> Saved:
     for name, t in tensors.items():
         _check(t.dtype == torch.float32, f"weight '{name}' is {t.dtype}, expected torch.float32")
         _check(bool(torch.isfinite(t).all()), f"weight '{name}' holds NaN or infinite values")
-    return Saved(ModelConfig(**config["model"]), series_config, TrainConfig(**config["train"]),
+    return Saved(ModelConfig(**config["model"]), plan, TrainConfig(**config["train"]),
                  ensemble, aggregate, Transforms(kind, log, shift, scale, seasonal), panel, tensors,
                  calibration, classical)
+
+
+def _plan(data: dict, key: str) -> Plan:
+    """The plan a model directory stores (``plan``), or the one its resolved ``series``
+    settings describe (formats 1–3, whose models predate the settings they lack)."""
+    _check(key != "series" or data.get("window") is not None, f"{CONFIG}: the model has no window")
+    try:
+        return Plan.from_dict(data) if key == "plan" else Plan.from_series_config(data)
+    except (SettingError, TypeError) as error:
+        raise ModelFileError(f"{CONFIG}: {key}: {error}") from None
 
 
 def _ids(meta: dict, n: int) -> list[str] | None:

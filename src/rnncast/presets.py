@@ -7,19 +7,21 @@ from dataclasses import replace
 
 import numpy as np
 
-from rnncast.errors import SettingError
+from rnncast.errors import SettingError, bounded
 from rnncast.panel import Panel
-from rnncast.recipe import WINDOW_RULE, SeriesConfig
+from rnncast.plan import Plan
+from rnncast.settings import WINDOW_RULE
 from rnncast.training import TrainConfig
 
 ENSEMBLE = 5  # members by default: the median of five seeds
+MAX_ENSEMBLE = 100
 # Named points of the recipe: Forecaster settings that a user's own settings override. Their
 # fixed training budgets (epochs of every window, large batches) suit panels; on fewer training
 # windows than PRESET_WINDOWS the defaults' budget is used instead (:func:`budget` says so).
 PRESETS: dict[str, dict] = {
-    # the default point: the absolute error, which beat the squared error on every M3 frequency
-    # of the development collection (training parts; README, "The recipe")
-    "auto": dict(loss="mae"),
+    # the default point: the dataclasses' defaults (TrainConfig.loss, the absolute error, beat
+    # the squared error on every M3 frequency of the development collection)
+    "auto": {},
     # one network: with 32 units and 12 epochs, on M3 monthly's training parts a median of
     # 13.857 over seeds 0-2 in 17-19 CPU-s, against 13.837 in 33 for 64 units and 8 epochs
     "fast": dict(ensemble=1, loss="mae", window_rule=((2.0, 12),), epochs=12, patience=4,
@@ -46,20 +48,22 @@ def settings(preset: str, given: dict) -> tuple[dict, frozenset[str]]:
     the preset supplied."""
     if preset not in PRESETS:
         raise SettingError(f"preset must be one of {', '.join(PRESETS)}, got {preset!r}")
-    return ({**DEFAULTS, **PRESETS[preset], **given},
-            frozenset(k for k in PRESETS[preset] if k not in given))
+    chosen = {**DEFAULTS, **PRESETS[preset], **given}
+    bounded("ensemble", chosen["ensemble"], MAX_ENSEMBLE, "the median stops changing long before; "
+            "each member costs a whole training run")
+    return chosen, frozenset(k for k in PRESETS[preset] if k not in given)
 
 
 def budget(train: TrainConfig, supplied: frozenset[str], preset: str, panel: Panel,
-           cfg: SeriesConfig) -> tuple[TrainConfig, str | None]:
+           plan: Plan) -> tuple[TrainConfig, str | None]:
     """A preset's fixed training budget suits panels; on fewer training windows than
     :data:`PRESET_WINDOWS` the defaults' budget (epochs until early stopping, batches that follow
     the data) replaces it. The training settings to use, and a line saying which."""
     fields = supplied & set(BUDGET)
     if not fields:
         return train, None
-    W, h, v = cfg.max_window, cfg.head_horizon, cfg.validation
-    windows = int(np.maximum(panel.lengths - v - W - h + 1, 1).sum())
+    windows = int(np.maximum(plan.pairs_in(panel.lengths - plan.validation, plan.max_window),
+                             1).sum())
     if windows >= PRESET_WINDOWS:
         return train, (f"training budget of preset {preset}: {windows:,} training windows (at "
                        f"least {PRESET_WINDOWS:,})")

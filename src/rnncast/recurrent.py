@@ -82,23 +82,31 @@ class Recurrent(nn.Module):
         zeros = like.new_zeros(self.num_layers, batch, self.units)
         return tuple(zeros for _ in range(self.state_size))
 
-    def forward(self, x: Tensor, state: State | None = None) -> tuple[Tensor, State]:
-        """Run the whole sequence ``x: (B, T, I)`` from ``state`` (zeros when None)."""
+    def forward(self, x: Tensor, state: State | None = None,
+                trace: list[list[Tensor]] | None = None) -> tuple[Tensor, State]:
+        """Run the whole sequence ``x: (B, T, I)`` from ``state`` (zeros when None). ``trace``:
+        a list that receives, per layer, the ``h_t`` of every step as the tensors the recurrence
+        itself used (so that autograd can differentiate the loss against each; the explicit path
+        runs then)."""
         if x.dim() != 3:
             raise ValueError(f"expected input of shape (batch, time, features), got {tuple(x.shape)}")
         if state is None:
             state = self.initial_state(x.shape[0], x)
-        if self.fused:
+        if self.fused and trace is None:
             return self._forward_fused(x, state)
-        return self._forward_explicit(x, state)
+        return self._forward_explicit(x, state, trace)
 
-    def _forward_explicit(self, x: Tensor, state: State) -> tuple[Tensor, State]:
+    def _forward_explicit(self, x: Tensor, state: State, trace: list[list[Tensor]] | None = None
+                          ) -> tuple[Tensor, State]:
         final: list[State] = []
         for k, cell in enumerate(self.cells):
             if k > 0 and self.dropout > 0:
                 x = F.dropout(x, self.dropout, self.training)
-            x, last = unroll(cell, x, tuple(s[k] for s in state))
+            steps: list[Tensor] = []
+            x, last = unroll(cell, x, tuple(s[k] for s in state), steps)
             final.append(last)
+            if trace is not None:
+                trace.append(steps)
         # per-layer states (layers × state_size × (B, H)) -> state_size × (layers, B, H)
         return x, tuple(torch.stack(parts) for parts in zip(*final, strict=True))
 
@@ -119,10 +127,12 @@ class Recurrent(nn.Module):
         return f"{self.kind}, units={self.units}, layers={self.num_layers}, fused={self.fused}"
 
 
-def unroll(cell: Cell, x: Tensor, state: State) -> tuple[Tensor, State]:
-    """Apply one cell along time: ``x: (B, T, I) -> (B, T, H)``, plus the last state."""
+def unroll(cell: Cell, x: Tensor, state: State, outputs: list[Tensor] | None = None
+           ) -> tuple[Tensor, State]:
+    """Apply one cell along time: ``x: (B, T, I) -> (B, T, H)``, plus the last state;
+    ``outputs`` (a list) receives each step's ``h_t``."""
     xw = cell.project_input(x)  # all input products in one matmul: (B, T, G·H)
-    outputs = []
+    outputs = [] if outputs is None else outputs
     for t in range(x.shape[1]):
         state = cell.step(xw[:, t], state)
         outputs.append(state[0])

@@ -11,11 +11,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from rnncast import plots
-from rnncast.combination import COMBINABLE, LABELS
+from rnncast.classical import COMBINABLE, LABELS
 from rnncast.evaluation import Evaluation
 from rnncast.files import write_text
 from rnncast.forecasting import chains_blocks
-from rnncast.recipe import STRONG_SEASON
+
+STRONG_SEASON = 0.6  # seasonal strength from which a season is called strong
 
 METRICS = ("rmse", "mae", "mape", "smape", "mase")
 CSS = """
@@ -54,19 +55,19 @@ def verdict(result: Evaluation, metric: str | None = None) -> str:
 
 def advice(result: Evaluation, best: str | None = None) -> str:
     """What to try when a baseline (``best``) wins, from what the data and the fit say."""
-    cfg, tips = result.model.fitted_config, []
+    plan, tips = result.model.plan, []
     strength = result.season_strength
-    if strength is not None and strength >= STRONG_SEASON and not cfg.deseasonalize:
+    if strength is not None and strength >= STRONG_SEASON and not plan.deseasonalize:
         tips.append(f"its season is strong (strength {strength:.2f} of 1): try --deseasonalize, "
                     "which removes it before the network sees the data")
-    if best in COMBINABLE and best not in cfg.combine:
-        tips.append(f"try --combine {','.join((*cfg.combine, best))}, which averages the "
+    if best in COMBINABLE and best not in plan.combine:
+        tips.append(f"try --combine {','.join((*plan.combine, best))}, which averages the "
                     f"network's forecast with {LABELS.get(best, best)}'s")
     steps = len(result.truth)
-    if chains_blocks(cfg, steps):
-        tips.append(f"try --horizon {steps}, a head that forecasts the whole test range at once "
-                    f"(this one forecasts {cfg.horizon} steps at a time, each block read by the next)")
-    if len(cfg.windows) < 2:
+    if chains_blocks(plan, steps):
+        tips.append(f"try --head {steps}, a head that forecasts the whole test range at once "
+                    f"(this one forecasts {plan.head} steps at a time, each block read by the next)")
+    if len(plan.windows) < 2:
         tips.append("try --preset accurate (networks over three input lengths, each refitted "
                     "on all the data)")
     return "; ".join(tips) or "consider a longer window, more data, or the simpler method"
@@ -90,7 +91,7 @@ def render(result: Evaluation, title: str, facts: dict[str, object], images: dic
     settings = result.model.config()
     setting_rows = "".join(
         f"<tr><td>{e(group)}.{e(k)}</td><td>{e(str(v))}</td></tr>"
-        for group in ("model", "series", "train") for k, v in settings[group].items())
+        for group in ("model", "plan", "train") for k, v in settings[group].items() if k != "reasons")
     fact_rows = "".join(f"<tr><td>{e(k)}</td><td>{e(str(v))}</td></tr>" for k, v in facts.items())
     figures = "".join(
         f"<h2>{e(caption)}</h2><img alt=\"{e(caption)}\" "

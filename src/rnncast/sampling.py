@@ -17,6 +17,7 @@ import torch
 from torch import Tensor
 
 from rnncast.panel import Panel, gather_rows
+from rnncast.plan import Plan
 
 
 @dataclass(frozen=True)
@@ -86,22 +87,21 @@ def cut(flat: Tensor, lengths: np.ndarray, span: int, horizon: int, validation: 
             make(flat=flat, starts=torch.from_numpy(gather_rows(offsets + counts - held, held))))
 
 
-def training_windows(Z: np.ndarray, panel: Panel, cfg, windows: Sequence[int], channels,
+def training_windows(Z: np.ndarray, panel: Panel, plan: Plan, windows: Sequence[int], channels,
                      device="cpu") -> dict[int, tuple[Windows, Windows]]:
     """For each input length in ``windows``: training and validation windows across the scaled
-    rows ``Z (points, F)`` of ``panel``'s series (``cfg``: a resolved
-    :class:`~rnncast.recipe.SeriesConfig`; ``channels``: the input layout), level-normalised
+    rows ``Z (points, F)`` of ``panel``'s series (``channels``: the input layout), level-normalised
     ``X (B, W, C)`` → ``Y (B, h, F)``, all over one float32 copy of the rows. The last
     ``validation`` windows of each series (targets ending in its last ``validation`` points) are
     held out; training windows' targets all end before them. A series too short for them is
-    padded at the start with its first value when ``cfg.short`` says so.
+    padded at the start with its first value when ``plan.short`` says so.
 
     For sequence training (``stateful``) every step predicts the next: spans of
-    ``window + horizon`` give ``X (B, W+h-1, C)`` and ``Y`` = ``X`` shifted by one step.
+    ``window + head`` give ``X (B, W+h-1, C)`` and ``Y`` = ``X`` shifted by one step.
     """
-    need = cfg.max_window + cfg.head_horizon + cfg.validation  # pad to this when asked
+    need = plan.pair_length(plan.max_window) + plan.validation  # pad to this when asked
     lengths = panel.lengths
-    pad = np.maximum(need - lengths, 0) if cfg.short == "pad" else np.zeros_like(lengths)
+    pad = np.maximum(need - lengths, 0) if plan.short == "pad" else np.zeros_like(lengths)
     padded = lengths + pad
     flat = np.asarray(Z, dtype=np.float32)
     if pad.any() or channels.n_extra:  # gather rows: the first repeated in front where padded
@@ -120,17 +120,17 @@ def training_windows(Z: np.ndarray, panel: Panel, cfg, windows: Sequence[int], c
             flat = np.concatenate([flat, extras], axis=1)
         del row, extras
     flat = torch.from_numpy(np.ascontiguousarray(flat)).to(device)
-    return {w: _windows(flat, padded, cfg, w, channels, device) for w in dict.fromkeys(windows)}
+    return {w: _windows(flat, padded, plan, w, channels, device) for w in dict.fromkeys(windows)}
 
 
-def _windows(flat: Tensor, padded: np.ndarray, cfg, window: int, channels, device
+def _windows(flat: Tensor, padded: np.ndarray, plan: Plan, window: int, channels, device
              ) -> tuple[Windows, Windows]:
-    sequence = cfg.head == "sequence"
-    span = window + cfg.horizon - 1 if sequence else window
-    horizon = 1 if sequence else cfg.head_horizon
-    skip = cfg.level_span(window) - 1 if sequence and cfg.level else 0
+    sequence = plan.head_kind == "sequence"
+    span = plan.pair_length(window) - 1 if sequence else window
+    horizon = 1 if sequence else plan.emits
+    skip = plan.level_span(window) - 1 if sequence and plan.level else 0
     make = partial(Windows, span=span, horizon=horizon, targets=channels.n_targets,
-                   level=cfg.level_fn(window, channels.n_columns), sequence=sequence, skip=skip)
-    train, val = cut(flat, padded, span, horizon, cfg.validation, make)
+                   level=plan.level_fn(window, channels.n_columns), sequence=sequence, skip=skip)
+    train, val = cut(flat, padded, span, horizon, plan.validation, make)
     return (replace(train, starts=train.starts.to(device)),
             replace(val, starts=val.starts.to(device)))

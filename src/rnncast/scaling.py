@@ -15,6 +15,7 @@ import numpy as np
 from rnncast.errors import SettingError
 
 SCALERS = ("standard", "minmax", "none")
+LOG1P = "log1p"  # log(1 + y): for data with zeros but none below
 
 
 @dataclass

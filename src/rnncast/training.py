@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from rnncast import distributed
-from rnncast.errors import SettingError, TrainingDiverged, bounded
+from rnncast.errors import DataError, SettingError, TrainingDiverged, bounded
 from rnncast.gradients import SpikeGuard, clip
 
 log = logging.getLogger(__name__)
@@ -34,6 +34,10 @@ OPTIMIZERS = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD}
 # How processes training together (torchrun) share an ensemble's work: "members": each trains
 # whole members on its own, no traffic until the end; "batches": every member data-parallel.
 PARALLEL = ("auto", "members", "batches")
+MAX_LR = 10.0  # a larger step makes any of these networks diverge
+# No network trained with sane settings comes near this: Adam moves a weight by about the
+# learning rate a step (3e-3 × at most ~50,000 steps by default), clipping bounds SGD's steps.
+MAX_WEIGHT = 1e6
 
 
 @dataclass(frozen=True)
@@ -43,7 +47,8 @@ class TrainConfig:
     epochs: int = 300
     batch_size: int | None = None  # None: follows the data (see auto_batch)
     lr: float = 3e-3
-    loss: str = "mse"
+    loss: str = "mae"  # the absolute error: on every M3 frequency of the development collection
+    # it beat the squared error (README, "What the defaults choose")
     patience: int = 40
     restore_best: bool = True
     clip_norm: float | None = 1.0
@@ -81,6 +86,9 @@ class TrainConfig:
             raise SettingError(f"optimizer must be one of {sorted(OPTIMIZERS)}, got {self.optimizer!r}")
         if self.lr <= 0:
             raise SettingError(f"lr must be > 0, got {self.lr}")
+        if self.lr > MAX_LR:
+            raise SettingError(f"lr = {self.lr:g} is over the limit of {MAX_LR:g}: a larger step "
+                               "makes any network diverge (the default is 0.003)")
         for name in ("clip_norm", "clip_value", "spike_guard"):
             value = getattr(self, name)
             if value is not None and value <= 0:
@@ -212,9 +220,13 @@ def train(
     stopping found); ``saver`` keeps the state after every epoch and resumes from it. In a
     torch.distributed group (``ranks``, default: the running one) each rank takes its share of
     every batch (DistributedDataParallel).
-    Raises :class:`TrainingDiverged` when the loss becomes NaN or infinite.
+    Raises :class:`TrainingDiverged` when the loss becomes NaN or infinite, or a weight grows past
+    :data:`MAX_WEIGHT` (a model that would forecast nonsense is never returned).
     """
     data = _batches(X, Y)
+    if not len(data):
+        raise DataError("nothing to train on: no series holds a window and the steps after it; "
+                        "use a shorter window or head")
     validation = None if validation is None else _batches(validation)
     loss_fn = LOSSES[config.loss]
     optimizer = OPTIMIZERS[config.optimizer](net.parameters(), lr=config.lr,
@@ -271,7 +283,20 @@ def train(
         net.load_state_dict(loop.best_state)
     net.eval()
     history.seconds = time.perf_counter() - start
+    _check_weights(net, config.lr, history)
     return history
+
+
+def _check_weights(net: nn.Module, lr: float, history: History) -> None:
+    """Raise :class:`TrainingDiverged` when a weight of the trained ``net`` is not finite or
+    beyond :data:`MAX_WEIGHT`: its forecasts would be nonsense (or overflow) whatever the data."""
+    with torch.no_grad():
+        largest = max((float(p.abs().max()) for p in net.parameters() if p.numel()), default=0.0)
+    if not math.isfinite(largest) or largest > MAX_WEIGHT:
+        error = TrainingDiverged(f"training diverged: a weight reached {largest:.3g} with learning "
+                                 f"rate {lr:g}; lower the learning rate (--lr)")
+        error.history = history
+        raise error
 
 
 def _epoch(model: nn.Module, data: Batches, order: Tensor, batch_size: int, loss_fn: Callable,
@@ -316,7 +341,7 @@ def _epoch(model: nn.Module, data: Batches, order: Tensor, batch_size: int, loss
             log.info("skipped step %d: gradient norm %.3g (recent median %.3g)",
                      history.steps, guard.last, guard.median)
             continue
-        history.clipped_steps += clip(loop.net, grads, norm, config)
+        history.clipped_steps += clip(loop.net, grads, norm, config.clip_value, config.clip_norm)
         loop.optimizer.step()
         losses.append(loss.detach())
         sizes.append(size)

@@ -10,9 +10,9 @@ import numpy as np
 
 from rnncast.errors import DataError, SettingError
 from rnncast.panel import Panel
-from rnncast.scaling import SCALERS, seasonal_indices
+from rnncast.plan import Plan
+from rnncast.scaling import LOG1P, SCALERS, seasonal_indices
 
-LOG1P = "log1p"
 ROWS = 1 << 20  # rows divided by their seasonal indices at a time
 
 
@@ -68,10 +68,10 @@ class Transforms:
         return fitted
 
     @classmethod
-    def fit_checked(cls, panel: Panel, cfg) -> Transforms:
-        """:meth:`fit` with the settings of a resolved ``cfg`` (SeriesConfig); refuses data
-        whose shift or scale overflow, naming the first such series."""
-        fitted = cls.fit(panel, cfg.scaler, cfg.log, cfg.season or 1, cfg.deseasonalize)
+    def fit_checked(cls, panel: Panel, plan: Plan) -> Transforms:
+        """:meth:`fit` with the plan's settings; refuses data whose shift or scale overflow,
+        naming the first such series."""
+        fitted = cls.fit(panel, plan.scaler, plan.log, plan.season, plan.deseasonalize)
         bad = fitted.not_finite()
         if len(bad):
             name = f"series '{panel.ids[bad[0]]}'" if panel.ids else "the series"

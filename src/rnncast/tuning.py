@@ -42,7 +42,7 @@ def tune(
     configurations: list[dict],
     make_model: Callable[[dict], Forecaster],
     folds: int,
-    horizon: int,
+    test: int,
     step: int | None = None,
     metric: str = "rmse",
     season: int | None = None,
@@ -53,7 +53,7 @@ def tune(
     final test range."""
     rows = []
     for settings in configurations:
-        result = backtest(data, folds, horizon, lambda k, s=settings: make_model(s), step,
+        result = backtest(data, folds, test, lambda k, s=settings: make_model(s), step,
                           season=season, baselines=[], callback=callback)
         rows.append({"settings": settings, "score": result.mean["metrics"][metric],
                      "folds": [f["metrics"][metric] for f in result.folds],
@@ -68,7 +68,7 @@ def search(
     make_model: Callable[[dict], Forecaster],
     trials: int,
     folds: int,
-    horizon: int,
+    test: int,
     step: int | None = None,
     metric: str = "rmse",
     season: int | None = None,
@@ -88,7 +88,7 @@ def search(
         settings = {name: trial.suggest_categorical(name, values) for name, values in choices.items()}
         key = tuple(settings.items())
         if key not in done:
-            done[key] = tune(data, [settings], make_model, folds, horizon, step, metric, season,
+            done[key] = tune(data, [settings], make_model, folds, test, step, metric, season,
                              callback).rows[0]
         score = done[key]["score"]
         return float("inf") if np.isnan(score) else score

@@ -15,12 +15,13 @@ import sys
 import traceback
 from pathlib import Path
 
-from rnncast import __version__, distributed
+from rnncast import distributed
 from rnncast.cli import backtest, demo, diagnose, evaluate, fit, forecast, tune
 from rnncast.cli.args import HelpFormatter, Parser
 from rnncast.cli.common import to_json
 from rnncast.errors import OutputError, RnncastError, SettingError
 from rnncast.files import Outputs, describe
+from rnncast.version import __version__
 
 COMMANDS = {"evaluate": evaluate, "fit": fit, "forecast": forecast, "backtest": backtest,
             "tune": tune, "diagnose": diagnose, "demo": demo}

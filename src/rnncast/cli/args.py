@@ -8,14 +8,16 @@ import os
 from pathlib import Path
 
 from rnncast.cells import ACTIVATIONS, CELLS
-from rnncast.combination import COMBINABLE
+from rnncast.classical import COMBINABLE
 from rnncast.distributed import DEVICES
 from rnncast.evaluation import BASELINES, BUDGET
 from rnncast.forecaster import Forecaster
+from rnncast.intervals import check_levels
 from rnncast.networks import ModelConfig
+from rnncast.plan import COMBINE_SERIES
 from rnncast.presets import ENSEMBLE, PRESETS
-from rnncast.recipe import COMBINE_SERIES, SHORT, STRATEGIES, SeriesConfig
 from rnncast.scaling import SCALERS
+from rnncast.settings import SHORT, STRATEGIES, SeriesConfig
 from rnncast.timeindex import FILLS, TIME_ZONES, TimeConfig
 from rnncast.training import LOSSES, TrainConfig
 
@@ -100,11 +102,10 @@ def interval_levels(text: str) -> list[float]:
     """Interval levels as percentages; a fraction such as 0.8 is refused with the likely intent."""
     values = number_list(float, lambda v: 0 < v < 100,
                           "percentages between 1 and 99.9, comma-separated (e.g. 80,95)")(text)
-    small = [v for v in values if v < 1]
-    if small:
-        raise argparse.ArgumentTypeError(
-            f"levels are percentages: {small[0]:g} would be a {small[0]:g}% band, nearly zero wide; "
-            f"did you mean {small[0] * 100:g}?")
+    try:
+        check_levels(values)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
     return values
 
 
@@ -173,10 +174,12 @@ def time_config(args: argparse.Namespace, freq: str | None = None) -> TimeConfig
                       fill=args.fill_missing, time_zone=args.time_zone)
 
 
-def model_arguments(p: argparse.ArgumentParser, lists: bool = False) -> None:
+def model_arguments(p: argparse.ArgumentParser, lists: bool = False,
+                    horizon_is_head: bool = True) -> None:
     """The model and training options, their defaults and choices read from the configuration
     objects; ``lists``: --cell, --window, --units take several values (comma-separated), for
-    `tune`."""
+    `tune`; ``horizon_is_head``: --horizon is the old name of --head (fit, evaluate; in
+    backtest and tune it names the test range)."""
     M, S, T = ModelConfig(), SeriesConfig(), TrainConfig()
     g = p.add_argument_group("model")
     if lists:
@@ -191,9 +194,12 @@ def model_arguments(p: argparse.ArgumentParser, lists: bool = False) -> None:
                             "variant, fused)")
         g.add_argument("--window", type=positive_int,
                        help="input length (default: three seasons, at least 12; the preset's)")
-    g.add_argument("--horizon", type=positive_int,
-                   help="steps the network emits at once; longer forecasts go block by block "
-                        "(default: one season; in evaluate, the test size when shorter or with --covariate)")
+    g.add_argument("--head", *(["--horizon"] if horizon_is_head else []), type=positive_int,
+                   dest="head",
+                   help="steps the network forecasts at once; longer forecasts go block by block "
+                        "(default: one season; to score a shorter test range, its length; with "
+                        "--covariate, the test range)" + (" (--horizon: its old name)"
+                                                          if horizon_is_head else ""))
     g.add_argument("--season", type=positive_int,
                    help="season length (default: from the time column's frequency, else 1)")
     g.add_argument("--strategy", choices=STRATEGIES, default=S.strategy,
@@ -249,7 +255,7 @@ def model_arguments(p: argparse.ArgumentParser, lists: bool = False) -> None:
     t.add_argument("--batch-size", type=positive_int, default=T.batch_size,
                    help="windows per batch (default: 32, doubling with the data up to 128)")
     t.add_argument("--loss", choices=list(LOSSES),
-                   help=f"training loss (default: {PRESETS['auto']['loss']}, the preset's)")
+                   help=f"training loss (default: {T.loss}, or the preset's)")
     t.add_argument("--clip-norm", type=positive_float, default=T.clip_norm, help="gradient norm limit")
     t.add_argument("--spike-guard", type=nonnegative_float, default=T.spike_guard, metavar="X",
                    help="skip a step whose gradient norm tops X times the recent median (0: off; "
@@ -286,9 +292,9 @@ def output_arguments(p: argparse.ArgumentParser) -> None:
                    help="on an internal error, print the Python traceback (for a bug report)")
 
 
-def forecaster_from(args: argparse.Namespace, horizon: int | None = None) -> Forecaster:
+def forecaster_from(args: argparse.Namespace) -> Forecaster:
     return Forecaster(
-        cell=args.cell, window=args.window, horizon=args.horizon or horizon, units=args.units,
+        cell=args.cell, window=args.window, head=args.head, units=args.units,
         layers=args.layers, activation=args.activation, layer_norm=args.layer_norm,
         strategy=args.strategy, season=args.season, scaler=args.scaler,
         log={"auto": "auto", "yes": True, "no": False, "log1p": "log1p"}[args.log], level=not args.no_level,

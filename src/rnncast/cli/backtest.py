@@ -16,7 +16,7 @@ from rnncast.cli.args import (
     output_arguments,
     positive_int,
 )
-from rnncast.cli.common import Progress, default_span, load_data, say, to_json
+from rnncast.cli.common import Progress, default_steps, load_data, say, to_json
 from rnncast.data import Panel
 from rnncast.evaluation import backtest, headline_metric
 from rnncast.files import Outputs, write_text
@@ -27,23 +27,26 @@ def add(verbs) -> None:
         "backtest", formatter_class=HelpFormatter,
         help="score the network and the baselines from several forecast origins",
         description=(
-            "Rolling origin: forecast --horizon points from --folds origins at the end of the\n"
+            "Rolling origin: forecast --test points from --folds origins at the end of the\n"
             "data, --step apart, refitting before each (or, with --no-refit, training once\n"
             "before the first). Every fold is scored with every metric for the network and the\n"
             "baselines; prints the per-fold RMSE and the means, and with --out writes\n"
             "backtest.json and a plot."
         ),
         epilog=("example:\n  rnncast backtest airpassengers.csv --target passengers "
-                "--time-col month --folds 3 --horizon 12"),
+                "--time-col month --folds 3 --test 12"),
     )
     data_arguments(bt)
     bt.add_argument("--folds", type=positive_int, default=3, help="forecast origins")
-    bt.add_argument("--step", type=positive_int, help="points between origins (default: horizon)")
+    bt.add_argument("--test", "--horizon", type=positive_int, dest="test",
+                    help="points forecast and scored from each origin (default: --head, else one "
+                         "season, else a tenth of the series; --horizon: its old name)")
+    bt.add_argument("--step", type=positive_int, help="points between origins (default: --test)")
     bt.add_argument("--no-refit", action="store_true", help="train once, before the first origin")
     bt.add_argument("--intervals", type=interval_levels, metavar="LEVELS",
                     help="also calibrate intervals at these levels (e.g. 80,95) before each fold "
                          "and report the share of test points inside them")
-    model_arguments(bt)
+    model_arguments(bt, horizon_is_head=False)
     baseline_arguments(bt)
     bt.add_argument("--out", type=Path, help="directory for backtest.json and backtest.png")
     output_arguments(bt)
@@ -53,12 +56,13 @@ def add(verbs) -> None:
 def run(args: argparse.Namespace, run: Outputs) -> dict:
     folder = run.directory(args.out) if args.out else None
     data = load_data(args)
-    horizon = args.horizon = args.horizon or default_span(args, data)
-    with Progress(args, f"backtest {args.data.name}", model=forecaster_from(args)) as progress:
-        result = backtest(data, args.folds, horizon, lambda k: forecaster_from(args), args.step,
+    model = forecaster_from(args)
+    test = args.test or default_steps(data, model)
+    with Progress(args, f"backtest {args.data.name}", model=model) as progress:
+        result = backtest(data, args.folds, test, lambda k: forecaster_from(args), args.step,
                           refit=not args.no_refit, season=args.season, baselines=args.baselines,
                           callback=progress, levels=args.intervals, budget=args.baseline_budget)
-    out = {**result.to_dict(), "horizon": horizon, "refit": not args.no_refit,
+    out = {**result.to_dict(), "test": test, "refit": not args.no_refit,
            "data": str(args.data), "target": args.target}
     metric = headline_metric(len(data.lengths) if isinstance(data, Panel) else 1)
     names = ["network", *result.mean["baselines"]]

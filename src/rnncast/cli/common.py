@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from rnncast import plots
+from rnncast import plan, plots
 from rnncast.cli.args import METRICS, time_config
-from rnncast.data import Panel, SeriesData, load_long, load_series
+from rnncast.data import Panel, SeriesData, as_panel, load_long, load_series
 from rnncast.evaluation import BUDGET, Evaluation, holdout
 from rnncast.files import write_text
 from rnncast.forecaster import Forecaster
@@ -80,11 +80,10 @@ def load_data(args: argparse.Namespace) -> SeriesData | Panel:
     return load_series(args.data, columns, args.time_col, time_config(args))
 
 
-def default_span(args: argparse.Namespace, data: SeriesData | Panel) -> int:
-    """Points to forecast when not given: one season, else a tenth of the (first) series."""
-    first = data.series_at(0) if isinstance(data, Panel) else data
-    season = args.season or first.season
-    return season if season > 1 else max(1, len(first.values) // 10)
+def default_steps(data: SeriesData | Panel, model: Forecaster) -> int:
+    """Points to hold out or calibrate for when not given: the head asked for, else one season,
+    else a tenth of the (first) series (:func:`rnncast.plan.default_steps`)."""
+    return plan.default_steps(as_panel(data), model.series_config)
 
 
 
@@ -96,7 +95,6 @@ def evaluate_holdout(args, data: SeriesData, test: int, model: Forecaster, label
 
 
 def result_json(result: Evaluation, test: int) -> dict:
-    cfg = result.model.fitted_config
     return {
         "metrics": result.metrics,
         "baselines": result.baselines,
@@ -113,7 +111,7 @@ def result_json(result: Evaluation, test: int) -> dict:
         "settings": result.model.config(),
         "choices": result.model.choices,
         "epochs_best": [h.best_epoch for h in result.model.histories],
-        "window": cfg.window,
+        "window": list(result.model.plan.windows),
     }
 
 
@@ -136,8 +134,7 @@ def few_ids(ids: list[str] | None) -> str:
 def score_table(rows: list[tuple[str, Evaluation]]) -> str:
     lines = [f"{'data':<24} {'model':<16} " + " ".join(f"{m.upper():>9}" for m in METRICS)]
     for label, result in rows:
-        cfg = result.model.fitted_config
-        name = f"{result.model.model_config.cell}, {cfg.strategy}"
+        name = f"{result.model.model_config.cell}, {result.model.plan.strategy}"
         entries = [(name, result.metrics)] + [(k.replace("_", " "), v)
                                               for k, v in result.baselines.items()]
         for k, (model, scores) in enumerate(entries):

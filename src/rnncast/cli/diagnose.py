@@ -19,7 +19,7 @@ from rnncast.cli.args import (
 from rnncast.cli.common import Progress, load_data, say, to_json
 from rnncast.errors import RnncastError, SettingError
 from rnncast.files import Outputs, write_text
-from rnncast.forecaster import Forecaster
+from rnncast.settings import SeriesConfig
 
 
 def add(verbs) -> None:
@@ -49,7 +49,8 @@ def add(verbs) -> None:
     dg.add_argument("--id-col", help="series id column (long format)")
     time_arguments(dg)
     dg.add_argument("--window", type=positive_int, help="input length for DATA (default: three seasons)")
-    dg.add_argument("--horizon", type=positive_int, help="steps ahead for DATA (default: one season)")
+    dg.add_argument("--head", "--horizon", type=positive_int, dest="head",
+                    help="steps ahead for DATA (default: one season; --horizon: its old name)")
     dg.add_argument("--season", type=positive_int, help="season length for DATA")
     dg.add_argument("--task", choices=["adding"], help="a synthetic long-memory task instead of DATA")
     dg.add_argument("--length", type=length_list, default=[50],
@@ -102,8 +103,8 @@ def run(args: argparse.Namespace, run: Outputs) -> dict:
                  for n in args.length]
     else:
         args.covariate = []
-        model = Forecaster(window=args.window, horizon=args.horizon, season=args.season, seed=args.seed)
-        data = model.pairs(load_data(args))
+        settings = SeriesConfig(window=args.window, head=args.head, season=args.season)
+        data = diagnostics.pairs(load_data(args), settings)
         if len(data[2]) == 0:
             raise RnncastError(f"{args.data}: too short to hold out validation windows after "
                                f"training windows of {data[0].shape[1]}; use a shorter --window")

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from rnncast import __version__
 from rnncast.cli.args import (
     HelpFormatter,
     baseline_arguments,
@@ -19,7 +18,7 @@ from rnncast.cli.args import (
 )
 from rnncast.cli.common import (
     choices_text,
-    default_span,
+    default_steps,
     evaluate_holdout,
     load_data,
     result_json,
@@ -30,8 +29,8 @@ from rnncast.cli.common import (
 from rnncast.data import Panel, SeriesData
 from rnncast.evaluation import Evaluation
 from rnncast.files import Outputs
-from rnncast.recipe import season_head
 from rnncast.report import verdict, write_report
+from rnncast.version import __version__
 
 
 def add(verbs) -> None:
@@ -52,7 +51,8 @@ def add(verbs) -> None:
     )
     data_arguments(ev)
     ev.add_argument("--test", type=positive_int,
-                    help="points held out at the end (default: --horizon, else one season)")
+                    help="points held out at the end (default: --head, else one season, else a "
+                         "tenth of the series)")
     model_arguments(ev)
     baseline_arguments(ev)
     ev.add_argument("--out", type=Path, help="directory for metrics.json, series_scores.csv and the plots")
@@ -66,13 +66,8 @@ def run(args: argparse.Namespace, run: Outputs) -> dict:
     out_dir = run.directory(args.out) if args.out else None
     report = run.file(args.report, "--report") if args.report else None
     data = load_data(args)
-    test = args.test or args.horizon or default_span(args, data)
-    # the head is the recipe's (one season, block by block past it), as fit and backtest use:
-    # on the development collection it beat a head of the whole test range (README). A shorter
-    # test range needs no longer head; covariates are known only up to the origin, so with them
-    # the head covers the test range at once.
-    head = season_head(args.season or data.season)
-    model = forecaster_from(args, horizon=test if args.covariate or test < head else None)
+    model = forecaster_from(args)
+    test = args.test or default_steps(data, model)
     result = evaluate_holdout(args, data, test, model, f"evaluate {args.data.name}")
     out = result_json(result, test)
     out.update(data=str(args.data), target=args.target)
@@ -105,7 +100,7 @@ def _facts(args: argparse.Namespace, data: SeriesData | Panel, result: Evaluatio
     panel = data if isinstance(data, Panel) else Panel.of([data])
     first = panel.series_at(0)
     index = first.index if first.index is not None else range(len(first.values))
-    cfg = result.model.fitted_config
+    plan = result.model.plan
     facts = {"file": args.data, "target": ", ".join(args.target), "series": len(panel),
              "points": int(panel.lengths.sum()),
              "first series from": _when(index[0]), "first series to": _when(index[-1]),
@@ -113,8 +108,9 @@ def _facts(args: argparse.Namespace, data: SeriesData | Panel, result: Evaluatio
              "training part": f"all but the last {test} points of each series",
              "test part (held out)": f"the last {test} points: {_when(index[len(index) - test])} "
                                      f"to {_when(index[-1])}",
-             "early stopping on": f"the last {cfg.validation} points of the training part",
-             "window (input length)": cfg.window, "networks in the ensemble": len(result.model.nets)}
+             "early stopping on": f"the last {plan.validation} points of the training part",
+             "window (input length)": ", ".join(map(str, plan.windows)),
+             "networks in the ensemble": len(result.model.nets)}
     if result.skipped:
         facts["skipped (too short)"] = ", ".join(result.skipped)
     return facts

@@ -6,7 +6,7 @@ import argparse
 import time
 from pathlib import Path
 
-from rnncast import __version__, distributed
+from rnncast import distributed
 from rnncast.cli.args import (
     HelpFormatter,
     data_arguments,
@@ -15,11 +15,12 @@ from rnncast.cli.args import (
     output_arguments,
     positive_int,
 )
-from rnncast.cli.common import Progress, choices_text, default_span, load_data, say
+from rnncast.cli.common import Progress, choices_text, default_steps, load_data, say
 from rnncast.errors import OutputError
 from rnncast.files import Outputs, overlaps
 from rnncast.persistence import write_model
 from rnncast.training import PARALLEL, TrainConfig
+from rnncast.version import __version__
 
 
 def add(verbs) -> None:
@@ -38,7 +39,7 @@ def add(verbs) -> None:
     data_arguments(fit)
     model_arguments(fit)
     fit.add_argument("--intervals", action="store_true",
-                     help="calibrate prediction intervals for --horizon steps (trains one more "
+                     help="calibrate prediction intervals for --head steps (trains one more "
                           "model, on the data without its end, to measure its errors)")
     fit.add_argument("--out", type=Path, required=True, help="model directory to write")
     r = fit.add_argument_group("long runs, many processes")
@@ -68,13 +69,15 @@ def run(args: argparse.Namespace, run: Outputs) -> dict:
     data = load_data(args)
     model = forecaster_from(args)
     start = time.perf_counter()
+    plan = model.resolve(data)  # once, for the calibration and the fit
     if args.intervals:
         with Progress(args, "calibrating intervals", model=model) as progress:
-            model.calibrate(data, args.horizon or default_span(args, data), callback=progress)
+            model.calibrate(data, default_steps(data, model), callback=progress, plan=plan)
         say(args, f"calibrated intervals over {model.calibration.horizon} steps from "
                    f"{len(model.calibration.scores)} forecast errors per step")
     with Progress(args, f"fit {args.data.name}", model=model) as progress:
-        model.fit(data, callback=progress, checkpoints=checkpoints, resume=args.resume is not None)
+        model.fit(data, callback=progress, checkpoints=checkpoints, resume=args.resume is not None,
+                  plan=plan)
     if folder is not None:
         write_model(model, folder, __version__)
     seconds = time.perf_counter() - start

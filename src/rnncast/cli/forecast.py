@@ -59,7 +59,8 @@ def run(args: argparse.Namespace, run: Outputs) -> dict:
     table, picture = run.file(args.out), run.file(png, "--out (its plot)")
     model = Forecaster.load(args.model, args.device)
     model.threads = args.threads
-    panel, first = model.panel, model.data
+    panel = model.panel
+    first = panel.series_at(0)
     time_col = first.index.name if first.index is not None else None
     history = None
     if args.data is not None:

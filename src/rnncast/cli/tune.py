@@ -16,10 +16,11 @@ from rnncast.cli.args import (
     output_arguments,
     positive_int,
 )
-from rnncast.cli.common import Progress, default_span, load_data, say, to_json
-from rnncast.data import Panel
+from rnncast.cli.common import Progress, default_steps, load_data, say, to_json
+from rnncast.data import as_panel
 from rnncast.files import Outputs, write_text
 from rnncast.forecaster import Forecaster
+from rnncast.plan import head_for, season_of
 
 
 def add(verbs) -> None:
@@ -41,13 +42,18 @@ def add(verbs) -> None:
     tn.add_argument("--test", type=nonnegative_int, default=0,
                     help="points at the end never used for tuning (the final test range)")
     tn.add_argument("--folds", type=positive_int, default=3, help="backtest origins per configuration")
-    tn.add_argument("--step", type=positive_int, help="points between origins (default: horizon)")
+    tn.add_argument("--fold-length", "--horizon", type=positive_int, dest="fold_length",
+                    help="points forecast and scored from each origin (default: --test when given, "
+                         "else --head, one season or a tenth of the series; --horizon: its old name)")
+    tn.add_argument("--step", type=positive_int,
+                    help="points between origins (default: --fold-length)")
     tn.add_argument("--metric", choices=list(METRICS), default="rmse", help="what to rank by")
     tn.add_argument("--trials", type=positive_int,
                     help="try this many configurations proposed by Optuna instead of the grid")
-    model_arguments(tn, lists=True)
+    model_arguments(tn, lists=True, horizon_is_head=False)
     tn.add_argument("--out", type=Path, help="directory for tune.json and tune.png")
     output_arguments(tn)
+    tn.set_defaults(parser=tn)  # for the fit command: which options the user set
 
 
 
@@ -59,14 +65,16 @@ def run(args: argparse.Namespace, run: Outputs) -> dict:
     data = load_data(args)
     if args.test:
         data = truncate(data, args.test)  # the final test range: never seen here
-    horizon = args.horizon = args.horizon or default_span(args, data)
-    first = data.series_at(0) if isinstance(data, Panel) else data
-    season = args.season or first.season
-    windows = args.window or sorted({w for w in (season, 2 * season, 3 * season) if w > 1} or {12})
-    choices = {"window": windows, "cell": args.cell, "units": args.units}
-
     def make(settings: dict) -> Forecaster:
         return forecaster_from(argparse.Namespace(**{**vars(args), **settings}))
+
+    first = make({"window": None, "cell": args.cell[0], "units": args.units[0]})
+    settings = first.series_config
+    horizon = args.fold_length or args.test or default_steps(data, first)
+    season = season_of(as_panel(data), settings)
+    windows = args.window or sorted({w for w in (season, 2 * season, 3 * season) if w > 1} or {12})
+    choices = {"window": windows, "cell": args.cell, "units": args.units}
+    head = args.head or head_for(season, horizon, settings.covariates)  # what each fold trains
 
     configurations = grid(choices)
     label = f"tune {args.data.name}"
@@ -78,8 +86,8 @@ def run(args: argparse.Namespace, run: Outputs) -> dict:
             result = tune(data, configurations, make, args.folds, horizon, args.step, args.metric,
                           args.season, callback=progress)
     best = result.best
-    command = _fit_command(args, best)
-    out = {**result.to_dict(), "fit_command": command, "folds": args.folds, "horizon": horizon,
+    command = _fit_command(args, best, head)
+    out = {**result.to_dict(), "fit_command": command, "folds": args.folds, "fold_length": horizon,
            "test_left_out": args.test, "data": str(args.data), "target": args.target}
     names = list(choices)
     lines = [f"{'rank':<6}" + "".join(f"{n:>8}" for n in names) + f"{args.metric.upper():>12}"
@@ -97,22 +105,20 @@ def run(args: argparse.Namespace, run: Outputs) -> dict:
     return out
 
 
-def _fit_command(args: argparse.Namespace, best: dict) -> str:
-    """The `rnncast fit` line that trains the chosen configuration on all the data."""
+def _fit_command(args: argparse.Namespace, best: dict, head: int) -> str:
+    """The `rnncast fit` line that trains the chosen configuration on all the data, with the
+    ``head`` its backtests trained."""
     parts = ["rnncast", "fit", str(args.data)]
     parts += [x for t in args.target for x in ("--target", t)]
     for flag in ("time_col", "id_col", "season"):
         if getattr(args, flag):
             parts += [f"--{flag.replace('_', '-')}", str(getattr(args, flag))]
-    parts += ["--horizon", str(args.horizon)]
+    parts += ["--head", str(head)]
     parts += [x for k, v in best.items() for x in (f"--{k}", str(v))]
-    from rnncast.cli import build_parser
-
-    verbs = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
-    for action in verbs.choices["tune"]._actions:  # other model/training options the user set
+    for action in args.parser._actions:  # other model/training options the user set
         value = getattr(args, action.dest, None)
         if (action.container.title in ("model", "training") and action.dest not in best
-                and action.dest != "horizon" and value != action.default):
+                and action.dest != "head" and value != action.default):
             values = value if isinstance(value, list) else [value]
             parts += [action.option_strings[0]] + ([] if action.nargs == 0 else
                                                    [str(v) for v in values])

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from rnncast.recipe import seasonal_strength
+from rnncast.classical import seasonal_strength
 
 
 def test_seasonal_strength_is_one_for_a_pure_season_and_small_for_noise():

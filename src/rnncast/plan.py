@@ -1,0 +1,326 @@
+"""The recipe's plan: what the data decided (:class:`Plan`, every setting concrete, each
+automatic choice with its reason) under what the user asked for (:class:`SeriesConfig`),
+resolved once by :func:`resolve` and passed down.
+
+This module sits at the bottom of the house: it imports neither torch nor the forecasting code
+that reads the plan, so that every layer above may take a plan and none re-derives a setting.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields, replace
+
+import numpy as np
+
+from rnncast.classical import LABELS, classical_check, median_strength, spread
+from rnncast.errors import DataError, SettingError
+from rnncast.panel import Panel
+from rnncast.scaling import LOG1P, first_level, window_level
+from rnncast.settings import SeriesConfig
+
+log = logging.getLogger(__name__)
+
+CHECK_STEPS = 6  # the fewest steps the classical methods are compared over without a season
+COMBINE_SERIES = 20_000  # most series for an automatic combination (Theta: ~10 ms a series)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Every setting the data decided, concrete: what training, forecasting, the combination
+    and the saved model read. ``reasons``: one line per automatic choice, saying why.
+
+    ``head``: steps the network is trained to forecast from one window (a direct head emits
+    them at once; sequence training unrolls them; the recursive strategy trains one step).
+    ``season``: 1 without one. ``season_strength``: the median seasonal strength of a sample of
+    the series when it was measured (for the verdict's advice), else None.
+    """
+
+    windows: tuple[int, ...]
+    head: int
+    season: int
+    strategy: str = "direct"
+    scaler: str = "none"
+    log: bool | str = False
+    level: bool = True
+    deseasonalize: bool = False
+    validation: int = 0
+    refit: bool | None = None
+    short: str = "error"
+    covariates: tuple[str, ...] = ()
+    calendar: bool = False
+    combine: tuple[str, ...] = ()
+    zero_tail: bool = True
+    season_strength: float | None = None
+    reasons: tuple[str, ...] = field(default=(), compare=False)
+
+    def __post_init__(self) -> None:
+        whole = lambda v: isinstance(v, int | np.integer) and not isinstance(v, bool)  # noqa: E731
+        if not self.windows or not all(whole(w) and w >= 1 for w in self.windows):
+            raise SettingError(f"windows must be one or more positive integers, got {self.windows}")
+        object.__setattr__(self, "windows", tuple(int(w) for w in self.windows))
+        for name in ("head", "season", "validation"):
+            value = getattr(self, name)
+            if not whole(value) or value < (0 if name == "validation" else 1):
+                raise SettingError(f"{name} must be a positive integer, got {value!r}")
+            object.__setattr__(self, name, int(value))
+        object.__setattr__(self, "covariates", tuple(self.covariates))
+        object.__setattr__(self, "combine", tuple(self.combine))
+        object.__setattr__(self, "reasons", tuple(self.reasons))
+
+    @property
+    def max_window(self) -> int:
+        return max(self.windows)
+
+    @property
+    def head_kind(self) -> str:
+        """The network's output layer: ``direct`` (the head at once), ``last`` (one step) or
+        ``sequence`` (a step after every input step)."""
+        return {"direct": "direct", "recursive": "last", "stateful": "sequence"}[self.strategy]
+
+    @property
+    def emits(self) -> int:
+        """Steps one pass of the network emits."""
+        return self.head if self.strategy == "direct" else 1
+
+    def pair_length(self, window: int) -> int:
+        """Rows one training pair takes: the window and the steps it is trained on (a sequence
+        of ``window + head - 1`` inputs and its next value, for sequence training)."""
+        return window + (1 if self.strategy == "recursive" else self.head)
+
+    def pairs_in(self, length: int | np.ndarray, window: int) -> int | np.ndarray:
+        """How many training pairs of input ``window`` a series of ``length`` rows holds."""
+        return np.maximum(np.asarray(length) - self.pair_length(window) + 1, 0)
+
+    def level_span(self, window: int) -> int:
+        return min(self.season, window)
+
+    def level_fn(self, window: int, leveled: int | None = None) -> Callable:
+        """The window → offset function ``(B, W, C) -> (B, 1, C)`` for the first ``leveled``
+        channels (the data; calendar and id channels get no offset). Sequence training scores
+        every step, so its level comes from the first steps of the window (causal for the steps
+        after them). Works on tensors without importing torch."""
+        if not self.level:
+            return no_level
+        span = self.level_span(window)
+        level = first_level if self.head_kind == "sequence" else window_level
+
+        def offset(w):
+            out = w.new_zeros(w.shape[0], 1, w.shape[2])
+            out[..., :leveled] = level(w[..., :leveled], span)  # (B, 1, leveled)
+            return out
+
+        return offset
+
+    def with_reason(self, line: str, **changes) -> Plan:
+        """This plan with ``changes`` and one more reason."""
+        return replace(self, **changes, reasons=(*self.reasons, line))
+
+    def to_dict(self) -> dict:
+        """As a model directory's JSON stores it."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Plan:
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise SettingError(f"unknown plan setting {unknown[0]!r}")
+        return cls(**data)
+
+    @classmethod
+    def from_series_config(cls, data: dict) -> Plan:
+        """A plan from the resolved ``series`` settings of model formats 1–3."""
+        window = data["window"]
+        season = data.get("season") or 1
+        return cls(
+            windows=tuple(window) if isinstance(window, list | tuple) else (window,),
+            head=data.get("horizon") or max(season, 1), season=season,
+            strategy=data.get("strategy", "direct"), scaler=data.get("scaler", "standard"),
+            log=data.get("log", False), level=data.get("level", True),
+            deseasonalize=bool(data.get("deseasonalize", False)),
+            validation=data.get("validation") or 0, refit=data.get("refit"),
+            short=data.get("short") or "error", covariates=tuple(data.get("covariates") or ()),
+            calendar=data.get("calendar", False), combine=tuple(data.get("combine") or ()),
+            zero_tail=data.get("zero_tail", False))
+
+    def as_settings(self) -> SeriesConfig:
+        """The settings that resolve to this plan on any data (nothing left automatic)."""
+        return SeriesConfig(window=self.windows if len(self.windows) > 1 else self.windows[0],
+                            head=self.head, season=self.season, strategy=self.strategy,
+                            scaler=self.scaler, log=self.log, level=self.level,
+                            validation=self.validation, refit=self.refit,
+                            deseasonalize=self.deseasonalize, short=self.short,
+                            covariates=self.covariates, calendar=self.calendar,
+                            combine=self.combine, zero_tail=self.zero_tail)
+
+
+def no_level(window):
+    """No level normalisation: a zero offset of the right shape ``(B, 1, C)``."""
+    return window.new_zeros(window.shape[0], 1, window.shape[2])
+
+
+# -- the data's facts and the rules that read them -------------------------------------------------
+def season_of(panel: Panel, settings: SeriesConfig) -> int:
+    """The season: the user's, else the one the frequency of the (first) series implies, else 1."""
+    return max(settings.season or panel.season, 1)
+
+
+def season_head(season: int) -> int:
+    """The head the recipe trains when none is given: one season of steps (one without)."""
+    return max(season, 1)
+
+
+def head_for(season: int, test: int | None, covariates: tuple[str, ...]) -> int:
+    """The head when none is given: one season, a longer forecast going block by block. To
+    score a ``test`` range shorter than that, a head of its length; with covariates (known only
+    up to the origin) a head covering the whole test range at once."""
+    head = season_head(season)
+    if test and (covariates or test < head):
+        return test
+    return head
+
+
+def default_steps(panel: Panel, settings: SeriesConfig) -> int:
+    """Steps to forecast or hold out when the user gives none: the head asked for, else one
+    season, else a tenth of the first series."""
+    if settings.head:
+        return settings.head
+    season = season_of(panel, settings)
+    return season if season > 1 else max(1, int(panel.lengths[0]) // 10)
+
+
+def zero_run(season: int) -> int:
+    """How many trailing zeros mean a series has stopped: a season, at least 3."""
+    return max(season, 3)
+
+
+def resolve(panel: Panel, settings: SeriesConfig, test: int | None = None) -> Plan:
+    """The plan for ``panel`` (targets first, then covariates) under the user's ``settings``;
+    ``test``: the length of a held-out range the plan's model will forecast (evaluation)."""
+    why: list[str] = []
+    season = season_of(panel, settings)
+    head = settings.head or head_for(season, test, settings.covariates)
+    window = settings.window
+    if window is None:
+        lengths = tuple(max(round(f * season), m) for f, m in settings.window_rule)
+        window = lengths[0] if len(lengths) == 1 else lengths
+        rule = ", ".join(f"{f:g} seasons of {season}, at least {m}" for f, m in settings.window_rule)
+        why.append(f"window {window}: {rule}")
+    windows = window if isinstance(window, tuple) else (window,)
+    positive_data = bool((panel.values > 0).all())
+    use_log = settings.log
+    if use_log == "auto":
+        counts = not positive_data and bool((panel.values >= 0).all())
+        use_log = True if positive_data else LOG1P if counts else False
+        why.append("log on: every value is positive" if positive_data else
+                   "log1p, log(1 + y): values of 0 but none below" if counts else
+                   "log off: some values are negative")
+    if settings.deseasonalize is True and not positive_data:
+        raise DataError("deseasonalize needs strictly positive series; use deseasonalize=False")
+    deseasonalize, strength = settings.deseasonalize, None
+    if deseasonalize == "auto":
+        deseasonalize, strength, reason = auto_deseasonalize(panel, season)
+        why.append(reason)
+    scaler = settings.scaler
+    if scaler == "auto":
+        scaler = "none" if use_log else "standard"
+        why.append(f"scaler {scaler}: " + ("the log and each window's level make series "
+                                           "scale-free" if use_log else "no log"))
+    combine = settings.combine
+    if combine == "auto":
+        combine, reason = auto_combine(panel, settings.covariates, head, season)
+        why.append(reason)
+    if settings.zero_tail:
+        run = zero_run(season)
+        stopped = int((panel.trailing_zeros(1) >= run).sum())
+        if stopped:
+            why.append(f"zeros for {stopped} series whose last {run} values are zero (stopped, as "
+                       "a seasonal naive forecast would say)")
+    plan = Plan(windows=windows, head=head, season=season, strategy=settings.strategy,
+                scaler=scaler, log=use_log, level=settings.level, deseasonalize=deseasonalize,
+                validation=0, refit=settings.refit, short=settings.short or (
+                    "error" if panel.single else "pad"),
+                covariates=settings.covariates, calendar=settings.calendar, combine=combine,
+                zero_tail=settings.zero_tail, season_strength=strength, reasons=tuple(why))
+    validation = settings.validation
+    if validation is None:
+        validation = max(head, int(np.median(panel.lengths)) // 10)
+    if panel.single and validation and plan.pairs_in(int(panel.lengths[0]) - validation,
+                                                     plan.max_window) < 2:
+        log.warning("series too short to hold out %d validation points; training without",
+                    validation)
+        return plan.with_reason(f"validation off: the series is too short to hold out "
+                                f"{validation} points and keep two training pairs")
+    return replace(plan, validation=validation)
+
+
+def auto_deseasonalize(panel: Panel, season: int) -> tuple[bool, float | None, str]:
+    """Deseasonalise (classical indices, each series tested on its own) when a season exists
+    and the series hold three cycles of it; the median seasonal strength, and why."""
+    if season <= 1:
+        return False, None, "deseasonalize off: no season"
+    if np.median(panel.lengths) < 3 * season:
+        return False, None, (f"deseasonalize off: most series are shorter than three seasons of "
+                             f"{season}")
+    strength = median_strength([panel.rows(k)[:, 0] for k in spread(len(panel))], season)
+    said = "" if strength is None else f" (median seasonal strength {strength:.2f})"
+    return True, strength, (f"deseasonalize on: season {season}{said}; each positive series whose "
+                            "autocorrelation passes a 90% test is divided by its seasonal indices")
+
+
+def auto_combine(panel: Panel, covariates: tuple[str, ...], head: int, season: int
+                 ) -> tuple[tuple[str, ...], str]:
+    """Average with the classical methods that are worth it: for one target without covariates
+    (a univariate method would dilute what the other columns tell the network), in a panel
+    small enough for their fits. Theta joins when it beats the seasonal naive forecast over the
+    last ``head`` points of a sample of training series; without a season, where its fits are
+    cheap, ETS joins too when it beats Theta there. Nothing the network learnt decides."""
+    if covariates or panel.values.shape[1] > 1:
+        return (), ("combine none: the network reads other columns too, which a univariate "
+                    "method cannot (--combine theta to force)")
+    if len(panel) > COMBINE_SERIES:
+        return (), (f"combine none: {len(panel):,} series are more than the {COMBINE_SERIES:,} "
+                    "for which per-series Theta fits stay cheap (--combine theta to force)")
+    methods = ("theta", "ets") if season <= 1 else ("theta",)
+    # a season is the natural span to compare over; without one, one step says little
+    steps = head if season > 1 else max(head, CHECK_STEPS)
+    check = classical_check(panel, steps, season, methods)
+    if check is None:
+        return ("theta",), ("combine theta: the mean of the network's and Theta's forecasts, "
+                            "series by series (the series are too short to check Theta first)")
+    scores, n = check
+    said = (f"on the last {steps} points of {n} training series, MASE "
+            + ", ".join(f"{name.replace('_', ' ')} {score:.3f}" for name, score in scores.items()))
+    chosen = ("theta",) if scores["theta"] < scores["seasonal_naive"] else ()
+    if chosen and "ets" in scores and scores["ets"] < scores["theta"]:
+        chosen = ("theta", "ets")
+    if not chosen:
+        return (), f"combine none: {said} (--combine theta to force)"
+    names = ["the network's", *(LABELS[name] + "'s" for name in chosen)]
+    names = ", ".join(names[:-1]) + " and " + names[-1]
+    return chosen, f"combine {','.join(chosen)}: the mean of {names} forecasts; {said}"
+
+
+def keep_long_enough(panel: Panel, plan: Plan) -> Panel:
+    """Apply the ``short`` policy to series without one full training pair."""
+    need = plan.pair_length(plan.max_window)
+    short = np.flatnonzero(panel.lengths < need)
+    if not len(short):
+        return panel
+    names = [panel.ids[k] if panel.ids else "the series" for k in short[:10]]
+    listed = ", ".join(names) + (f" and {len(short) - 10} more" if len(short) > 10 else "")
+    if plan.short == "error":
+        what = f"series '{names[0]}'" if panel.ids else "series"
+        raise DataError(f"{what} of length {panel.lengths[short[0]]} is too short for window "
+                        f"{plan.max_window} + head {need - plan.max_window}; use a shorter window "
+                        "or head")
+    if plan.short == "skip":
+        log.warning("skipped %d series too short for window + head = %d: %s",
+                    len(short), need, listed)
+        if len(short) == len(panel):
+            raise DataError(f"every series is shorter than window + head = {need}")
+        return panel.take(np.flatnonzero(panel.lengths >= need))
+    log.info("padding %d short series at the start: %s", len(short), listed)
+    return panel

@@ -1,0 +1,108 @@
+"""The plan: what the data decide under the user's settings, resolved once, typed, stored."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rnncast import Forecaster, classical, plan
+from rnncast.cli import main
+from rnncast.data import as_panel
+from rnncast.errors import DataError
+from rnncast.plan import Plan, head_for, resolve
+from rnncast.settings import SeriesConfig
+
+
+def monthly(n=96, phase=0.0):
+    t = np.arange(n)
+    return 100 + t + 10 * np.sin(2 * np.pi * t / 12 + phase)
+
+
+def test_the_head_is_one_season_or_a_shorter_test_range_or_the_test_range_with_covariates():
+    assert head_for(12, None, ()) == 12 and head_for(1, None, ()) == 1
+    assert head_for(12, 24, ()) == 12  # longer test ranges go block by block
+    assert head_for(12, 6, ()) == 6  # a shorter one needs no longer head
+    assert head_for(12, 24, ("x",)) == 24  # covariates are known only up to the origin
+    panel = as_panel(pd.Series(monthly(), index=pd.date_range("2000-01-01", periods=96, freq="MS")))
+    assert resolve(panel, SeriesConfig(), test=6).head == 6
+    assert resolve(panel, SeriesConfig(head=3), test=6).head == 3  # the user's wins
+
+
+def test_every_automatic_choice_is_concrete_and_has_its_reason():
+    panel = as_panel(pd.Series(monthly(), index=pd.date_range("2000-01-01", periods=96, freq="MS")))
+    p = resolve(panel, SeriesConfig())
+    assert (p.windows, p.head, p.season, p.log, p.scaler) == ((36,), 12, 12, True, "none")
+    assert p.deseasonalize is True and p.validation == 12 and p.short == "error"
+    assert p.season_strength is not None and p.season_strength > 0.5
+    assert [r.split(":")[0] for r in p.reasons] == [
+        "window 36", "log on", "deseasonalize on", "scaler none", "combine theta"]
+
+
+def test_a_single_series_too_short_to_hold_out_validation_trains_without():
+    p = resolve(as_panel(np.arange(1.0, 41.0)), SeriesConfig(window=30, head=5))
+    assert p.validation == 0
+    assert p.reasons[-1].startswith("validation off: the series is too short to hold out 5 points")
+
+
+def test_a_plan_survives_its_json_and_old_models_read_as_plans():
+    p = resolve(as_panel([monthly(), monthly(phase=1.0)]), SeriesConfig(window=(12, 24)))
+    again = Plan.from_dict(json.loads(json.dumps(p.to_dict())))
+    assert again == p and again.reasons == p.reasons and again.windows == (12, 24)
+    old = Plan.from_series_config({"window": 36, "horizon": 12, "season": 12, "strategy": "direct",
+                                   "scaler": "standard", "log": True, "level": True,
+                                   "validation": 0, "refit": True})
+    assert (old.windows, old.head, old.deseasonalize, old.combine, old.zero_tail) == (
+        (36,), 12, False, (), False)
+    assert resolve(as_panel(monthly()), p.as_settings()) == p  # nothing left to decide
+
+
+def test_pairs_count_what_sequence_training_needs_so_a_short_series_is_named_not_diverged(
+        capsys, tmp_path):
+    """A stateful fit of window 12 and head 12 needs 24 points a pair: 20 are too few, one line
+    (it used to count pairs with a one-step head, train on an empty batch and report a diverged
+    training)."""
+    path = tmp_path / "short.csv"
+    pd.DataFrame({"y": monthly(20)}).to_csv(path, index=False)
+    code = main(["fit", str(path), "--target", "y", "--strategy", "stateful", "--window", "12",
+                 "--head", "12", "--out", str(tmp_path / "m"), "--epochs", "2"])
+    err = capsys.readouterr().err
+    assert code == 1 and "diverged" not in err
+    assert "series of length 20 is too short for window 12 + head 12" in err
+    assert not (tmp_path / "m").exists()
+    with pytest.raises(DataError, match="too short for window 12 \\+ head 12"):
+        Forecaster(strategy="stateful", window=12, head=12, short="error").fit(monthly(20))
+
+
+@pytest.fixture
+def counted(monkeypatch):
+    """How many times a command checks the classical methods and fits STL decompositions."""
+    calls = {"checks": 0, "stl": 0}
+    check, strength = plan.classical_check, classical.seasonal_strength
+
+    def counting_check(*args, **kwargs):
+        calls["checks"] += 1
+        return check(*args, **kwargs)
+
+    def counting_strength(*args, **kwargs):
+        calls["stl"] += 1
+        return strength(*args, **kwargs)
+
+    monkeypatch.setattr(plan, "classical_check", counting_check)
+    monkeypatch.setattr(classical, "seasonal_strength", counting_strength)
+    return calls
+
+
+def test_each_command_resolves_the_recipe_once_on_a_panel_of_200_series(counted, tmp_path, capsys):
+    dates = pd.date_range("2010-01-01", periods=48, freq="MS")
+    frame = pd.concat([pd.DataFrame({"id": f"s{k}", "month": dates, "y": monthly(48, k / 9)})
+                       for k in range(200)])
+    path = tmp_path / "panel.csv"
+    frame.to_csv(path, index=False)
+    common = ["--target", "y", "--time-col", "month", "--id-col", "id", "--epochs", "1",
+              "--ensemble", "1", "--units", "4", "--quiet"]
+    for argv in (["fit", str(path), *common, "--out", str(tmp_path / "m"), "--intervals"],
+                 ["evaluate", str(path), *common, "--test", "6", "--baselines", "naive"]):
+        counted.update(checks=0, stl=0)
+        assert main(argv) == 0, capsys.readouterr().err
+        assert counted == {"checks": 1, "stl": 100}, argv[0]  # one sample of 100 series, once
