@@ -3,7 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test lint bench
+.PHONY: setup demo test check lint bench
 
 $(BIN)/rnncast: pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
@@ -20,6 +20,10 @@ demo: setup
 test: setup
 	$(BIN)/ruff check src tests benchmarks examples scripts
 	$(BIN)/python -m pytest
+
+check: setup  # the quick tests, under two minutes: `make test` runs every one
+	$(BIN)/ruff check src tests benchmarks examples scripts
+	$(BIN)/python -m pytest -m "not slow"
 
 bench: setup
 	$(BIN)/python benchmarks/single_series.py

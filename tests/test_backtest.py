@@ -17,6 +17,7 @@ def series(n=96):
                      index=pd.date_range("2010-01-01", periods=n, freq="MS"))
 
 
+@pytest.mark.slow
 def test_folds_end_where_they_should_and_means_are_means():
     y = series()
     result = backtest(y, folds=3, test=4, step=2, make_model=lambda k: Forecaster(**FAST),

@@ -27,6 +27,7 @@ def test_theta_follows_a_linear_trend_half_way():
     assert forecast[0] == pytest.approx(y[-1] + 1.0, rel=0.05)  # theta=2: half the slope
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fn", [baselines.sarimax, baselines.ets])
 def test_statsmodels_baselines_on_a_seasonal_series(fn):
     t = np.arange(72)
@@ -57,6 +58,7 @@ def test_ets_fits_only_the_forms_the_data_allow():
     assert baselines.ets_forms(np.arange(1.0, 4.0), 1) == [("add", None, False, None)]
 
 
+@pytest.mark.slow
 def test_ets_chooses_no_trend_for_a_level_and_the_season_when_there_is_one():
     rng = np.random.default_rng(3)
     flat = 50 + rng.normal(size=80)

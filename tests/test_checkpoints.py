@@ -71,6 +71,7 @@ def epoch_saved(path: Path) -> int:
         return json.loads(handle.metadata()["rnncast"])["epoch"]
 
 
+@pytest.mark.slow
 def test_sigkill_in_an_epoch_then_resume(tmp_path, data):
     out, ck = tmp_path / "model", tmp_path / "ck"
     assert main(fit_argv(data, "--out", str(out), "--epochs", "1", "--ensemble", "1")) == 0
@@ -103,6 +104,7 @@ def test_sigkill_in_an_epoch_then_resume(tmp_path, data):
     assert Forecaster.load(out, "cpu").predict(3).notna().all().all()
 
 
+@pytest.mark.slow
 def test_wrong_folders_are_refused_with_one_line(tmp_path, data, capsys):
     foreign = tmp_path / "photos"
     foreign.mkdir()
@@ -118,6 +120,7 @@ def test_wrong_folders_are_refused_with_one_line(tmp_path, data, capsys):
     assert code == 2 and "must not be, hold or lie in --out" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_a_resume_with_other_data_or_settings_is_refused(tmp_path, data, capsys):
     ck = tmp_path / "ck"
     argv = fit_argv(data, "--out", str(tmp_path / "m"), "--epochs", "1", "--ensemble", "1")

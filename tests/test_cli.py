@@ -32,6 +32,7 @@ def run(capsys, *argv):
     return code, out, err
 
 
+@pytest.mark.slow
 def test_evaluate_json_has_metrics_and_baselines_and_writes_plots(capsys, monthly_csv, tmp_path):
     out_dir = tmp_path / "eval"
     code, out, err = run(capsys, "evaluate", monthly_csv, "--target", "sales", "--time-col",
@@ -50,6 +51,7 @@ def test_evaluate_json_has_metrics_and_baselines_and_writes_plots(capsys, monthl
     assert json.loads((out_dir / "metrics.json").read_text())["metrics"] == result["metrics"]
 
 
+@pytest.mark.slow
 def test_evaluate_table_names_a_better_baseline(capsys, tmp_path):
     path = tmp_path / "steps.csv"  # a pure seasonal pattern: seasonal naive is exact
     pd.DataFrame({"y": np.tile([1.0, 5.0, 2.0, 8.0], 20)}).to_csv(path, index=False)
@@ -98,6 +100,7 @@ def test_forecast_from_newer_data_and_integer_steps(capsys, tmp_path):
     assert pd.read_csv(tmp_path / "g.csv")["step"].tolist() == [130, 131]
 
 
+@pytest.mark.slow
 def test_same_seed_same_numbers(capsys, monthly_csv):
     args = ["evaluate", monthly_csv, "--target", "sales", "--time-col", "month", "--json", *FAST]
     first = json.loads(run(capsys, *args, "--seed", "4")[1])
@@ -112,6 +115,7 @@ def test_multivariate_targets(capsys, monthly_csv, tmp_path):
     assert json.loads(out)["settings"]["plan"]["head"] == 6  # a test under one season
 
 
+@pytest.mark.slow
 def test_evaluate_trains_the_head_fit_trains_for_a_test_range_past_one_season(capsys,
                                                                               monthly_csv):
     code, out, err = run(capsys, "evaluate", monthly_csv, "--target", "sales", "--time-col",
@@ -230,6 +234,7 @@ def test_help_teaches_with_examples(capsys):
         assert ("example:" in text or "examples:" in text) and f"rnncast {verb}" in text
 
 
+@pytest.mark.slow
 def test_parquet_input(capsys, monthly_csv, tmp_path):
     parquet = tmp_path / "sales.parquet"
     frame = pd.read_csv(monthly_csv)
@@ -259,6 +264,7 @@ def long_csv(tmp_path):
     return path
 
 
+@pytest.mark.slow
 def test_many_series_in_long_format_evaluate_fit_forecast(capsys, long_csv, tmp_path):
     common = ["--target", "units", "--time-col", "week", "--id-col", "store", "--window", "8",
               "--season", "8", *FAST]
@@ -321,6 +327,7 @@ def test_short_series_skipped_by_name(capsys, caplog, long_csv):
     assert result["series"] == 2 and result["skipped"] == ["shop2"]  # scored where forecast
 
 
+@pytest.mark.slow
 def test_demo_runs_the_whole_walk_through(capsys, tmp_path):
     code, out, err = run(capsys, "demo", "--out", tmp_path / "demo", "--quick", "--json")
     assert code == 0, err
@@ -334,6 +341,7 @@ def test_demo_runs_the_whole_walk_through(capsys, tmp_path):
         assert (tmp_path / "demo" / name).exists(), name
 
 
+@pytest.mark.slow
 def test_covariates_and_calendar_from_the_command_line(capsys, monthly_csv, tmp_path):
     common = ["--target", "sales", "--covariate", "price", "--calendar", "--time-col", "month", *FAST]
     code, out, err = run(capsys, "evaluate", monthly_csv, *common, "--test", "6", "--json")
@@ -362,6 +370,7 @@ def test_a_baseline_that_cannot_be_fitted_is_left_out_not_a_crash(capsys, caplog
     assert "the sarimax baseline could not be fitted" in caplog.text
 
 
+@pytest.mark.slow
 def test_backtest_scores_every_fold(capsys, monthly_csv, tmp_path):
     code, out, err = run(capsys, "backtest", monthly_csv, "--target", "sales", "--time-col", "month",
                          "--folds", "2", "--horizon", "6", "--baselines", "naive,seasonal_naive",
@@ -394,6 +403,7 @@ def test_diagnose_adding_json_names_every_cell(capsys):
     assert again["cells"]["lstm"]["final_loss"] == result["cells"]["lstm"]["final_loss"]
 
 
+@pytest.mark.slow
 def test_diagnose_lengths_remedies_and_plots(capsys, tmp_path):
     out_dir = tmp_path / "diag"
     code, out, _ = run(capsys, "diagnose", "--task", "adding", "--length", "6,20", "--cells", "rnn,gru",

@@ -141,6 +141,7 @@ def test_theta_is_combined_only_where_it_beats_the_seasonal_naive_forecast():
     np.testing.assert_allclose([scores["theta"], scores["seasonal_naive"]], [theta, naive])
 
 
+@pytest.mark.slow
 def test_without_a_season_ets_joins_where_it_beats_theta():
     rng = np.random.default_rng(0)
     t = np.arange(60.0)  # trends: ETS with a trend beats Theta's damped drift on the check

@@ -18,6 +18,7 @@ print(len(inside), max(inside), max(after))
 """
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="BLAS runs one thread on one core")
 def test_every_blas_library_runs_one_thread_while_rnncast_works_and_is_set_back_after():
     out = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True,

@@ -29,6 +29,7 @@ def torchrun(*argv: str) -> subprocess.CompletedProcess:
     return subprocess.run(command, env=ENV, capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.slow
 def test_two_ranks_end_identical_and_equal_one_process_with_the_same_global_batch(tmp_path):
     worker = str(ROOT / "tests" / "ddp_worker.py")
     done = torchrun(worker, str(tmp_path), "3")
@@ -47,6 +48,7 @@ def test_two_ranks_end_identical_and_equal_one_process_with_the_same_global_batc
     assert not torch.equal(a["val_loss"][0], a["val_loss"][-1])  # it did train
 
 
+@pytest.mark.slow
 def test_fit_with_two_workers_writes_one_model_that_forecasts(tmp_path):
     out, alone = tmp_path / "model", tmp_path / "alone"
     done = subprocess.run([sys.executable, "-m", "rnncast", *FIT, "--out", str(out),
@@ -66,6 +68,7 @@ def test_fit_with_two_workers_writes_one_model_that_forecasts(tmp_path):
     assert report["series"] == 1
 
 
+@pytest.mark.slow
 def test_members_spread_over_ranks_equal_one_process_and_checkpoint_on_their_rank(tmp_path,
                                                                                   capsys):
     """--ensemble 3 on 2 processes (auto: members): rank 0 trains members 0 and 2, rank 1
@@ -141,6 +144,7 @@ sys.exit(main({argv!r}))
 """
 
 
+@pytest.mark.slow
 def test_the_function_torchdistributor_runs_trains_under_torchrun(tmp_path):
     """TorchDistributor starts each process with torchrun's environment and calls the function
     it is given with its arguments: here, two processes calling rnncast.cli.main(list)."""

@@ -40,6 +40,7 @@ def test_same_seed_same_forecast_and_other_seed_differs():
     assert not np.allclose(a.values, c.values)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("strategy", ["recursive", "stateful", "direct"])
 def test_numpy_input_and_each_strategy(strategy):
     wave = np.sin(2 * np.pi * np.arange(250) / 40)
@@ -151,6 +152,7 @@ def test_conformal_halfwidth_is_the_corrected_rank_of_the_errors():
         calibration.halfwidth(0.8 * 100 + 20)
 
 
+@pytest.mark.slow
 def test_intervals_cover_the_truth_of_a_noisy_series_about_as_asked():
     """Forecast a seasonal series with known Gaussian noise from many origins: the 80% and 95%
     bands hold roughly 80% and 95% of the truth, and they nest around the forecast."""

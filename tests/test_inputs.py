@@ -25,6 +25,7 @@ def rmse_last(frame, h, **options):
     return float(np.sqrt(np.mean((np.asarray(forecast) - test["y"].to_numpy()) ** 2)))
 
 
+@pytest.mark.slow
 def test_past_covariates_carry_information_about_the_future():
     frame = lagged()
     with_x = np.median([rmse_last(frame.iloc[: len(frame) - k], 3, covariates=["x"], seed=0)
@@ -58,6 +59,7 @@ def test_calendar_phase_follows_the_dates():
     assert forecast.index[0] == pd.Timestamp("2020-04-01") and len(forecast) == 8
 
 
+@pytest.mark.slow
 def test_series_id_embedding_tells_identical_histories_apart():
     t = np.arange(60)
     series = {"up": 100 + t + 5 * np.sin(t), "down": 200 - t + 5 * np.sin(t)}

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 SRC = Path(__file__).resolve().parents[1] / "src"
 PACKAGE = SRC / "rnncast"
 LONGEST = 400
@@ -78,6 +80,7 @@ def test_the_forecast_path_imports_no_training_code():
     assert not {"rnncast.training", "rnncast.ensemble", "rnncast.checkpoints"} & below
 
 
+@pytest.mark.slow
 def test_at_run_time_too():
     code = ("import sys, rnncast.plan; assert 'torch' not in sys.modules, 'torch'; "
             "import rnncast.forecasting; assert 'rnncast.training' not in sys.modules, 'training'")

@@ -93,6 +93,7 @@ def counted(monkeypatch):
     return calls
 
 
+@pytest.mark.slow
 def test_each_command_resolves_the_recipe_once_on_a_panel_of_200_series(counted, tmp_path, capsys):
     dates = pd.date_range("2010-01-01", periods=48, freq="MS")
     frame = pd.concat([pd.DataFrame({"id": f"s{k}", "month": dates, "y": monthly(48, k / 9)})

@@ -30,6 +30,7 @@ def test_presets_are_points_of_the_recipe_that_settings_override():
         Forecaster(preset="quick")
 
 
+@pytest.mark.slow
 def test_a_preset_budget_made_for_panels_gives_way_on_little_data():
     model = Forecaster(preset="accurate", units=8, ensemble=2).fit(monthly())
     assert model.plan.windows == (18, 24, 36)  # 1.5, 2 and 3 seasons

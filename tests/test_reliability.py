@@ -177,6 +177,7 @@ def test_written_files_get_the_usual_permissions(model_dir):
 
 
 # -- all or nothing ------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_a_run_failing_half_way_leaves_earlier_outputs_as_they_were(capsys, project, tmp_path,
                                                                      monkeypatch):
     data, out, report = project / "sales.csv", tmp_path / "eval", tmp_path / "report.html"
@@ -222,6 +223,7 @@ main({argv!r})
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("point", ["before-swap", "after-swap"])
 def test_a_kill_during_the_swap_leaves_a_complete_model(capsys, project, tmp_path, point):
     from rnncast.forecaster import Forecaster
@@ -240,6 +242,7 @@ def test_a_kill_during_the_swap_leaves_a_complete_model(capsys, project, tmp_pat
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
+@pytest.mark.slow
 def test_concurrent_writers_end_with_one_complete_model(project, tmp_path):
     from rnncast.forecaster import Forecaster
 

@@ -2,6 +2,7 @@
 cost that follows the points, and an epoch that follows its budget."""
 
 import numpy as np
+import pytest
 import torch
 
 from rnncast import Forecaster
@@ -56,6 +57,7 @@ def test_an_epoch_costs_its_budget_not_the_number_of_windows():
     assert history.steps == 2 * 10
 
 
+@pytest.mark.slow
 def test_a_forecaster_fitted_on_many_windows_samples_them():
     y = {f"s{k}": 50 + 10 * np.sin(np.arange(400) / 3 + k) for k in range(30)}
     model = Forecaster(units=4, epochs=2, ensemble=1, window=12, head=3, batch_size=100,

@@ -27,6 +27,7 @@ def test_grid_is_every_combination_in_order():
         {"window": 12, "cell": "lstm"}, {"window": 12, "cell": "gru"}]
 
 
+@pytest.mark.slow
 def test_tune_ranks_by_the_mean_backtest_score_of_each_configuration():
     y = series()
     result = tune(y, grid({"window": [6, 12, 24]}), make, folds=2, test=6)
