@@ -87,7 +87,8 @@ def test_sigkill_in_an_epoch_then_resume(tmp_path, data):
     while not (state.exists() and epoch_saved(state) >= 2) and time.monotonic() < deadline:
         assert child.poll() is None, child.stderr.read()
         time.sleep(0.01)
-    time.sleep(0.05)  # well inside the next epoch (each takes a few tenths of a second)
+    # wherever this lands after epoch 2 was saved (in an epoch, in a checkpoint's write, between
+    # them), the last whole checkpoint is there and the fit goes on from it
     child.send_signal(signal.SIGKILL)
     child.wait()
     finished = epoch_saved(state)
@@ -135,3 +136,67 @@ def test_a_resume_with_other_data_or_settings_is_refused(tmp_path, data, capsys)
     assert main([*argv, "--resume", str(ck)]) == 1
     err = capsys.readouterr().err
     assert "member0-train.safetensors is damaged" in err and len(err.splitlines()) == 1
+
+
+def small_fit(folder: Path, resume: bool = False) -> Forecaster:
+    y = pd.Series(100 + np.arange(60) + 10 * np.sin(2 * np.pi * np.arange(60) / 12),
+                  index=pd.date_range("2000-01", periods=60, freq="MS"))
+    return Forecaster(ensemble=1, epochs=2, units=4, threads=1).fit(y, checkpoints=folder,
+                                                                     resume=resume)
+
+
+def nan_weights(tensors, metadata):
+    name = next(k for k, v in tensors.items() if v.is_floating_point())
+    tensors[name] = tensors[name] * float("nan")
+
+
+def wrong_shape(tensors, metadata):
+    name = next(k for k, v in tensors.items() if v.dim() == 2)
+    tensors[name] = tensors[name][:, :1].contiguous()
+
+
+@pytest.mark.parametrize("damage, said", [
+    (nan_weights, "holds NaN or infinite values"),
+    (wrong_shape, "size mismatch"),
+    (lambda t, m: m.update(history="not json"), "Expecting value"),
+    (lambda t, m: m.update(history='{"loss": ["a"], "val_loss": []}'), "values that are not numbers"),
+    (lambda t, m: m.update(history='{"weights": 1}'), "not a training history"),
+])
+def test_a_damaged_finished_member_is_one_line_never_a_model(tmp_path, damage, said):
+    """A NaN in a finished member's file once resumed into a model with NaN weights (exit 0);
+    a tensor of the wrong shape or text in its metadata ended in "internal error" (exit 3)."""
+    from safetensors.torch import load_file, save_file
+
+    from rnncast.errors import ModelFileError
+
+    folder = tmp_path / "ck"
+    small_fit(folder)
+    path = folder / "member0-done.safetensors"
+    with safe_open(path, "pt") as handle:
+        metadata = dict(handle.metadata())
+    tensors = load_file(path)
+    damage(tensors, metadata)
+    save_file(tensors, path, metadata=metadata)
+    with pytest.raises(ModelFileError, match=f"checkpoint {path} is damaged .*{said}"):
+        small_fit(folder, resume=True)
+
+
+RLIMIT = """
+import resource, signal, sys
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (3000, 3000))  # as a full disk: writes fail past it
+from rnncast.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.slow
+def test_a_checkpoint_that_cannot_be_written_is_one_line(tmp_path, data):
+    """safetensors' own writer reported a full disk as its own error: "internal error", exit 3."""
+    argv = fit_argv(data, "--out", str(tmp_path / "m"), "--checkpoint-dir", str(tmp_path / "ck"))
+    done = subprocess.run([sys.executable, "-c", RLIMIT, *argv], capture_output=True, text=True,
+                          env={**ENV, "PYTHONDONTWRITEBYTECODE": "1"})
+    assert done.returncode == 1
+    assert done.stderr == (f"rnncast: error: {tmp_path / 'ck' / 'member0-train.safetensors'}: "
+                           "file too large for this system's limits\n")
+    assert not (tmp_path / "m").exists()

@@ -2,12 +2,17 @@
 with identical weights equal to one process's with the same global batch; `fit --workers 2`
 writes one model that loads and forecasts; devices resolve as documented."""
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 import torch
 from safetensors.torch import load_file
@@ -98,6 +103,112 @@ def test_members_spread_over_ranks_equal_one_process_and_checkpoint_on_their_ran
     assert (Forecaster.load(again, "cpu").predict(6) == two.predict(6)).all().all()
 
 
+def workers_of(launcher: int) -> list[int]:
+    """The live processes whose parent is ``launcher`` (the workers torchrun started), by rank."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            environ = (entry / "environ").read_bytes().split(b"\0")
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == launcher and fields[0] != "Z":
+            rank = next((int(v[5:]) for v in environ if v.startswith(b"RANK=")), -1)
+            found.append((rank, int(entry.name)))
+    return [pid for _, pid in sorted(found)]
+
+
+def alive(pids: list[int]) -> list[int]:
+    def running(pid):
+        try:
+            return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+        except OSError:
+            return False
+    return [pid for pid in pids if running(pid)]
+
+
+def long_fit(tmp_path: Path, *extra: str) -> tuple[subprocess.Popen, list[int]]:
+    """`fit --workers 2` that trains for minutes, once both workers run: the command, its
+    workers by rank."""
+    checkpoints = tmp_path / "checkpoints"
+    argv = [sys.executable, "-m", "rnncast", *FIT, "--ensemble", "2", "--epochs", "20000",
+            "--patience", "20000", "--max-windows", "100000000", "--out", str(tmp_path / "model"),
+            "--workers", "2", "--checkpoint-dir", str(checkpoints), *extra]
+    command = subprocess.Popen(argv, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, start_new_session=True)
+    deadline = time.monotonic() + 60
+    training = [checkpoints / f"member{k}-train.safetensors" for k in range(2)]  # one a worker
+    while not all(p.exists() for p in training) and time.monotonic() < deadline:
+        assert command.poll() is None, command.stderr.read()
+        time.sleep(0.1)
+    workers = workers_of(command.pid)
+    assert len(workers) == 2
+    return command, workers
+
+
+def finished(command: subprocess.Popen, workers: list[int], seconds: float) -> int:
+    """The command's exit status within ``seconds``; whatever happens, nothing of it is left."""
+    try:
+        return command.wait(timeout=seconds)
+    finally:
+        for pid in [command.pid, *workers]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        command.wait()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
+def test_killing_the_command_stops_every_worker_before_anything_is_written(tmp_path, sig):
+    """The workers die with the command (they used to train on and replace the model 16-18 s
+    after a kill -9 of it); a SIGTERM is one line."""
+    command, workers = long_fit(tmp_path)
+    os.kill(command.pid, sig)
+    code = finished(command, workers, 30)
+    deadline = time.monotonic() + 10
+    while alive(workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not alive(workers)
+    assert not (tmp_path / "model").exists()
+    err = command.stderr.read()
+    if sig == signal.SIGTERM:
+        assert code == 143 and err == ("rnncast: error: stopped by SIGTERM; every worker was "
+                                       "stopped and no output was written or changed\n")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("rank", [0, 1])
+def test_a_stopped_worker_ends_the_job_within_the_timeout_in_one_line(tmp_path, rank):
+    """kill -STOP of a worker used to hang the others for gloo's half hour, then end in
+    torchrun's traceback."""
+    command, workers = long_fit(tmp_path, "--worker-timeout", "3")
+    stopped = time.monotonic()
+    os.kill(workers[rank], signal.SIGSTOP)
+    code = finished(command, workers, 60)
+    assert time.monotonic() - stopped < 3 + 10  # the timeout, a heartbeat, torchrun's grace
+    assert code == 1 and command.stderr.read() == (
+        f"rnncast: error: worker {rank} has not answered for 3 s (stopped or hung); the job ends "
+        "and no output was written or changed\n")
+    time.sleep(0.5)
+    assert not alive(workers) and not (tmp_path / "model").exists()
+
+
+@pytest.mark.slow
+def test_any_failure_under_workers_is_one_line_without_torchrun_s_traceback(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "rnncast", "fit", str(tmp_path / "none.csv"),
+                           "--target", "y", "--out", str(tmp_path / "m"), "--workers", "2"],
+                          env=ENV, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert done.stderr == f"rnncast: error: {tmp_path / 'none.csv'}: no such file\n"
+
+
+def test_workers_are_bounded_by_the_cores(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["fit", str(AIR), "--target", "passengers", "--out", "m", "--workers", "1000"])
+    assert stop.value.code == 2
+    assert f"--workers: must be from 1 to {os.cpu_count()}" in capsys.readouterr().err
+
+
 def test_an_ensemble_is_shared_out_by_members_only_when_there_are_enough():
     two = distributed.Group(1, 2)
     assert [two.owner(k, 5, "auto") for k in range(5)] == [0, 1, 0, 1, 0]
@@ -142,6 +253,49 @@ from rnncast.cli import main  # the function the README hands to Spark's TorchDi
 
 sys.exit(main({argv!r}))
 """
+
+
+SPARK = """
+import os, sys
+os.environ["PYSPARK_PYTHON"] = os.environ["PYSPARK_DRIVER_PYTHON"] = sys.executable
+from pyspark.sql import SparkSession
+spark = (SparkSession.builder.master("local[2]").config("spark.ui.enabled", "false")
+         .config("spark.driver.host", "127.0.0.1").getOrCreate())
+{recipe}
+spark.stop()
+sys.exit(status)
+"""
+
+
+@pytest.mark.slow
+def test_the_readme_s_spark_recipe_trains_on_a_local_spark(tmp_path):
+    """The README's TorchDistributor recipe, as written there, on Spark in local mode with two
+    task slots (CI installs pyspark, and Java from Debian's packages)."""
+    import shutil
+
+    pytest.importorskip("pyspark", reason="pyspark is not installed (pip install pyspark)")
+    if shutil.which("java") is None:
+        pytest.skip("no Java here to run Spark (Debian: apt-get install default-jre-headless)")
+    readme = (ROOT / "README.md").read_text()
+    blocks = [block.split("```", 1)[0] for block in readme.split("```python")[1:]]
+    recipe = next(block for block in blocks if "TorchDistributor" in block)
+    t = np.arange(60)
+    frame = pd.concat([pd.DataFrame({"store": f"s{k}", "ds": pd.date_range("2015-01-01", periods=60,
+                                                                           freq="MS"),
+                                     "y": 100 + k + t + 10 * np.sin(2 * np.pi * t / 12)})
+                       for k in range(4)])
+    frame.to_parquet(tmp_path / "sales.parquet", index=False)
+    recipe = recipe.replace("/dbfs/", f"{tmp_path}/").replace(
+        '"--out"', '"--epochs", "2", "--ensemble", "2", "--units", "4", "--quiet", "--out"')
+    task = tmp_path / "spark_task.py"
+    task.write_text(SPARK.format(recipe=recipe))
+    done = subprocess.run([sys.executable, str(task)], env=ENV, capture_output=True, text=True,
+                          timeout=600, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    from rnncast import Forecaster
+
+    forecast = Forecaster.load(tmp_path / "model", "cpu").predict(3)
+    assert sorted(forecast["store"].unique()) == ["s0", "s1", "s2", "s3"]
 
 
 @pytest.mark.slow

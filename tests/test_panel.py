@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from rnncast import Forecaster
-from rnncast.data import from_long
+from rnncast.data import as_panel, from_long
 from rnncast.errors import DataError
 
 FAST = dict(units=8, epochs=20, ensemble=1, patience=5, batch_size=64)
@@ -127,3 +127,24 @@ def test_the_api_chooses_threads_by_batch_size_and_restores_torch_s_setting():
         assert set(seen) == {core_count.cores()} == {cores}  # large batches: every core
     finally:
         torch.set_num_threads(1)
+
+
+@pytest.mark.parametrize("freq, season", [
+    ("30min", 48), ("15min", 96), ("2h", 12), ("h", 24), ("5min", 12), ("min", 60), ("s", 60),
+    ("D", 7), ("B", 5), ("W-SUN", 52), ("2W", 26), ("MS", 12), ("3MS", 4), ("ME", 12),
+    ("QS-JAN", 4), ("YS-JAN", 1), ("2D", 1), ("7h", 1), (None, 1), ("nonsense", 1)])
+def test_the_season_follows_the_frequency_with_its_multiple(freq, season):
+    """A multiplied frequency used to lose its multiple: 30min and 15min gave 60, 2h gave 24."""
+    from rnncast.panel import season_from_freq
+
+    assert season_from_freq(freq) == season
+
+
+@pytest.mark.parametrize("freq, start, phase", [
+    ("30min", "2021-03-01 05:30", 11), ("h", "2021-03-01 05:00", 5), ("D", "2021-03-03", 2),
+    ("B", "2021-03-03", 2), ("MS", "2021-03-01", 2), ("QS", "2021-07-01", 2),
+    ("W-SUN", "2021-03-07", 8)])
+def test_each_series_phase_in_its_season_comes_from_its_first_stamp(freq, start, phase):
+    y = pd.Series(np.arange(30.0), index=pd.date_range(start, periods=30, freq=freq))
+    panel = as_panel(y)
+    assert panel.clock.phase(panel.season).tolist() == [phase]

@@ -263,6 +263,7 @@ def test_concurrent_writers_end_with_one_complete_model(project, tmp_path):
     (["--window", "50000"], "window = 50000 is over the limit of 10,000"),
     (["--ensemble", "1000"], "ensemble = 1000 is over the limit of 100"),
     (["--epochs", "10000000"], "epochs = 10000000 is over the limit of 100,000"),
+    (["--lr", "1e30"], "lr = 1e+30 is over the limit of 10"),  # once saved weights of 1e30
     (["--units", "4096", "--layers", "16", "--window", "24", "--batch-size", "100000"],
      "GiB to train; this machine has"),
 ])
@@ -496,3 +497,42 @@ def test_a_gap_in_one_series_of_a_long_file_names_the_series_and_the_file_row(ca
     code, _, _ = run(capsys, "forecast", tmp_path / "m", "--horizon", "2", "--out", tmp_path / "f.csv")
     forecast = pd.read_csv(tmp_path / "f.csv")
     assert forecast["month"].tolist() == ["2023-05-01", "2023-06-01"] * 2
+
+
+def test_a_forecast_whose_dates_run_past_the_year_9999_is_one_line(capsys, model_dir, tmp_path):
+    """Within the limit of steps, the dates of 100,000 months do not exist: it used to end in an
+    "internal error" from the plot."""
+    code, _, err = run(capsys, "forecast", model_dir, "--horizon", "100000", "--out",
+                       tmp_path / "f.csv")
+    assert code == 1 and one_line(err) == (
+        "rnncast: error: a forecast of 100,000 steps of MS runs past the year 9999, the last one "
+        "dates are written and drawn for; forecast fewer steps")
+    assert not (tmp_path / "f.csv").exists() and not (tmp_path / "f.png").exists()
+
+
+def test_ids_are_read_as_written_and_integer_dates_take_the_date_format(tmp_path):
+    """Ids 007, 7 and 07 were read as the number 7 and merged ("series '7' has the time twice");
+    --date-format %Y%m%d was ignored for 20200101 read as an integer."""
+    from rnncast.data import load_long
+    from rnncast.timeindex import TimeConfig
+
+    path = tmp_path / "ids.csv"
+    rows = [f"{key},{20200101 + day},{k * 10 + day}" for k, key in enumerate(["007", "7", "07"])
+            for day in range(3)]
+    path.write_text("id,day,y\n" + "\n".join(rows) + "\n")
+    panel = load_long(path, "id", "y", "day", TimeConfig(date_format="%Y%m%d"))
+    assert panel.ids == ["007", "07", "7"] and panel.freq == "D"
+    assert [str(t.date()) for t in panel.clock.first] == ["2020-01-01"] * 3
+    assert panel.rows(2)[:, 0].tolist() == [10.0, 11.0, 12.0]  # '7' is the second series given
+
+
+def test_a_search_ends_once_every_configuration_is_scored():
+    """tune --trials 1000000 used to spin on after scoring every configuration."""
+    from rnncast import Forecaster
+    from rnncast.tuning import search
+
+    y = 100 + np.arange(60.0) + 10 * np.sin(np.arange(60) / 2)
+    result = search(y, {"window": [6, 12]}, lambda s: Forecaster(ensemble=1, epochs=2, units=4,
+                                                                   head=6, **s),
+                    trials=1_000_000, folds=1, test=6)
+    assert len(result.rows) == 2 and result.trials <= 10

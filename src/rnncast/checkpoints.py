@@ -19,10 +19,10 @@ from pathlib import Path
 import numpy as np
 import torch
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import save_file
+from safetensors.torch import save
 
 from rnncast.errors import ModelFileError, OutputError
-from rnncast.files import atomic_write
+from rnncast.files import atomic_write, clean_leftovers
 from rnncast.training import History, Loop
 
 MARKER = "checkpoints.json"  # what a checkpoint folder holds and for which run
@@ -73,6 +73,7 @@ class Checkpoints:
             folder.mkdir(parents=True, exist_ok=True)
             text = json.dumps({"format": FORMAT, "fingerprint": fingerprint})
             atomic_write(marker, lambda tmp: tmp.write_text(text))
+        clean_leftovers(folder)  # the half-written checkpoints of a killed run
         return cls(folder, fingerprint, write)
 
     @classmethod
@@ -93,22 +94,24 @@ class Checkpoints:
     def finish(self, member: int, net: torch.nn.Module, history: History) -> None:
         """Keep ``member``'s final weights and history: a resume skips it."""
         if self.write:
-            tensors = _on_cpu(net.state_dict())
-            text = json.dumps(asdict(history))
-            atomic_write(self.path(member, "done"),
-                         lambda tmp: save_file(tensors, tmp, metadata={"history": text}))
+            data = save(_on_cpu(net.state_dict()), metadata={"history": json.dumps(asdict(history))})
+            atomic_write(self.path(member, "done"), lambda tmp: tmp.write_bytes(data))
 
-    def finished(self, member: int) -> tuple[dict[str, torch.Tensor], History] | None:
-        """``member``'s final weights and history when an earlier run finished it."""
+    def load_finished(self, member: int, net: torch.nn.Module) -> History | None:
+        """Load ``member``'s final weights into ``net`` and give its history when an earlier
+        run finished it (None: it did not); a damaged file is one :class:`ModelFileError`."""
         path = self.path(member, "done")
         if not path.is_file():
             return None
         try:
             tensors, metadata = _read(path)
-            return tensors, History(**json.loads(metadata["history"]))
-        except (SafetensorError, OSError, ValueError, KeyError, TypeError) as error:
-            raise ModelFileError(f"checkpoint {path} is damaged ({error}); remove it to retrain "
-                                 "that member") from None
+            _finite(tensors)
+            history = _history(json.loads(metadata["history"]))
+            net.load_state_dict(tensors)
+        except (SafetensorError, OSError, ValueError, KeyError, TypeError, RuntimeError) as error:
+            raise ModelFileError(f"checkpoint {path} is damaged ({_first(error)}); remove it to "
+                                 "retrain that member") from None
+        return history
 
     def path(self, member: int, phase: str) -> Path:
         return self.folder / f"member{member}-{phase}.safetensors"
@@ -117,9 +120,8 @@ class Checkpoints:
         """Write ``loop``'s state after its epoch (rank 0; atomically)."""
         if self.write:
             tensors, meta = capture(loop)
-            text = json.dumps(meta)
-            atomic_write(self.path(member, phase),
-                         lambda tmp: save_file(tensors, tmp, metadata={"rnncast": text}))
+            data = save(tensors, metadata={"rnncast": json.dumps(meta)})
+            atomic_write(self.path(member, phase), lambda tmp: tmp.write_bytes(data))
 
     def restore(self, loop: Loop, member: int, phase: str) -> bool:
         """Put the last saved state of this run into ``loop``; False when there is none."""
@@ -128,16 +130,44 @@ class Checkpoints:
             return False
         try:
             tensors, metadata = _read(path)
+            _finite(tensors)
             restore(loop, tensors, json.loads(metadata["rnncast"]))
-        except (SafetensorError, OSError, ValueError, KeyError, TypeError, RuntimeError) as error:
-            raise ModelFileError(f"checkpoint {path} is damaged ({error}); remove it to restart "
-                             "that member") from None
+        except (SafetensorError, OSError, ValueError, KeyError, TypeError, RuntimeError,
+                AttributeError, IndexError) as error:
+            raise ModelFileError(f"checkpoint {path} is damaged ({_first(error)}); remove it to "
+                                 "restart that member") from None
         return True
 
 
 def _on_cpu(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """Own CPU copies, as safetensors writes them (contiguous, no shared storage)."""
     return {k: v.detach().cpu().contiguous().clone() for k, v in tensors.items()}
+
+
+def _first(error: BaseException) -> str:
+    """The error's text on one line (torch's state-dict errors say what on their second)."""
+    text = " ".join(str(error).split())
+    return text[:200] if text else type(error).__name__
+
+
+def _finite(tensors: dict[str, torch.Tensor]) -> None:
+    """Refuse NaN or infinite weights: a model resumed from them would forecast nonsense."""
+    for name, tensor in tensors.items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise ValueError(f"tensor '{name}' holds NaN or infinite values")
+
+
+def _history(data) -> History:
+    """A finished member's history from its JSON, checked field by field."""
+    if not isinstance(data, dict) or set(data) - set(History.__dataclass_fields__):
+        raise ValueError("its history is not a training history")
+    history = History(**data)
+    numbers = (int, float)
+    if not (all(isinstance(v, numbers) for v in [*history.loss, *history.val_loss])
+            and all(isinstance(getattr(history, k), numbers) for k in
+                    ("best_epoch", "seconds", "clipped_steps", "skipped_steps", "steps"))):
+        raise ValueError("its history holds values that are not numbers")
+    return history
 
 
 def _read(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:

@@ -166,7 +166,8 @@ def load_long(path: str | Path, id_col: str, target: str | list[str],
     """Read a long-format file (CSV or Parquet) into a :class:`Panel`."""
     targets = [target] if isinstance(target, str) else list(target)
     columns = [id_col, *([time_col] if time_col else []), *targets]
-    panel = from_long(read_table(path, columns), id_col, time_col, target, str(path), time)
+    panel = from_long(read_table(path, columns, text=[id_col]), id_col, time_col, target,
+                      str(path), time)
     if is_parquet(path):
         import pyarrow as pa
 
@@ -258,9 +259,11 @@ def check_time_index(index: pd.Index, label: str, where: str = "") -> None:
                         f"after {index[row - 1]}; sort the file by time first")
 
 
-def read_table(path: str | Path, columns: list[str] | None = None) -> pd.DataFrame:
+def read_table(path: str | Path, columns: list[str] | None = None,
+               text: list[str] = ()) -> pd.DataFrame:
     """Read a CSV or Parquet file, with a clear error for missing, empty or unreadable files.
-    ``columns``: of a Parquet file, read only these (those it has), column by column."""
+    ``columns``: of a Parquet file, read only these (those it has), column by column; ``text``:
+    columns of a CSV file read as written (ids ``007`` and ``7`` are two series, not one)."""
     path = Path(path)
     if not path.exists():
         raise DataError(f"{path}: no such file")
@@ -270,7 +273,7 @@ def read_table(path: str | Path, columns: list[str] | None = None) -> pd.DataFra
         if is_parquet(path):
             frame = _read_parquet(path, columns)
         else:
-            frame = pd.read_csv(path)
+            frame = pd.read_csv(path, dtype=dict.fromkeys(text, str))
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: the file is empty") from None
     except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as error:

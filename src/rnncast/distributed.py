@@ -12,10 +12,16 @@ early-stopping decision. An ensemble may instead be shared out whole: each rank 
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import gc
 import os
-import subprocess
+import signal
+import socket
 import sys
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -23,9 +29,12 @@ import torch
 import torch.distributed as dist
 from torch import Tensor, nn
 
-from rnncast.errors import SettingError
+from rnncast import launcher
+from rnncast.errors import SettingError, Stopped
 
 DEVICES = ("auto", "cpu", "cuda")
+WORKER_TIMEOUT = 300.0  # seconds a worker may go without a sign of life before the job ends
+_abort_hooks: list[Callable[[], None]] = []  # run before a job ends from a watchdog
 
 
 @dataclass(frozen=True)
@@ -118,12 +127,18 @@ def group() -> Group:
     return Group()
 
 
-def start(device: torch.device) -> Group:
+def start(device: torch.device, timeout: float | None = None) -> Group:
     """Join the group torchrun describes in the environment (once per process): gloo on the
-    CPU, NCCL on CUDA. One process when the environment describes none."""
+    CPU, NCCL on CUDA. One process when the environment describes none. Each process then dies
+    with its launcher, stops on SIGTERM like on Ctrl-C, and ends the job when another process
+    gives no sign of life for ``timeout`` seconds (:data:`WORKER_TIMEOUT`)."""
     if requested() > 1 and not dist.is_initialized():
         if not dist.is_available():
             raise SettingError("this PyTorch build has no torch.distributed")
+        _die_with_parent()
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, _stop)
+        Watchdog.start_for(timeout or WORKER_TIMEOUT)  # before joining: a peer may never come
         backend = "nccl" if device.type == "cuda" else "gloo"
         dist.init_process_group(backend, timeout=timedelta(minutes=30))
     return group()
@@ -136,8 +151,106 @@ def finish() -> None:
     if dist.is_available() and dist.is_initialized():
         gc.collect()
         dist.barrier()
+        Watchdog.stop_running()
         dist.destroy_process_group()
         gc.collect()
+
+
+def on_abort(hook: Callable[[], None]) -> None:
+    """Run ``hook`` (discard this command's outputs) before a watchdog ends the job."""
+    _abort_hooks.append(hook)
+
+
+def _stop(signum: int, frame) -> None:
+    raise Stopped(signum)
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to kill this process when its parent (torchrun's agent) dies, so that no
+    worker outlives a killed command; leave at once if the launcher is already gone."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (AttributeError, OSError):  # not Linux
+        return
+    expected = os.environ.get(launcher.LAUNCHER)
+    if expected and os.getppid() != int(expected):
+        os._exit(1)
+
+
+class Watchdog(threading.Thread):
+    """Every second, a sign of life in torchrun's store for this process, and a look at the
+    others': one whose count has not moved for ``timeout`` seconds (stopped, hung, on a lost
+    machine) ends the job, in one line, instead of leaving every other process waiting in a
+    collective for gloo's half hour. Counts, not clocks: machines' clocks may differ."""
+
+    running: Watchdog | None = None
+
+    def __init__(self, timeout: float) -> None:
+        super().__init__(daemon=True, name="rnncast-watchdog")
+        self.timeout, self.halt = timeout, threading.Event()
+        self.rank, self.world = launched_rank(), requested()
+        run = os.environ.get("TORCHELASTIC_RUN_ID", "run")
+        self.prefix = f"rnncast/{run}/{os.environ.get('TORCHELASTIC_RESTART_COUNT', '0')}"
+        self.store = dist.TCPStore(os.environ["MASTER_ADDR"], int(os.environ["MASTER_PORT"]),
+                                   is_master=False, timeout=timedelta(seconds=60))
+
+    @classmethod
+    def start_for(cls, timeout: float) -> None:
+        try:
+            cls.running = cls(timeout)
+        except (KeyError, ValueError, RuntimeError):  # no store to watch by: go unwatched
+            return
+        cls.running.start()
+
+    @classmethod
+    def stop_running(cls) -> None:
+        """This process is done: stop watching, and tell the others not to wait for it."""
+        watchdog, cls.running = cls.running, None
+        if watchdog is not None:
+            watchdog.halt.set()
+            watchdog.join()
+            with contextlib.suppress(RuntimeError):
+                watchdog.store.set(f"{watchdog.prefix}/done/{watchdog.rank}", "1")
+
+    def run(self) -> None:
+        # a peer not yet seen may still be starting (importing torch): a minute at least
+        start = time.monotonic() + max(0.0, 60.0 - self.timeout)
+        peers = {p: (0, start) for p in range(self.world) if p != self.rank}
+        with contextlib.suppress(RuntimeError):
+            self.store.set(f"{self.prefix}/pid/{self.rank}", f"{socket.gethostname()} {os.getpid()}")
+        while not self.halt.wait(1.0):
+            try:
+                self.store.add(f"{self.prefix}/beat/{self.rank}", 1)
+                now = time.monotonic()
+                for peer, (count, since) in list(peers.items()):
+                    if self.store.check([f"{self.prefix}/done/{peer}"]):
+                        del peers[peer]
+                        continue
+                    value = self.store.add(f"{self.prefix}/beat/{peer}", 0)
+                    if value != count:
+                        peers[peer] = (value, now)
+                    elif now - since > self.timeout:
+                        self.abort(peer, {p for p, (_, t) in peers.items() if now - t > self.timeout})
+            except Exception:  # the store is gone with the launcher: this process goes with it
+                return
+
+    def abort(self, peer: int, stale: set[int]) -> None:
+        """End the job: discard this command's outputs, say why once, kill the stale processes
+        on this machine (a stopped process ignores torchrun's SIGTERM for half a minute), exit."""
+        line = (f"worker {peer} has not answered for {self.timeout:g} s (stopped or hung); the "
+                "job ends and no output was written or changed")
+        for hook in _abort_hooks:
+            with contextlib.suppress(Exception):
+                hook()
+        live = [r for r in range(self.world) if r not in stale]
+        if not launcher.leave_message(1, line) and self.rank == min(live):
+            print(f"rnncast: error: {line}", file=sys.stderr, flush=True)
+        for other in stale:
+            with contextlib.suppress(RuntimeError, ValueError, OSError):
+                host, pid = self.store.get(f"{self.prefix}/pid/{other}").decode().split()
+                if host == socket.gethostname():
+                    os.kill(int(pid), signal.SIGKILL)
+        os._exit(1)
 
 
 def resolve_device(name: str) -> torch.device:
@@ -162,13 +275,3 @@ def resolve_device(name: str) -> torch.device:
 def local_share(cores: int) -> int:
     """The cores one process may use when torchrun runs several on this machine."""
     return max(1, cores // int(os.environ.get("LOCAL_WORLD_SIZE", "1") or 1))
-
-
-def launch(argv: list[str], workers: int) -> int:
-    """Run ``rnncast`` with ``argv`` in ``workers`` processes on this machine through torchrun
-    (``torch.distributed.run --standalone``); its exit status."""
-    env = dict(os.environ)
-    env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // workers)))
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone",
-               "--nproc-per-node", str(workers), "-m", "rnncast", *argv]
-    return subprocess.call(command, env=env)

@@ -76,11 +76,10 @@ def _train_one(member: int, net: nn.Module, new_net: Callable[[int], nn.Module],
                ) -> History:
     """Train one member into ``net`` (early stopping, then the refit where one is due)."""
     data, held = source
-    done = checkpoints.finished(member) if checkpoints else None
+    done = checkpoints.load_finished(member, net) if checkpoints else None
     if done is not None:
-        net.load_state_dict(done[0])
         net.eval()
-        return done[1]
+        return done
     again = refit if refit is not None else len(data) <= tc.windows_per_epoch
     report = None if callback is None else _tagged(callback, member)
     validation = held.sample(tc.validation_windows, tc.seed) if len(held) else None

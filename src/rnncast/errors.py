@@ -1,8 +1,11 @@
-"""Error types. Each message is one line that names the problem and says what to change.
+"""Error types, and file-system failures in words. Each message is one line that names the
+problem and says what to change.
 
 The command line maps them to exit codes: 1 for bad data, model files or a file-system failure,
 2 for a bad argument (:class:`SettingError`, :class:`OutputError`), 3 for anything else (a bug).
 """
+
+import errno
 
 
 class RnncastError(Exception):
@@ -46,3 +49,32 @@ def bounded(name: str, value, high, why: str, low=1) -> None:
 class NotFitted(RnncastError, RuntimeError, AttributeError):
     """A fitted model's attribute or method asked for before :meth:`Forecaster.fit` (an
     AttributeError too, so that ``hasattr`` answers False rather than failing)."""
+
+
+class Stopped(BaseException):
+    """The process was asked to stop (SIGTERM): like Ctrl-C, it ends the command and discards
+    its outputs (a BaseException, so that no ``except Exception`` swallows it)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+# -- one line per file-system failure ------------------------------------------------------------
+_PROBLEMS = {
+    errno.EEXIST: "already exists", errno.EISDIR: "is a directory", errno.ENOTDIR: "is not a directory",
+    errno.EACCES: "permission denied", errno.EPERM: "operation not permitted",
+    errno.ENAMETOOLONG: "file name too long", errno.ENOSPC: "no space left on the device",
+    errno.EDQUOT: "disk quota exceeded", errno.EBUSY: "busy (in use by another program)",
+    errno.EROFS: "read-only file system", errno.ENOENT: "no such file or directory",
+    errno.ENOTEMPTY: "directory not empty", errno.EIO: "input/output error",
+    errno.EMFILE: "too many open files", errno.ELOOP: "a loop of symbolic links",
+    errno.EFBIG: "file too large for this system's limits",
+}
+
+
+def describe(error: OSError) -> str:
+    """``path: problem`` for a file-system error, in one line."""
+    problem = _PROBLEMS.get(error.errno, error.strerror or type(error).__name__)
+    where = error.filename if error.filename is not None else "a file"
+    return f"{where}: {problem}"

@@ -10,22 +10,26 @@
   never inside a model, never a foreign folder), stages the outputs, and renames them all into
   place only when the whole command succeeded; :meth:`Outputs.discard` leaves everything as it was.
 
-Temporary names carry the writer's process id, so a later run removes what a killed one left.
+Every temporary (``.NAME.rnncast-PID-TOKEN``) is locked (``flock``) by its writer while it
+lives: the next command in that folder removes a killed run's, never a live run's in another
+container (where a process id says nothing). Commits into one folder take turns (its lock).
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
+import fcntl
 import json
 import os
 import re
 import secrets
 import shutil
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-from rnncast.errors import OutputError
+from rnncast.errors import OutputError, describe
 
 MARKER = ".rnncast.json"  # in every output folder rnncast writes: what it wrote there
 MODEL_FILES = frozenset({"config.json", "weights.safetensors"})
@@ -33,6 +37,7 @@ MODEL_FORMAT = "rnncast-model"
 _TAG = ".rnncast-"  # in every temporary name: .NAME.rnncast-PID-TOKEN
 _NAME_MAX = 255
 _TEMPORARY = re.compile(r"\.([^/\s]+?)\.rnncast-\d+-[0-9a-f]{8}")
+_LEFTOVER = re.compile(r"\..+\.rnncast-(\d+)-[0-9a-f]{8}")  # a whole temporary name
 
 
 # -- low-level steps -----------------------------------------------------------------------------
@@ -52,19 +57,24 @@ def _fsync_tree(root: Path) -> None:
         _fsync_path(Path(folder))
 
 
-def _prefix(final: Path) -> str:
-    """The start of every temporary name beside ``final``: ``.NAME.rnncast-``, the name cut so
-    that the whole stays within the file system's limit."""
-    return f".{final.name.encode()[:120].decode(errors='ignore')}{_TAG}"
-
-
 def _temporary_name(final: Path) -> Path:
-    return final.with_name(f"{_prefix(final)}{os.getpid()}-{secrets.token_hex(4)}")
+    """``.NAME.rnncast-PID-TOKEN`` beside ``final``, the name cut so that the whole stays within
+    the file system's limit."""
+    name = final.name.encode()[:120].decode(errors="ignore")
+    return final.with_name(f".{name}{_TAG}{os.getpid()}-{secrets.token_hex(4)}")
 
 
-def _create_empty(path: Path) -> None:
-    """A new empty file with the usual permissions (the umask applies)."""
-    os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+def _create_locked(path: Path, folder: bool = False) -> int:
+    """A new empty file (the umask applies) or folder at ``path``, locked by this process for
+    as long as the returned descriptor stays open (:func:`clean_leftovers` leaves it alone)."""
+    if folder:
+        os.mkdir(path)
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    else:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666)
+    with contextlib.suppress(OSError):  # a file system without locks: the process id decides
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    return fd
 
 
 def _install_file(tmp: Path, final: Path) -> None:
@@ -81,29 +91,61 @@ def _few(names: list[str]) -> str:
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
+    except OSError as error:  # EPERM: another user's process, alive
+        return error.errno != errno.ESRCH
     return True
 
 
-def clean_leftovers(final: Path) -> None:
-    """Remove temporaries beside ``final`` left by rnncast processes that no longer run."""
-    prefix = _prefix(final)
+def clean_leftovers(folder: Path) -> None:
+    """Remove the temporaries in ``folder`` that rnncast processes left behind: those no process
+    holds locked (and, as a second sign, whose writer no longer runs here)."""
     try:
-        entries = list(final.parent.iterdir())
+        entries = list(Path(folder).iterdir())
     except OSError:
         return
     for entry in entries:
-        if not entry.name.startswith(prefix):
+        match = _LEFTOVER.fullmatch(entry.name)
+        if match is None or int(match.group(1)) == os.getpid() or entry.is_symlink():
             continue
-        pid = entry.name[len(prefix):].split("-")[0]
-        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
-            if entry.is_dir() and not entry.is_symlink():
-                shutil.rmtree(entry, ignore_errors=True)
-            else:
-                entry.unlink(missing_ok=True)
+        try:
+            fd = os.open(entry, os.O_RDONLY | os.O_NOFOLLOW)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:  # its writer is at work, in this container or another
+            os.close(fd)
+            continue
+        except OSError:  # no locks here: the process id alone decides
+            pass
+        try:
+            if not _alive(int(match.group(1))):
+                if entry.is_dir():
+                    shutil.rmtree(entry, ignore_errors=True)
+                else:
+                    entry.unlink(missing_ok=True)
+        finally:
+            os.close(fd)
+
+
+@contextlib.contextmanager
+def _folders_locked(folders: Iterable[Path]) -> Iterator[None]:
+    """Hold an exclusive lock on each of ``folders`` (in a fixed order, so that two commits
+    cannot wait for each other; not our own temporaries, which we hold locked already)."""
+    fds = []
+    try:
+        for folder in sorted(set(folders)):
+            own = _LEFTOVER.fullmatch(folder.name)
+            if own and int(own.group(1)) == os.getpid():  # our own temporary: locked, and private
+                continue
+            fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+            fds.append(fd)
+            with contextlib.suppress(OSError):  # no locks on this file system: as before
+                fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        for fd in fds:
+            os.close(fd)
 
 
 _RENAME_NOREPLACE, _RENAME_EXCHANGE, _AT_FDCWD = 1, 2, -100
@@ -176,13 +218,17 @@ def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = _temporary_name(path)
-    _create_empty(tmp)
+    lock = _create_locked(tmp)
     try:
         write(tmp)
         _install_file(tmp, path)
-    except BaseException:
+    except BaseException as error:
         tmp.unlink(missing_ok=True)
+        if isinstance(error, OSError) and error.errno and error.filename is None:  # say which
+            raise OSError(error.errno, error.strerror, str(path)) from None
         raise
+    finally:
+        os.close(lock)
     return path
 
 
@@ -218,21 +264,27 @@ def replace_directory(path: str | Path, fill: Callable[[Path], None], flag: str 
     final = _resolve(Path(path))  # follow a link: the link stays, its target is replaced
     check_replaceable(final, flag, kind)
     final.parent.mkdir(parents=True, exist_ok=True)
-    clean_leftovers(final)
+    clean_leftovers(final.parent)
     staged = _temporary_name(final)
-    os.mkdir(staged)
+    lock = _create_locked(staged, folder=True)
     try:
         fill(staged)
-        install_directory(staged, final, flag, kind)
+        with _folders_locked([final.parent]):
+            install_directory(staged, final, flag, kind)
     except BaseException:
         shutil.rmtree(staged, ignore_errors=True)
         raise
+    finally:
+        os.close(lock)
     return final
 
 
 # -- a command's outputs -------------------------------------------------------------------------
 def _resolve(path: Path) -> Path:
-    return Path(os.path.abspath(Path(path).expanduser())).resolve()
+    try:
+        return Path(os.path.abspath(Path(path).expanduser())).resolve()
+    except RuntimeError:  # Python 3.11's word for a loop of symbolic links (3.13: OSError)
+        raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), str(path)) from None
 
 
 def _inside(path: Path, folder: Path) -> bool:
@@ -256,9 +308,13 @@ class Outputs:
         self.inputs = [(Path(p), _resolve(Path(p))) for p in inputs if p is not None]
         self.command = command
         self.staged: list[tuple[Path, Path, str, str]] = []  # (tmp, final, kind, flag)
+        self.locks: list[int] = []  # each staged temporary's lock, held until commit or discard
 
     def _check(self, given: Path, flag: str) -> Path:
-        final = _resolve(given)
+        try:
+            final = _resolve(given)
+        except OSError as error:
+            raise OutputError(f"{flag} {describe(error)}") from None
         if len(final.name.encode()) > _NAME_MAX:
             raise OutputError(f"{flag} {given}: file name too long ({len(final.name.encode())} "
                               f"bytes; the limit is {_NAME_MAX})")
@@ -297,27 +353,33 @@ class Outputs:
         if parent.exists() and not parent.is_dir():
             raise OutputError(f"{flag} {final}: {parent} is not a directory")
         parent.mkdir(parents=True, exist_ok=True)
-        clean_leftovers(final)
+        clean_leftovers(parent)
         tmp = _temporary_name(final)
-        if kind != "file":
-            os.mkdir(tmp)
-        else:
-            _create_empty(tmp)
+        self.locks.append(_create_locked(tmp, folder=kind != "file"))
         self.staged.append((tmp, final, kind, flag))
         return tmp
 
     def commit(self) -> None:
-        """Rename every staged output into place (folders swapped whole)."""
-        for tmp, final, kind, flag in self.staged:
+        """Rename every staged output into place (folders swapped whole), holding each
+        destination folder's lock so that another run's outputs never mix with these."""
+        for tmp, _, kind, _ in self.staged:
             if kind == "output":
                 files = sorted(str(p.relative_to(tmp)) for p in tmp.rglob("*"))
                 marker = {"format": "rnncast-output", "command": self.command, "files": files}
                 (tmp / MARKER).write_text(json.dumps(marker, indent=1) + "\n")
-            if kind != "file":
-                install_directory(tmp, final, flag, kind)
-            else:
-                _install_file(tmp, final)
+        with _folders_locked(final.parent for _, final, _, _ in self.staged):
+            for tmp, final, kind, flag in self.staged:
+                if kind != "file":
+                    install_directory(tmp, final, flag, kind)
+                else:
+                    _install_file(tmp, final)
         self.staged = []
+        self._unlock()
+
+    def _unlock(self) -> None:
+        for fd in self.locks:
+            os.close(fd)
+        self.locks = []
 
     def shown(self, text: str) -> str:
         """``text`` (an error message) with staged and temporary names replaced by the final ones."""
@@ -332,23 +394,5 @@ class Outputs:
                 shutil.rmtree(tmp, ignore_errors=True)
             else:
                 tmp.unlink(missing_ok=True)
+        self._unlock()
         self.staged = []
-
-
-# -- one line per file-system failure ------------------------------------------------------------
-_PROBLEMS = {
-    errno.EEXIST: "already exists", errno.EISDIR: "is a directory", errno.ENOTDIR: "is not a directory",
-    errno.EACCES: "permission denied", errno.EPERM: "operation not permitted",
-    errno.ENAMETOOLONG: "file name too long", errno.ENOSPC: "no space left on the device",
-    errno.EDQUOT: "disk quota exceeded", errno.EBUSY: "busy (in use by another program)",
-    errno.EROFS: "read-only file system", errno.ENOENT: "no such file or directory",
-    errno.ENOTEMPTY: "directory not empty", errno.EIO: "input/output error",
-    errno.EMFILE: "too many open files",
-}
-
-
-def describe(error: OSError) -> str:
-    """``path: problem`` for a file-system error, in one line."""
-    problem = _PROBLEMS.get(error.errno, error.strerror or type(error).__name__)
-    where = error.filename if error.filename is not None else "a file"
-    return f"{where}: {problem}"

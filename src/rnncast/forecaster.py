@@ -295,6 +295,7 @@ class Forecaster:
         panel = self.panel if y is None else features.like(  # laid out as the fitted series
             as_panel(y, self.series_config.covariates, self.freq), self.panel.columns,
             self.channels.phase0, self.plan.season)
+        forecasting.check_reach(panel, steps)
         forecasting.say_if_chained(self.plan, steps)
         if self.threads is None:
             torch.set_num_threads(auto_threads(len(panel)))
@@ -335,9 +336,8 @@ class Forecaster:
                                             steps)
 
     def _inverse_all(self, scaled: np.ndarray, lengths: np.ndarray, rows=slice(None)) -> np.ndarray:
-        """Undo scaling, log and seasonal adjustment: ``(B, h, F)`` scaled → original units, for
-        the series ``rows`` (all by default); series ``b``'s first step is position
-        ``lengths[b]``."""
+        """``(B, h, F)`` scaled → original units for the series ``rows`` (default all), series
+        ``b``'s first step at position ``lengths[b]``."""
         return self.transforms.inverse_all(scaled[..., : self.n_targets], lengths, rows)
 
     def forecast_with(self, net: RecurrentNet, steps: int) -> np.ndarray:

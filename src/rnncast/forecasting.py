@@ -108,6 +108,7 @@ def direct(
 
 STRATEGIES = {"recursive": recursive_rolling, "stateful": recursive_stateful, "direct": direct}
 CHUNK = 4096  # series forecast at a time (the activations of 4,096 windows take ~150 MB)
+LAST_YEAR = 9999  # of a forecast's dates (matplotlib's and most readers' last)
 
 
 def check_finite(values: np.ndarray, ids: list[str] | None) -> None:
@@ -210,6 +211,20 @@ def extender(channels, rows: np.ndarray, ends: np.ndarray) -> ExtendFn:
         return torch.cat([values, extra], dim=2)
 
     return extend
+
+
+def check_reach(panel, steps: int) -> None:
+    """Refuse a forecast whose dates would run past :data:`LAST_YEAR` (before computing it)."""
+    if panel.clock.kind != "dates":
+        return
+    try:
+        late = panel.clock.labels(panel.lengths + steps - 1, 1).max().year > LAST_YEAR
+    except (OverflowError, pd.errors.OutOfBoundsDatetime):
+        late = True
+    if late:
+        raise DataError(f"a forecast of {steps:,} steps of {panel.freq} runs past the year "
+                        f"{LAST_YEAR}, the last one dates are written and drawn for; forecast "
+                        "fewer steps")
 
 
 def frame(panel, values: np.ndarray, columns: list[str], horizon: int):

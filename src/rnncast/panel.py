@@ -14,18 +14,36 @@ import pandas as pd
 
 from rnncast.errors import DataError
 
-# Season length by the base of a pandas frequency alias.
+# Season length by the base of a pandas frequency alias (of its one-step form; see season_from_freq).
 _SEASONS = {"MS": 12, "ME": 12, "M": 12, "QS": 4, "QE": 4, "Q": 4, "W": 52, "D": 7, "B": 5,
-            "h": 24, "H": 24, "min": 60, "T": 60, "YS": 1, "YE": 1, "Y": 1, "A": 1, "AS": 1}
+            "YS": 1, "YE": 1, "Y": 1, "A": 1, "AS": 1}
 DATES, STEPS, POSITIONS = "dates", "steps", "positions"
+DAY, HOUR, MINUTE = 86_400 * 10**9, 3_600 * 10**9, 60 * 10**9  # nanoseconds
+MOST_DAILY_STEPS = 96  # a longer season is too long a window: 5-minute data take the hour
+_MONDAY = pd.Timestamp("1970-01-05")  # the anchor that sub-daily and daily phases count from
+
+
+def _offset(freq: str):
+    try:
+        return pd.tseries.frequencies.to_offset(freq)
+    except ValueError:
+        return None
 
 
 def season_from_freq(freq: str | None) -> int:
-    """Season length for a pandas frequency alias (``"MS"`` → 12); 1 when unknown."""
-    if not freq:
+    """Season length for a pandas frequency alias, its multiple included: ``"MS"`` → 12,
+    ``"3MS"`` → 4, ``"30min"`` → 48 (a day), ``"2h"`` → 12, ``"5min"`` → 12 (an hour: a day of
+    288 steps is too long a season); 1 when unknown or when no season divides evenly."""
+    offset = _offset(freq) if freq else None
+    if offset is None:
         return 1
-    base = freq.split("-")[0].lstrip("0123456789")
-    return _SEASONS.get(base, 1)
+    nanos = getattr(offset, "nanos", None) if isinstance(offset, pd.offsets.Tick) else None
+    if nanos is not None and nanos < DAY:  # sub-daily: the day, else the hour, the minute
+        steps = [span // nanos for span in (DAY, HOUR, MINUTE) if span % nanos == 0]
+        return next((int(n) for n in steps if 1 < n <= MOST_DAILY_STEPS), 1)
+    base = offset.rule_code.split("-")[0]
+    season = _SEASONS.get(base, 1)
+    return season // offset.n if season % offset.n == 0 else 1
 
 
 @dataclass
@@ -89,16 +107,28 @@ class Clock:
 
     def phase(self, season: int) -> np.ndarray | None:
         """Where in its season each series' first row falls (0 … season-1): the month of year
-        for monthly data, the quarter, the weekday, the hour; None without dates."""
+        for monthly data, the quarter, the week of year, the weekday, the half hour of the day
+        (steps counted from a fixed anchor: January, Monday midnight); None without dates."""
         if season < 2 or self.kind != DATES:
             return None
-        first = self.first
-        by_season = {12: first.month - 1, 4: first.quarter - 1, 7: first.day_of_week,
-                     5: first.day_of_week, 24: first.hour, 60: first.minute}
-        if season == 52:
+        first, offset = self.first, _offset(self.freq)
+        code = offset.rule_code.split("-")[0] if offset is not None else ""
+        if isinstance(offset, pd.offsets.Tick | pd.offsets.Day):  # fixed steps (days too)
+            steps = (first.tz_localize(None) if first.tz else first) - _MONDAY
+            value = steps.to_numpy().astype("m8[ns]").astype(np.int64) // offset.nanos
+        elif code in ("MS", "ME", "M"):
+            value = (first.year * 12 + first.month - 1) // offset.n
+        elif code in ("QS", "QE", "Q"):
+            value = (first.year * 4 + first.quarter - 1) // offset.n
+        elif code == "W" and season == 52 and offset.n == 1:
             value = first.isocalendar().week.to_numpy() - 1
+        elif code == "B":
+            days = (first.tz_localize(None) if first.tz else first).to_numpy().astype("M8[D]")
+            value = np.busday_count(np.datetime64(_MONDAY.date()), days) // offset.n
+        elif code in ("YS", "YE", "Y", "A", "AS"):
+            value = first.year // offset.n
         else:
-            value = by_season.get(season, np.zeros(len(first), dtype=np.int64))
+            value = np.zeros(len(first), dtype=np.int64)
         return np.asarray(value, dtype=np.int64) % season
 
     def _grid(self, after: int) -> tuple[pd.DatetimeIndex, np.ndarray]:

@@ -20,7 +20,7 @@ import torch
 from safetensors.torch import load_file, save
 
 from rnncast import files
-from rnncast.errors import ModelFileError, SettingError
+from rnncast.errors import ModelFileError, SettingError, describe
 from rnncast.intervals import Calibration
 from rnncast.networks import ModelConfig
 from rnncast.panel import DATES, POSITIONS, STEPS, Clock, Panel, SeriesData
@@ -127,7 +127,7 @@ def load_model(path: str | Path, build: Callable[[Saved], T]) -> T:
     try:
         config = json.loads((path / CONFIG).read_text())
     except OSError as error:
-        raise ModelFileError(f"{path / CONFIG}: cannot be read ({files.describe(error)})") from None
+        raise ModelFileError(f"{path / CONFIG}: cannot be read ({describe(error)})") from None
     except (ValueError, RecursionError) as error:
         first = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise ModelFileError(f"{path / CONFIG}: corrupt model configuration ({first})") from None
@@ -146,7 +146,7 @@ def load_model(path: str | Path, build: Callable[[Saved], T]) -> T:
     try:
         tensors = load_file(str(path / WEIGHTS))
     except OSError as error:
-        raise ModelFileError(f"{path / WEIGHTS}: cannot be read ({files.describe(error)})") from None
+        raise ModelFileError(f"{path / WEIGHTS}: cannot be read ({describe(error)})") from None
     except Exception as error:  # safetensors' own errors: a damaged file
         raise ModelFileError(f"{path / WEIGHTS}: corrupt weights file ({_first(error)})") from None
     try:

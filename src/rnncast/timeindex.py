@@ -51,10 +51,11 @@ class TimeConfig:
 
 
 def parse_times(raw: pd.Series, label: str, where: str, cfg: TimeConfig) -> pd.Index:
-    """A time column as a DatetimeIndex (dates) or an integer Index (steps), checked for missing
-    values; rows are 1-based in messages."""
+    """A time column as a DatetimeIndex (dates) or an integer Index (steps; integers read as
+    dates when a date format is given), checked for missing values; rows are 1-based in
+    messages."""
     prefix = f"{where}: " if where else ""
-    if pd.api.types.is_numeric_dtype(raw):
+    if pd.api.types.is_numeric_dtype(raw) and not cfg.date_format:  # 20200101 with %Y%m%d: dates
         values = raw.to_numpy()
         if pd.isna(values).any():
             row = int(np.argmax(pd.isna(values)))

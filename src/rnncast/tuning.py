@@ -20,13 +20,14 @@ class Tuning:
 
     metric: str
     rows: list[dict]  # {"settings": {...}, "score": float, "folds": [...], "metrics": {...}}
+    trials: int | None = None  # of a search: how many it ran (it ends once all are scored)
 
     @property
     def best(self) -> dict:
         return self.rows[0]["settings"]
 
     def to_dict(self) -> dict:
-        return {"metric": self.metric, "best": self.best, "rows": self.rows}
+        return {"metric": self.metric, "best": self.best, "rows": self.rows, "trials": self.trials}
 
 
 def grid(choices: dict[str, list]) -> list[dict]:
@@ -76,7 +77,8 @@ def search(
     callback: Callable[[EpochInfo], None] | None = None,
 ) -> Tuning:
     """Like :func:`tune`, but ``trials`` configurations proposed by Optuna's TPE sampler from
-    ``choices`` instead of the whole grid (a configuration proposed twice is backtested once)."""
+    ``choices`` instead of the whole grid (a configuration proposed twice is backtested once;
+    the search ends once every configuration is scored)."""
     try:
         import optuna
     except ImportError:
@@ -93,7 +95,13 @@ def search(
         score = done[key]["score"]
         return float("inf") if np.isnan(score) else score
 
+    configurations = len(grid(choices))
+
+    def all_scored(study, trial) -> None:  # more trials would only propose them again
+        if len(done) >= configurations:
+            study.stop()
+
     study = optuna.create_study(direction="minimize", sampler=optuna.samplers.TPESampler(seed=seed))
-    study.optimize(objective, n_trials=trials)
+    study.optimize(objective, n_trials=trials, callbacks=[all_scored])
     rows = sorted(done.values(), key=lambda r: (np.isnan(r["score"]), r["score"]))
-    return Tuning(metric, rows)
+    return Tuning(metric, rows, len(study.trials))

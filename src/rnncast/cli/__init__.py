@@ -11,16 +11,17 @@ import contextlib
 import json
 import logging
 import os
+import signal
 import sys
 import traceback
 from pathlib import Path
 
-from rnncast import distributed
+from rnncast import distributed, launcher
 from rnncast.cli import backtest, demo, diagnose, evaluate, fit, forecast, tune
 from rnncast.cli.args import HelpFormatter, Parser
 from rnncast.cli.common import to_json
-from rnncast.errors import OutputError, RnncastError, SettingError
-from rnncast.files import Outputs, describe
+from rnncast.errors import OutputError, RnncastError, SettingError, Stopped, describe
+from rnncast.files import Outputs
 from rnncast.version import __version__
 
 COMMANDS = {"evaluate": evaluate, "fit": fit, "forecast": forecast, "backtest": backtest,
@@ -66,6 +67,9 @@ def _failure(error: BaseException) -> tuple[int, str, str]:
     """``(exit code, kind, one line)`` for an error that ended a command."""
     if isinstance(error, KeyboardInterrupt):
         return 130, "interrupted", "interrupted; no output was written or changed"
+    if isinstance(error, Stopped):
+        name = signal.Signals(error.signum).name
+        return 128 + error.signum, "stopped", f"stopped by {name}; no output was written or changed"
     if isinstance(error, SettingError | OutputError):
         return 2, "argument", str(error)
     if isinstance(error, RnncastError):
@@ -86,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     Parser.json_errors = "--json" in argv
     args = build_parser().parse_args(argv)
     if getattr(args, "workers", 1) > 1 and distributed.requested() == 1:
-        return distributed.launch(distributed.without_workers(argv), args.workers)
+        return launcher.launch(distributed.without_workers(argv), args.workers, args.json)
     if distributed.requested() > 1 and args.command != "fit":
         print(f"rnncast: error: only `fit` trains in several processes; run `rnncast "
               f"{args.command}` in one (without torchrun)", file=sys.stderr)
@@ -119,6 +123,10 @@ def _run(args: argparse.Namespace) -> int:
         run.discard()
         if args.debug:
             traceback.print_exc()
+        if os.environ.get(launcher.MESSAGES):  # under --workers the launcher says it, once
+            if kind not in ("interrupted", "stopped"):  # those: it knows why, and says it
+                launcher.leave_message(code, line)
+            return code
         if distributed.launched_rank() == 0:
             print(f"rnncast: error: {line}", file=sys.stderr)
         if args.json:

@@ -45,7 +45,11 @@ seed_int = number(int, lambda v: 0 <= v <= 2**31 - 1, "an integer from 0 to 2147
 CPUS = os.cpu_count() or 1
 threads_int = number(int, lambda v: 1 <= v <= CPUS,
                       f"from 1 to {CPUS}, the CPUs of this machine (more only slows PyTorch down)")
+workers_int = number(int, lambda v: 1 <= v <= CPUS,
+                     f"from 1 to {CPUS}, one process per core of this machine at most")
 positive_float = number(float, lambda v: v > 0, "a positive number")
+trials_int = number(int, lambda v: 1 <= v <= 10_000,
+                    "from 1 to 10,000 (each trial is a backtest: several fits)")
 nonnegative_int = number(int, lambda v: v >= 0, "an integer >= 0")
 nonnegative_float = number(float, lambda v: v >= 0, "a number >= 0")
 

@@ -13,9 +13,11 @@ from rnncast.cli.args import (
     forecaster_from,
     model_arguments,
     output_arguments,
-    positive_int,
+    positive_float,
+    workers_int,
 )
 from rnncast.cli.common import Progress, choices_text, default_steps, load_data, say
+from rnncast.distributed import WORKER_TIMEOUT
 from rnncast.errors import OutputError
 from rnncast.files import Outputs, overlaps
 from rnncast.persistence import write_model
@@ -49,10 +51,14 @@ def add(verbs) -> None:
     r.add_argument("--resume", type=Path, metavar="DIR",
                    help="go on from the last finished epoch saved in DIR by --checkpoint-dir "
                         "(same data and options; finished ensemble members are not retrained)")
-    r.add_argument("--workers", type=positive_int, default=1, metavar="N",
-                   help="train data-parallel in N processes on this machine (torchrun, gloo on "
-                        "the CPU, NCCL on GPUs); for many machines start `torchrun ... -m "
-                        "rnncast fit ...` on each instead")
+    r.add_argument("--workers", type=workers_int, default=1, metavar="N",
+                   help="train data-parallel in N processes on this machine, at most one per "
+                        "core (torchrun, gloo on the CPU, NCCL on GPUs); for many machines start "
+                        "`torchrun ... -m rnncast fit ...` on each instead")
+    r.add_argument("--worker-timeout", type=positive_float, default=WORKER_TIMEOUT,
+                   metavar="SECONDS",
+                   help="with several processes: one that gives no sign of life for this long "
+                        "(stopped, hung, on a lost machine) ends the job, in one line")
     r.add_argument("--parallel", choices=PARALLEL, default=TrainConfig.parallel,
                    help="how processes share the work: members (each trains whole ensemble "
                         "members alone, no traffic until the end), batches (every member "
@@ -68,6 +74,8 @@ def run(args: argparse.Namespace, run: Outputs) -> dict:
     checkpoints = _checkpoint_folder(args)
     data = load_data(args)
     model = forecaster_from(args)
+    distributed.start(model.device, args.worker_timeout)  # under torchrun: join the others
+    distributed.on_abort(run.discard)
     start = time.perf_counter()
     plan = model.resolve(data)  # once, for the calibration and the fit
     if args.intervals:

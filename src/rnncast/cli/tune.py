@@ -15,6 +15,7 @@ from rnncast.cli.args import (
     nonnegative_int,
     output_arguments,
     positive_int,
+    trials_int,
 )
 from rnncast.cli.common import Progress, default_steps, load_data, say, to_json
 from rnncast.data import as_panel
@@ -48,7 +49,7 @@ def add(verbs) -> None:
     tn.add_argument("--step", type=positive_int,
                     help="points between origins (default: --fold-length)")
     tn.add_argument("--metric", choices=list(METRICS), default="rmse", help="what to rank by")
-    tn.add_argument("--trials", type=positive_int,
+    tn.add_argument("--trials", type=trials_int,
                     help="try this many configurations proposed by Optuna instead of the grid")
     model_arguments(tn, lists=True, horizon_is_head=False)
     tn.add_argument("--out", type=Path, help="directory for tune.json and tune.png")
