@@ -33,7 +33,7 @@ def fit_and_score(args: argparse.Namespace, folder: Path, workers: int, extra: l
     name = f"{workers}-{'-'.join(extra)}"
     model, forecast = folder / f"model{name}", folder / f"forecast{name}.parquet"
     fit = measured([*rnncast, "fit", str(folder / "train.parquet"), "--id-col", "unique_id",
-                    "--time-col", "ds", "--target", "y", "--horizon", str(h), "--quiet",
+                    "--time-col", "ds", "--target", "y", "--head", str(h), "--quiet",
                     "--json", "--seed", str(args.seed), "--threads", "1", "--device", "cpu",
                     "--workers", str(workers), *extra, "--out", str(model)])
     report = json.loads(fit["stdout"])

@@ -165,7 +165,7 @@ def main() -> None:
              .groupby("id", sort=False)]
 
     sweep = {}
-    methods = len(model.fitted_config.combine)
+    methods = len(model.plan.combine)
     if methods:  # how the network's weight against the classical mean would have scored
         mean = [((1 + methods) * f - a) / methods for f, a in zip(forecasts, alone, strict=True)]
         sweep = {"network_weight": {f"{w:g}": score_all([w * a + (1 - w) * m for a, m in zip(
@@ -191,7 +191,7 @@ def main() -> None:
         "series": len(series), "horizon": horizon,
         **score_all(forecasts, series, season),
         "network_alone": score_all(alone, series, season),
-        "combine": list(model.fitted_config.combine), "choices": model.choices, **sweep,
+        "combine": list(model.plan.combine), "choices": model.choices, **sweep,
         **intervals,
         "fit_cpu_s": fit_cpu, "fit_wall_s": fit_wall, "predict_cpu_s": predict_cpu,
         "predict_cpu_s_warm": predict_warm,

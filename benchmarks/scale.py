@@ -103,7 +103,7 @@ def run_panel(args: argparse.Namespace, folder: Path, extra: list[str]) -> dict:
     h, rnncast = args.horizon, [sys.executable, "-m", "rnncast"]
     data = folder / "train.parquet"
     fit = measured([*rnncast, "fit", str(data), "--id-col", "unique_id", "--time-col", "ds",
-                    "--target", "y", "--horizon", str(h), "--quiet", "--seed", str(args.seed),
+                    "--target", "y", "--head", str(h), "--quiet", "--seed", str(args.seed),
                     *extra, "--out", str(folder / "model")])
     fc = measured([*rnncast, "forecast", str(folder / "model"), "--horizon", str(h), "--quiet",
                    "--out", str(folder / "forecast.parquet")])

@@ -37,7 +37,7 @@ def main() -> None:
     for seed in (int(s) for s in args.seeds.split(",")):
         cpu = time.process_time()
         tuned = tune(truncate(y, 12), grid({"window": windows}),
-                     lambda s, seed=seed: Forecaster(seed=seed, **s), folds=3, horizon=12)
+                     lambda s, seed=seed: Forecaster(seed=seed, **s), folds=3, test=12)
         tune_cpu = time.process_time() - cpu
         test = {w: holdout(y, 12, Forecaster(window=w, seed=seed), baselines=[]).metrics["rmse"]
                 for w in windows}

@@ -49,7 +49,7 @@ def main() -> None:
     varmax = scores(test, baselines.varmax(train.to_numpy(), args.test))
     runs = []
     for seed in range(args.seeds):
-        model = Forecaster(cell="lstm", window=16, horizon=args.test, season=4, seed=seed)
+        model = Forecaster(cell="lstm", window=16, head=args.test, season=4, seed=seed)
         forecast = model.fit(train).predict(args.test).to_numpy()
         runs.append(scores(test, forecast))
     print(json.dumps({

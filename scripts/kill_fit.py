@@ -27,7 +27,7 @@ SRC = str(Path(__file__).resolve().parents[1] / "src")
 
 def fit(data: Path, out: Path, seed: int) -> list[str]:
     return [sys.executable, "-m", "rnncast", "fit", str(data), "--target", "y", "--time-col", "t",
-            "--epochs", "5", "--ensemble", "2", "--units", "8", "--horizon", "3", "--quiet",
+            "--epochs", "5", "--ensemble", "2", "--units", "8", "--head", "3", "--quiet",
             "--seed", str(seed), "--out", str(out)]
 
 
