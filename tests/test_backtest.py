@@ -5,8 +5,9 @@ import pandas as pd
 import pytest
 
 from rnncast import Forecaster
+from rnncast.data import truncate
 from rnncast.errors import DataError
-from rnncast.evaluation import backtest, truncate
+from rnncast.evaluation import backtest
 
 FAST = dict(units=8, epochs=10, ensemble=1, patience=5, window=12, head=4, season=12)
 
@@ -68,3 +69,41 @@ def test_a_baseline_that_runs_past_its_budget_is_stopped_and_left_out(monkeypatc
     assert len(calls) < 10  # it stopped before the last series
     calls.clear()
     assert len(evaluation._run_baseline("theta", trains, 3, 1, budget=10)) == 10
+
+
+def panel_frame(n=72):
+    t = np.arange(n)
+    return pd.concat([pd.DataFrame({"store": key, "week": pd.date_range("2015-01-01", periods=n,
+                                                                      freq="MS"),
+                                    "sales": 100 + k * 20 + t + 10 * np.sin(2 * np.pi * t / 12)})
+                      for k, key in enumerate(["a", "b"])])
+
+
+@pytest.mark.parametrize("refit", [True, False])
+def test_cross_validation_is_every_origin_s_forecast_and_scores_as_backtest(refit):
+    """NeuralForecast's cross_validation: the id, the time, the cutoff, the forecast and the
+    truth of every origin; scored by series, it gives backtest's fold scores exactly."""
+    from rnncast import metrics
+
+    frame = panel_frame()
+    model = Forecaster(**FAST)
+    cv = model.cross_validation(frame, h=4, n_windows=3, step_size=2, refit=refit,
+                                id_col="store", time_col="week", target_col="sales")
+    assert list(cv.columns) == ["store", "week", "cutoff", "rnncast", "sales"]
+    assert len(cv) == 3 * 2 * 4 and not model.nets  # the model itself stays unfitted
+    assert sorted(cv["cutoff"].astype(str).unique()) == ["2020-04-01", "2020-06-01", "2020-08-01"]
+    assert (cv["week"] > cv["cutoff"]).all()
+    truth = frame.set_index(["store", "week"])["sales"]
+    np.testing.assert_array_equal(cv["sales"], truth.loc[list(zip(cv["store"], cv["week"],
+                                                                         strict=True))])
+    copy = model.unfitted_copy()
+    result = backtest(copy.layout(frame), 3, 4, lambda k: copy.unfitted_copy(), step=2,
+                      refit=refit, baselines=[])
+    for fold, (cutoff, rows) in zip(result.folds, cv.groupby("cutoff"), strict=True):
+        scores = []
+        for key, part in rows.groupby("store"):
+            history = frame[(frame["store"] == key) & (frame["week"] <= cutoff)]["sales"]
+            scores.append(metrics.score(part["sales"], part["rnncast"], history, 12))
+        for name in ("rmse", "mae", "smape", "mase"):
+            assert fold["metrics"][name] == pytest.approx(np.mean([s[name] for s in scores]),
+                                                          rel=1e-12)

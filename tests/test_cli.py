@@ -139,7 +139,8 @@ BAD_DATA = [
     (lambda d: write(d, "b.csv", "t,y\n1,2\n2,abc\n3,4\n"), [],
      "b.csv: column 'y' has a non-numeric value 'abc' at row 2"),
     (lambda d: write(d, "c.csv", "t,y\n1,2\n2,\n3,4\n"), [],
-     "c.csv: column 'y' has a missing (NaN) value at row 2; fill or drop it first"),
+     "c.csv: column 'y' has a missing (NaN) value at row 2; fill it with --fill-missing "
+     "interpolate|zero|ffill, or drop it"),
     (lambda d: write(d, "d.csv", "t,y\n1,2\n2,inf\n3,4\n"), [],
      "d.csv: column 'y' has an infinite value at row 2; fill or drop it first"),
     (lambda d: write(d, "e.csv", "t,y\n2020-01-01,1\n2020-02-01,2\n2020-02-01,3\n"),

@@ -217,3 +217,28 @@ def test_a_forecast_past_twice_the_head_warns_only_when_the_head_was_set_by_hand
     with caplog.at_level("INFO", logger="rnncast.forecasting"):
         by_hand.predict(6)
     assert [r.levelname for r in caplog.records if "errors compound" in r.getMessage()] == ["WARNING"]
+
+
+def test_the_api_neuralforecast_users_expect():
+    """fit() takes the long table's column names (and says them when they are wrong), predict
+    takes h=, levels are percentages as in the CLI (0.8 was silently a 0.8% band)."""
+    from rnncast.errors import SettingError
+
+    t = np.arange(60)
+    frame = pd.concat([pd.DataFrame({"shop": key, "day": pd.date_range("2020-01-01", periods=60,
+                                                                     freq="MS"),
+                                     "units": 50 + k + t + 5 * np.sin(2 * np.pi * t / 12)})
+                       for k, key in enumerate(["x", "y"])])
+    with pytest.raises(DataError, match="no column 'unique_id' for the long layout unique_id, ds, "
+                                        "y: name yours with id_col=, time_col=, target_col="):
+        Forecaster(**FAST).fit(frame)
+    model = Forecaster(units=4, epochs=2, ensemble=1, window=12, head=6).calibrate(
+        frame.rename(columns={"shop": "unique_id", "day": "ds", "units": "y"}), 6)
+    model.fit(frame, id_col="shop", time_col="day", target_col="units")
+    forecast = model.predict(h=6)
+    assert list(forecast.columns) == ["shop", "day", "units"] and len(forecast) == 12
+    assert forecast.equals(model.predict(horizon=6)) and forecast.equals(model.predict(6))
+    with pytest.raises(SettingError, match=r"levels are percentages: 0\.8 would be a 0\.8% band, "
+                                           r"nearly zero wide; did you mean 80"):
+        model.predict(6, levels=(0.8,))
+    assert {"lo-80", "hi-80"} <= set(model.predict(6, levels=(80,)).columns)

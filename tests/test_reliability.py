@@ -536,3 +536,44 @@ def test_a_search_ends_once_every_configuration_is_scored():
                                                                    head=6, **s),
                     trials=1_000_000, folds=1, test=6)
     assert len(result.rows) == 2 and result.trials <= 10
+
+
+@pytest.mark.parametrize("stamps, first, freq", [
+    (lambda t: [f"{1956 + k // 4} Q{k % 4 + 1}" for k in t], "1956-01-01", "QS-JAN"),
+    (lambda t: pd.date_range("1939-01-01", periods=len(t), freq="MS").strftime("%Y %b"),
+     "1939-01-01", "MS"),
+    (lambda t: pd.date_range("2019-01-07", periods=len(t), freq="W-MON").strftime("%G W%V"),
+     "2019-01-07", "W-MON"),
+])
+def test_fpp3_and_tsibble_stamps_are_read_as_written(capsys, tmp_path, stamps, first, freq):
+    """`1956 Q1` and `1939 Jan` could not be read, and no --date-format could say quarters."""
+    t = np.arange(40)
+    path = tmp_path / "fpp3.csv"
+    pd.DataFrame({"Quarter": stamps(t), "Beer": 200 + t + 20 * np.sin(t)}).to_csv(path, index=False)
+    code, _, err = run(capsys, "fit", path, "--target", "Beer", "--time-col", "Quarter",
+                       "--window", "8", "--head", "4", "--out", tmp_path / "m", *FAST)
+    assert code == 0, err
+    from rnncast import Forecaster
+
+    model = Forecaster.load(tmp_path / "m")
+    assert model.panel.freq == freq and str(model.panel.clock.first[0].date()) >= first
+
+
+def test_a_quarter_format_and_missing_values_filled_like_missing_stamps(capsys, tmp_path):
+    """NaN values and missing stamps were two errors with two fixes: --fill-missing is both."""
+    path = tmp_path / "q.csv"
+    beer = [float(v) for v in 100 + np.arange(24)]
+    beer[5] = np.nan
+    pd.DataFrame({"q": [f"{2000 + k // 4}Q{k % 4 + 1}" for k in range(24)], "beer": beer}).to_csv(
+        path, index=False)
+    common = ["--target", "beer", "--time-col", "q", "--date-format", "%YQ%q"]
+    code, _, err = run(capsys, "fit", path, *common, "--out", tmp_path / "m", *FAST)
+    assert code == 1 and one_line(err) == (
+        f"rnncast: error: {path}: column 'beer' has a missing (NaN) value at row 6; fill it with "
+        "--fill-missing interpolate|zero|ffill, or drop it")
+    from rnncast.data import load_series
+    from rnncast.timeindex import TimeConfig
+
+    series = load_series(path, "beer", "q", TimeConfig(date_format="%YQ%q", fill="interpolate"))
+    assert series.values[5, 0] == 105.0 and series.freq.startswith("QS")
+    assert str(series.index[5].date()) == "2001-04-01"

@@ -5,12 +5,16 @@ agrees (benchmarks/results/)."""
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 
 from rnncast import metrics
 from rnncast.classical import LABELS, classical_forecasts, spread
 from rnncast.panel import Panel
 from rnncast.plan import Plan, zero_run
+
+log = logging.getLogger(__name__)
 
 JUDGED = 300  # series whose held-out ends judge an automatic combination (spread over the panel)
 # how much better the network alone must be there to drop it. Early stopping chose its epochs on
@@ -29,6 +33,32 @@ def combined(network: np.ndarray, classical: np.ndarray) -> np.ndarray:
     mean = np.nanmean(parts, axis=0)  # the network is never NaN: no empty slice
     out[:, :steps] = mean
     return out
+
+
+def classical_for(plan: Plan, panel: Panel, targets: int, steps: int | None = None
+                  ) -> np.ndarray | None:
+    """The classical forecasts the plan averages in, ``(methods, N, steps, targets)`` (None: it
+    combines none); by default as many steps as a forecast is likely to ask for, which a saved
+    model keeps."""
+    if not plan.combine:
+        return None
+    steps = steps or max(2 * plan.head, 2 * plan.season, 24)
+    return classical_forecasts(panel, plan.combine, steps, plan.season, targets)
+
+
+def final(network: np.ndarray, panel: Panel, plan: Plan, stored: np.ndarray | None,
+          loaded: bool) -> np.ndarray:
+    """The network's forecast ``(N, h, F)`` of ``panel`` averaged with the classical ones the
+    plan names: those made at fit time (``stored``) where they cover the steps, else new ones
+    (for a loaded model, from the tails it keeps: said)."""
+    if not plan.combine:
+        return network
+    if stored is None or stored.shape[2] < network.shape[1]:
+        if stored is not None and loaded:
+            log.warning("this saved model holds classical forecasts for %d steps; the longer "
+                        "forecast combines ones fitted to the stored tails only", stored.shape[2])
+        stored = classical_for(plan, panel, network.shape[2], network.shape[1])
+    return combined(network, stored)
 
 
 def judged_rows(panel: Panel, plan: Plan) -> np.ndarray | None:

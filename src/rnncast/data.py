@@ -23,7 +23,14 @@ from rnncast.panel import (  # noqa: F401  (SeriesData and season_from_freq: re-
     gather_rows,
     season_from_freq,
 )
-from rnncast.timeindex import TimeConfig, dayfirst_hint, panel_steps, parse_times, regular
+from rnncast.timeindex import (
+    TimeConfig,
+    dayfirst_hint,
+    fill_values,
+    panel_steps,
+    parse_times,
+    regular,
+)
 
 MAX_MAGNITUDE = 1e100  # squares of larger values overflow when scaling
 
@@ -31,14 +38,26 @@ MAX_MAGNITUDE = 1e100  # squares of larger values overflow when scaling
 LONG = ("unique_id", "ds", "y")  # the field's long layout (NeuralForecast, statsforecast)
 
 
-def as_panel(y, covariates: tuple[str, ...] = (), freq: str | None = None) -> Panel:
+def as_panel(y, covariates: tuple[str, ...] = (), freq: str | None = None,
+             long: tuple = LONG) -> Panel:
     """One series (pandas, NumPy, :class:`SeriesData`), a list or dict of series, a Panel, or a
-    long DataFrame with columns ``unique_id, ds, y`` (and any ``covariates``); ``freq``: the
-    frequency alias where the dates do not tell it."""
+    long DataFrame with the columns ``long`` (id, time, target or targets; ``unique_id, ds, y``
+    by default) and any ``covariates``; ``freq``: the frequency where the dates do not tell it."""
     if isinstance(y, Panel):
         return y
-    if isinstance(y, pd.DataFrame) and set(LONG) <= set(y.columns):
-        return from_long(y, LONG[0], LONG[1], [LONG[2], *covariates], time=TimeConfig(freq=freq))
+    if isinstance(y, pd.DataFrame):
+        id_col, time_col, target = long
+        targets = [target] if isinstance(target, str) else list(target)
+        needed = [id_col, time_col, *targets]
+        if set(needed) <= set(y.columns):
+            return from_long(y, id_col, time_col, [*targets, *covariates],
+                             time=TimeConfig(freq=freq))
+        text = [c for c in y.columns if not pd.api.types.is_numeric_dtype(y[c])]
+        if tuple(long) != LONG or text:  # meant as a long table, surely
+            missing = next(c for c in needed if c not in y.columns)
+            raise DataError(f"no column {missing!r} for the long layout {', '.join(needed)}: name "
+                            f"yours with id_col=, time_col=, target_col= (default unique_id, ds, "
+                            f"y), or give one series a column per target, indexed by time")
     if isinstance(y, SeriesData):
         return Panel.of([y])
     if isinstance(y, dict):
@@ -74,7 +93,7 @@ def from_long(
     if frame[id_col].isna().any():
         row = int(np.argmax(frame[id_col].isna().to_numpy()))
         raise DataError(f"{prefix}column '{id_col}' has a missing id at row {row + 1}")
-    values = _columns(frame, targets, where)
+    values = _columns(frame, targets, where, time.fill)
     codes, names = _codes(frame[id_col])
     ids = [str(n) for n in names]
     if not time_col:
@@ -116,12 +135,15 @@ def from_long(
             pieces += [values[done:a], filled]
             lengths[k], done = len(filled), b
         values, offsets = np.concatenate([*pieces, values[done:]]), np.r_[0, np.cumsum(lengths)]
+    values = fill_values(values, offsets, time.fill, targets, ids, where)
     return Panel(values, offsets, targets, clock, ids, id_col)
 
 
-def _columns(frame: pd.DataFrame, names: list[str], where: str) -> np.ndarray:
-    """The numeric columns ``names`` as ``(rows, F)`` float64 (one column: a view, no copy)."""
-    columns = [numeric_column(frame[c], c, where) for c in names]
+def _columns(frame: pd.DataFrame, names: list[str], where: str, fill: str | None = None
+             ) -> np.ndarray:
+    """The numeric columns ``names`` as ``(rows, F)`` float64 (one column: a view, no copy);
+    NaN kept where ``fill`` will fill it."""
+    columns = [numeric_column(frame[c], c, where, fill is not None) for c in names]
     return columns[0][:, None] if len(columns) == 1 else np.column_stack(columns)
 
 
@@ -217,8 +239,10 @@ def as_series(y, name: str = "y") -> SeriesData:
     return SeriesData(values, index, [str(c) for c in frame.columns], freq)
 
 
-def numeric_column(column: pd.Series, label: str, where: str = "") -> np.ndarray:
-    """The column as float64; names the first bad row on non-numeric, NaN or infinite values."""
+def numeric_column(column: pd.Series, label: str, where: str = "", nan: bool = False
+                   ) -> np.ndarray:
+    """The column as float64; names the first bad row on non-numeric, infinite or (unless
+    ``nan``: they will be filled) missing values."""
     prefix = f"{where}: " if where else ""
     if pd.api.types.is_float_dtype(column) or pd.api.types.is_integer_dtype(column):
         values = column.to_numpy(dtype=np.float64, na_value=np.nan)  # float64: a view
@@ -236,10 +260,13 @@ def numeric_column(column: pd.Series, label: str, where: str = "") -> np.ndarray
         raise DataError(f"{prefix}column '{label}' has the value {values[row]:.3g} at row {row + 1}, "
                         f"beyond {MAX_MAGNITUDE:.0e}: too large to scale in floating point; divide "
                         "the column by a power of ten first")
-    if not np.isfinite(values).all():
-        row = int(np.argmax(~np.isfinite(values)))
-        kind = "a missing (NaN)" if np.isnan(values[row]) else "an infinite"
-        raise DataError(f"{prefix}column '{label}' has {kind} value at row {row + 1}; "
+    bad = ~np.isfinite(values) & ~(nan & np.isnan(values))
+    if bad.any():
+        row = int(np.argmax(bad))
+        if np.isnan(values[row]):
+            raise DataError(f"{prefix}column '{label}' has a missing (NaN) value at row {row + 1}; "
+                            "fill it with --fill-missing interpolate|zero|ffill, or drop it")
+        raise DataError(f"{prefix}column '{label}' has an infinite value at row {row + 1}; "
                         "fill or drop it first")
     return values
 
@@ -313,7 +340,7 @@ def load_series(
         if column not in frame.columns:
             known = ", ".join(map(str, frame.columns[:12]))
             raise DataError(f"{path}: no column '{column}' (columns: {known})")
-    values = np.column_stack([numeric_column(frame[c], c, str(path)) for c in targets])
+    values = _columns(frame, targets, str(path), time.fill)
     index = freq = None
     if time_col:
         index = parse_times(frame[time_col], time_col, str(path), time)
@@ -322,6 +349,7 @@ def load_series(
         except DataError as error:
             raise DataError(f"{error}{dayfirst_hint(frame[time_col], time)}") from None
         index, values, freq = regular(index, values, time, time_col, str(path), raw=frame[time_col])
+    values = fill_values(values, np.array([0, len(values)]), time.fill, targets, None, str(path))
     return SeriesData(values, index, targets, freq)
 
 

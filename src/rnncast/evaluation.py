@@ -14,13 +14,13 @@ import numpy as np
 import pandas as pd
 
 from rnncast import baselines as base
+from rnncast import crossval, metrics
 from rnncast.classical import median_strength, spread
 from rnncast.cores import cores, one_blas_thread
-from rnncast.data import Panel, SeriesData, as_panel, truncate
+from rnncast.data import Panel, SeriesData, as_panel
 from rnncast.errors import DataError
 from rnncast.forecaster import Forecaster
 from rnncast.intervals import coverage
-from rnncast.metrics import score
 from rnncast.plan import Plan
 from rnncast.training import EpochInfo
 
@@ -127,39 +127,24 @@ def holdout(
             callback(info)
 
     model.fit(train, callback=report, plan=plan)
-    evaluation = _score_trained(model, train, truth, season, baselines, own_history=True,
-                                budget=budget)
+    forecast = crossval.forecast_of(model, train, test, own_history=True)
+    evaluation = score_forecast(model, train, truth, forecast, season, baselines, budget)
     evaluation.snapshots = snapshots
     return evaluation
 
 
-def _score_trained(
-    model: Forecaster,
-    history: Panel,
-    truth: Panel,
-    season: int | None,
-    baselines: list[str] | None,
-    own_history: bool,
-    budget: float = BUDGET,
-) -> Evaluation:
-    """Forecast ``truth``'s rows after ``history`` with a trained model, and score it and the
-    baselines there. ``own_history``: forecast from the data the model was fitted on (which a
-    ``short="skip"`` policy may have thinned) rather than from ``history``."""
+def score_forecast(model: Forecaster, history: Panel, truth: Panel, forecast: np.ndarray,
+                   season: int | None, baselines: list[str] | None, budget: float = BUDGET
+                   ) -> Evaluation:
+    """Score ``model``'s ``forecast (N, test, targets)`` of ``truth``'s rows after ``history``
+    (NaN rows: series it skipped, left out) and the baselines' forecasts of the same points."""
     targets = model.panel.columns[: model.n_targets]  # covariates are not scored
     truth, history = truth.with_columns(targets), history.with_columns(targets)
     test = int(truth.lengths[0])
-    forecast = model.predict(test, y=None if own_history else history)
     m = season or model.plan.season
-    skipped: list[str] = []
-    kept = [0]
-    if history.single:
-        frame = forecast.to_frame() if isinstance(forecast, pd.Series) else forecast
-        forecasts = [frame.to_numpy()]
-    else:  # score the series the model forecast
-        by_id = {key: g[targets].to_numpy() for key, g in forecast.groupby(history.id_name, sort=False)}
-        kept = [k for k, key in enumerate(history.ids) if key in by_id]
-        skipped = [key for key in history.ids if key not in by_id]
-        forecasts = [by_id[history.ids[k]] for k in kept]
+    kept = [k for k in range(len(history)) if np.isfinite(forecast[k]).all()]
+    skipped = [history.ids[k] for k in range(len(history)) if k not in kept] if history.ids else []
+    forecasts = [forecast[k] for k in kept]
     truths, trains = [truth.rows(k) for k in kept], [history.rows(k) for k in kept]
     names = baselines if baselines is not None else default_baselines(history)
     unknown = sorted(set(names) - set(BASELINES))
@@ -274,7 +259,7 @@ def _baseline(name: str, train: np.ndarray, horizon: int, season: int) -> np.nda
 def _scores(truth: list[np.ndarray], forecasts: list[np.ndarray], train: list[np.ndarray],
             season: int) -> list[list[dict[str, float]]]:
     """Every metric of each series (outer list) and target (inner list)."""
-    return [[score(t[:, k], f[:, k], tr[:, k], season) for k in range(t.shape[1])]
+    return [[metrics.score(t[:, k], f[:, k], tr[:, k], season) for k in range(t.shape[1])]
             for t, f, tr in zip(truth, forecasts, train, strict=True)]
 
 
@@ -319,46 +304,22 @@ def backtest(
     levels: tuple[float, ...] | list[float] | None = None,
     budget: float = BUDGET,
 ) -> Backtest:
-    """Forecast ``test`` points from ``folds`` origins at the end of the data, ``step`` apart
-    (default ``test``), and score the network and the baselines on each (each fold's model
-    resolves its plan, once, on its own training part).
-
-    ``refit``: a new model (``make_model(fold)``) trained on everything before each origin;
-    otherwise one model trained before the first origin forecasts from every later one. Nothing
-    after an origin is seen by the forecast made from it.
-
-    ``levels`` (e.g. ``(80, 95)``): each model is also calibrated on its own training part, and
-    every fold reports the share of its test points inside the conformal intervals.
+    """Score the network and the baselines on the folds of :func:`rnncast.crossval.folds`:
+    ``test`` points forecast from ``folds`` origins at the end of the data, ``step`` apart
+    (default ``test``), a new model ``make_model(k)`` trained before each (``refit``) or one
+    before the first. ``levels`` (e.g. ``(80, 95)``): each model also calibrates intervals on
+    its own training part, and every fold reports the share of its points inside them.
     """
-    if folds < 1 or test < 1:
-        raise DataError(f"folds and test must be positive integers, got {folds} and {test}")
-    step = step or test
     panel = as_panel(data)
-    shortest = int(panel.lengths.min())
-    if shortest <= test + (folds - 1) * step:
-        raise DataError(f"series of {shortest} points cannot hold {folds} folds of {test} "
-                        f"points, {step} apart; use fewer folds or a shorter test range")
-    drops = [(folds - 1 - k) * step for k in range(folds)]  # points after each fold's test part
     results = []
-    first_model = None
-    for k, drop in enumerate(drops):
-        fold_data = truncate(panel, drop)
-        history, truth = fold_data.split(test)
-        if refit or first_model is None:
-            model = make_model(k)
-            plan = model.resolve(history, test=test)
-            if levels:
-                model.calibrate(history, test, plan=plan)
-            evaluation = holdout(fold_data, test, model, season, callback=callback,
-                                 baselines=baselines, budget=budget, plan=plan)
-            first_model = model
-        else:
-            evaluation = _score_trained(first_model, history, truth, season, baselines,
-                                        own_history=False, budget=budget)
-        result = {"fold": k, "origin_from_end": drop + test,
+    for fold in crossval.folds(panel, folds, test, make_model, step, refit, callback,
+                               calibrate=bool(levels)):
+        evaluation = score_forecast(fold.model, fold.history, fold.truth, fold.forecast, season,
+                                    baselines, budget)
+        result = {"fold": fold.number, "origin_from_end": fold.drop + test,
                   "metrics": evaluation.metrics, "baselines": evaluation.baselines}
         if levels:
-            result["coverage"] = interval_coverage(first_model, history, truth, levels)
+            result["coverage"] = interval_coverage(fold.model, fold.history, fold.truth, levels)
         results.append(result)
     everywhere = [n for n in results[0]["baselines"] if all(n in r["baselines"] for r in results)]
     mean = {"metrics": _mean_of([r["metrics"] for r in results]),

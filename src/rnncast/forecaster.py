@@ -16,13 +16,13 @@ from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 
-from rnncast import combination, distributed, features, forecasting, intervals, presets
+from rnncast import combination, crossval, distributed, features, forecasting, intervals, presets
 from rnncast.checkpoints import Checkpoints
-from rnncast.classical import classical_forecasts
 from rnncast.cores import auto_threads, threads
-from rnncast.data import Panel, as_panel
+from rnncast.data import LONG, Panel, as_panel
 from rnncast.ensemble import train_members
 from rnncast.errors import NotFitted, SettingError, bounded
 from rnncast.features import Channels
@@ -101,6 +101,7 @@ class Forecaster:
         self.device = distributed.resolve_device(device)  # auto: CUDA when there is one
         self.threads = threads  # PyTorch CPU threads to fit and forecast; None: auto_threads
         self.freq: str | None = None
+        self.long = LONG  # the id, time and target columns of a long table
         self.plan: Plan | None = None  # what the data decided (set by fit)
         self.nets: list[RecurrentNet] = []
         self.histories: list[History] = []
@@ -149,7 +150,7 @@ class Forecaster:
     def layout(self, y) -> Panel:
         """``y`` as this model reads data: a panel whose series put the targets first."""
         covariates = self.series_config.covariates
-        return features.targets_first(as_panel(y, covariates, self.freq), covariates)
+        return features.targets_first(as_panel(y, covariates, self.freq, self.long), covariates)
 
     def resolve(self, y, test: int | None = None) -> Plan:
         """What the data ``y`` decide under this model's settings (``test``: the length of a
@@ -160,15 +161,17 @@ class Forecaster:
     # -- fitting -------------------------------------------------------------------------------
     def fit(self, y, callback: Callable[[EpochInfo], None] | None = None,
             freq: str | None = None, checkpoints: str | Path | None = None,
-            resume: bool = False, plan: Plan | None = None) -> Forecaster:
+            resume: bool = False, plan: Plan | None = None, *, id_col: str = LONG[0],
+            time_col: str = LONG[1], target_col: str | list[str] = LONG[2]) -> Forecaster:
         """Train on the whole of ``y`` (early stopping on the last ``validation`` points of
         each series). ``y``: a series (pandas, NumPy), a list or dict of series, a Panel, or a
-        long DataFrame ``unique_id, ds, y``; ``freq``: its frequency where the dates do not
-        tell it. ``plan``: from :meth:`resolve` (default: resolved here). ``checkpoints``: a
+        long DataFrame (columns ``id_col, time_col, target_col``: ``unique_id, ds, y``); ``freq``:
+        its frequency where the dates do not tell it. ``plan``: from :meth:`resolve`
+        (default: resolved here). ``checkpoints``: a
         folder for the state after every epoch; ``resume``: go on from the checkpoints there
         (same data and settings). Under torchrun, the processes train together
         (rnncast.distributed)."""
-        self.freq = freq or self.freq
+        self.freq, self.long = freq or self.freq, (id_col, time_col, target_col)
         with threads(self.threads):
             return self._fit(y, callback, checkpoints, resume, plan)
 
@@ -204,7 +207,7 @@ class Forecaster:
             self.plan = combination.judge(self.plan, self._held_out(early, held), panel, held)
         # as many steps as a forecast is likely to ask for: a saved model keeps them (only the
         # process that saves needs them; another computes them if it forecasts)
-        self.classical = self._classical(panel, max(2 * plan.head, 2 * plan.season, 24)) \
+        self.classical = combination.classical_for(self.plan, panel, self.n_targets) \
             if ranks.main else None
         return self
 
@@ -215,12 +218,6 @@ class Forecaster:
         ends = self.panel.take(rows).head(self.plan.validation).ends
         return self.transforms.inverse_all(scaled[..., : self.n_targets], ends, rows)
 
-    def _classical(self, panel: Panel, steps: int) -> np.ndarray | None:
-        """The forecasts combined with the network's (None when the plan combines none)."""
-        if not self.plan.combine:
-            return None
-        return classical_forecasts(panel, self.plan.combine, steps, self.plan.season,
-                                   self.n_targets)
 
     def _set_channels(self, panel: Panel, plan: Plan) -> None:
         self.channels = Channels.of(panel, plan.covariates, plan.season, plan.calendar,
@@ -259,7 +256,9 @@ class Forecaster:
         with threads(self.threads):
             panel, scaled, ends = self._forecast(steps, y, strategy)
         network = self._inverse_all(scaled, ends)  # (B, steps, F), original units
-        values = self._combined(network, panel, y is None) if combined else network
+        stored = self.classical if y is None else None  # fitted at fit time, for these series
+        values = combination.final(network, panel, self.plan, stored, self.loaded) \
+            if combined else network
         if self.plan.zero_tail:  # a series that has stopped stays stopped
             values = combination.stopped_at_zero(values, panel, self.plan.season)
         shift = values - network  # the combination moves the intervals with the forecast
@@ -271,20 +270,6 @@ class Forecaster:
             forecasting.check_finite(values, panel.ids)
         return forecasting.frame(panel, values, columns, steps)
 
-    def _combined(self, network: np.ndarray, panel: Panel, fitted: bool) -> np.ndarray:
-        """The network's forecast averaged with the classical ones (:mod:`rnncast.combination`):
-        those made at fit time for the fitted series, new ones for other data or more steps."""
-        if not self.plan.combine:
-            return network
-        classical = self.classical if fitted else None
-        if classical is None or classical.shape[2] < network.shape[1]:
-            if fitted and self.loaded:
-                log.warning("this saved model holds classical forecasts for %d steps; the longer "
-                            "forecast combines ones fitted to the stored tails only",
-                            0 if self.classical is None else self.classical.shape[2])
-            classical = self._classical(panel, network.shape[1])
-        return combination.combined(network, classical)
-
     def _forecast(self, steps: int, y=None, strategy: str | None = None):
         """``(panel, scaled (B, steps, F), ends (B,))``: the forecast on the model's scale."""
         if not self.nets:
@@ -293,7 +278,7 @@ class Forecaster:
         bounded("horizon", steps, MAX_FORECAST, "forecasts that far are meaningless; aggregate the "
                 "data to a coarser frequency")
         panel = self.panel if y is None else features.like(  # laid out as the fitted series
-            as_panel(y, self.series_config.covariates, self.freq), self.panel.columns,
+            as_panel(y, self.series_config.covariates, self.freq, self.long), self.panel.columns,
             self.channels.phase0, self.plan.season)
         forecasting.check_reach(panel, steps)
         forecasting.say_if_chained(self.plan, steps)
@@ -313,11 +298,22 @@ class Forecaster:
         self.calibration = intervals.calibrate(self, y, horizon, origins, callback, plan)
         return self
 
+    def cross_validation(self, df, h: int, n_windows: int = 1, step_size: int | None = None,
+                         refit: bool = True, *, id_col: str = LONG[0], time_col: str = LONG[1],
+                         target_col: str | list[str] = LONG[2]) -> pd.DataFrame:
+        """Forecasts of ``h`` steps from ``n_windows`` origins ``step_size`` apart at the end of
+        ``df``, by copies of this model trained before each origin (or once, ``refit=False``),
+        beside the truth: NeuralForecast's columns (id, time, ``cutoff``, the forecast, the
+        truth); :func:`rnncast.evaluation.backtest` scores the same folds."""
+        self.long = (id_col, time_col, target_col)
+        return crossval.cross_validation(self, df, h, n_windows, step_size, refit)
+
     def unfitted_copy(self) -> Forecaster:
         """A new, unfitted forecaster with the same settings."""
         copy = Forecaster.from_configs(self.model_config, self.series_config, self.train_config,
                                        self.ensemble, str(self.device))
-        for name in ("aggregate", "threads", "freq", "preset", "from_preset", "requested_train"):
+        for name in ("aggregate", "threads", "freq", "long", "preset", "from_preset",
+                     "requested_train"):
             setattr(copy, name, getattr(self, name))
         return copy
 

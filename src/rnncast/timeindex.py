@@ -9,6 +9,7 @@ irregular stamps are errors naming the first one, unless the user asks to fill t
 
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass
 
@@ -18,6 +19,8 @@ import pandas as pd
 from rnncast.errors import DataError, SettingError
 
 FILLS = ("interpolate", "zero", "ffill")
+# tsibble's and fpp3's exports: "1956 Q1", "1939 Jan", "2019 W01" (read without a format)
+_TSIBBLE = {r"\d{4} Q[1-4]": "quarter", r"\d{4} [A-Z][a-z]{2}": "%Y %b", r"\d{4} W\d{2}": "week"}
 TIME_ZONES = ("utc", "local")
 _OFFSET = r"(?:Z|[+-]\d{2}:?\d{2})$"
 _DAY_FIRST_LOOK = r"^\s*\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}"
@@ -87,6 +90,9 @@ def parse_times(raw: pd.Series, label: str, where: str, cfg: TimeConfig) -> pd.I
         if cfg.time_zone == "local":
             text = text.str.replace(_OFFSET, "", regex=True)
     utc = cfg.time_zone == "utc"
+    tsibble = _tsibble(text, cfg.date_format)
+    if tsibble is not None:
+        return tsibble.rename(label)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
@@ -102,6 +108,34 @@ def parse_times(raw: pd.Series, label: str, where: str, cfg: TimeConfig) -> pd.I
         raise DataError(f"{prefix}time column '{label}' has a missing or unreadable time "
                         f"{raw.iloc[row]!r}{hint} at row {row + 1}")
     return index
+
+
+def _tsibble(text: pd.Series, fmt: str | None) -> pd.DatetimeIndex | None:
+    """Stamps written as tsibble and fpp3 write them (``1956 Q1``, ``1939 Jan``, ``2019 W01``),
+    or with a ``%q`` (quarter) format such as ``%Y Q%q``: their first days; None otherwise."""
+    if fmt and "%q" in fmt:
+        pattern = re.escape(fmt).replace("%Y", r"(?P<year>\d{4})").replace("%q", r"(?P<quarter>[1-4])")
+        if "%" in pattern.replace("%%", ""):
+            raise SettingError(f"--date-format {fmt!r}: %q (the quarter) goes with %Y alone")
+        parts = text.str.extract(f"^{pattern}$")
+        if parts.isna().any(axis=None):
+            row = int(np.argmax(parts.isna().any(axis=1).to_numpy()))
+            raise DataError(f"a time {text.iloc[row]!r} at row {row + 1} does not match --date-format "
+                            f"{fmt!r}")
+        return pd.PeriodIndex.from_fields(year=parts["year"].astype(int), quarter=parts[
+            "quarter"].astype(int), freq="Q").to_timestamp()
+    if fmt or text.isna().any():
+        return None
+    for pattern, kind in _TSIBBLE.items():
+        if text.str.fullmatch(pattern).all():
+            if kind == "quarter":
+                return pd.PeriodIndex.from_fields(year=text.str[:4].astype(int),
+                                                  quarter=text.str[-1].astype(int),
+                                                  freq="Q").to_timestamp()
+            if kind == "week":  # ISO year and week: its Monday
+                return pd.DatetimeIndex(pd.to_datetime(text + " 1", format="%G W%V %u"))
+            return pd.DatetimeIndex(pd.to_datetime(text, format=kind))
+    return None
 
 
 def panel_steps(stamps: pd.Index, starts: np.ndarray, cfg: TimeConfig, label: str, where: str,
@@ -270,6 +304,30 @@ def regular(index: pd.Index, values: np.ndarray, cfg: TimeConfig, label: str, wh
     else:
         frame = frame.interpolate(method="linear", limit_direction="both")
     return full, frame.to_numpy(np.float64), freq if isinstance(full, pd.DatetimeIndex) else None
+
+
+def fill_values(values: np.ndarray, offsets: np.ndarray, how: str | None, columns: list[str],
+                ids: list[str] | None, where: str) -> np.ndarray:
+    """Fill the NaN values of each series (``offsets``) as ``how`` says, within the series: the
+    line between its neighbours (``interpolate``), zero, or the last value before (``ffill``;
+    the first after, at its start). A series with no value at all is an error naming it."""
+    missing = np.isnan(values)
+    if how is None or not missing.any():
+        return values
+    series = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
+    empty = ~pd.DataFrame(~missing).groupby(series).any().to_numpy()  # (N, F)
+    if empty.any():
+        k, j = map(int, np.argwhere(empty)[0])
+        name = f"series '{ids[k]}'" if ids else "the series"
+        raise DataError(f"{where}: {name} has no value in column '{columns[j]}' to fill from")
+    if how == "zero":
+        return np.where(missing, 0.0, values)
+    frame = pd.DataFrame(values).groupby(series)
+    if how == "ffill":
+        filled = frame.ffill().fillna(frame.bfill())
+    else:
+        filled = frame.transform(lambda s: s.interpolate(method="linear", limit_direction="both"))
+    return filled.to_numpy(np.float64)
 
 
 def dayfirst_hint(raw: pd.Series | None, cfg: TimeConfig) -> str:

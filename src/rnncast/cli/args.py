@@ -164,10 +164,13 @@ def time_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--freq", help="the data's frequency as a pandas alias (MS, W-SUN, D, h, 15min) "
                                   "when it cannot be inferred (default: inferred)")
     g.add_argument("--date-format", metavar="FORMAT",
-                   help="strftime format of the time column, e.g. %%d/%%m/%%Y (default: guessed)")
+                   help="strftime format of the time column, e.g. %%d/%%m/%%Y, %%Y%%m%%d, or "
+                        "%%Y Q%%q for quarters (default: guessed; fpp3/tsibble's 1956 Q1, "
+                        "1939 Jan and 2019 W01 are read as they are)")
     g.add_argument("--dayfirst", action="store_true", help="read 03/04/2020 as 3 April")
     g.add_argument("--fill-missing", choices=FILLS, metavar="HOW",
-                   help=f"fill missing time stamps ({', '.join(FILLS)}) instead of refusing them")
+                   help=f"fill missing time stamps and missing (NaN) values, within each series "
+                        f"({', '.join(FILLS)}), instead of refusing them")
     g.add_argument("--time-zone", choices=TIME_ZONES, metavar="ZONE",
                    help="for stamps with mixed UTC offsets: utc converts them (hourly data), local "
                         "keeps the wall-clock time (daily and coarser data)")

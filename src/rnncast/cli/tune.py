@@ -59,7 +59,7 @@ def add(verbs) -> None:
 
 
 def run(args: argparse.Namespace, run: Outputs) -> dict:
-    from rnncast.evaluation import truncate
+    from rnncast.data import truncate
     from rnncast.tuning import grid, search, tune
 
     folder = run.directory(args.out) if args.out else None
