@@ -52,7 +52,8 @@ def test_a_baseline_that_runs_past_its_budget_is_stopped_and_left_out(monkeypatc
     """The first series are quick, the others slow: the projection passes, the deadline stops it."""
     import time
 
-    from rnncast import evaluation
+    from rnncast import baselines
+
 
     calls = []
 
@@ -62,13 +63,13 @@ def test_a_baseline_that_runs_past_its_budget_is_stopped_and_left_out(monkeypatc
             time.sleep(0.05)
         return np.zeros(horizon)
 
-    monkeypatch.setitem(evaluation.UNIVARIATE, "theta", quick_then_slow)
-    monkeypatch.setattr(evaluation, "cores", lambda: 1)  # one worker: in this process
+    monkeypatch.setitem(baselines.UNIVARIATE, "theta", quick_then_slow)
+    monkeypatch.setattr(baselines, "cores", lambda: 1)  # one worker: in this process
     trains = [np.ones((20, 1))] * 10
-    assert evaluation._run_baseline("theta", trains, 3, 1, budget=0.1) is None
+    assert baselines.run("theta", trains, 3, 1, budget=0.1) is None
     assert len(calls) < 10  # it stopped before the last series
     calls.clear()
-    assert len(evaluation._run_baseline("theta", trains, 3, 1, budget=10)) == 10
+    assert len(baselines.run("theta", trains, 3, 1, budget=10)) == 10
 
 
 def panel_frame(n=72):

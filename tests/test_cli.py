@@ -112,7 +112,16 @@ def test_multivariate_targets(capsys, monthly_csv, tmp_path):
     code, out, err = run(capsys, "evaluate", monthly_csv, "--target", "sales", "--target", "price",
                          "--time-col", "month", "--test", "6", "--json", *FAST)
     assert code == 0, err
-    assert json.loads(out)["settings"]["plan"]["head"] == 6  # a test under one season
+    result = json.loads(out)
+    assert result["settings"]["plan"]["head"] == 6  # a test under one season
+    # targets in different units: the verdict on MASE, a table per target, each baseline per target
+    assert result["verdict_metric"] == "mase" and set(result["per_target"]) == {"sales", "price"}
+    for scores in result["per_target"].values():
+        assert {"network", "theta", "ets", "varmax"} <= set(scores)
+    code, out, _ = run(capsys, "evaluate", monthly_csv, "--target", "sales", "--target", "price",
+                       "--time-col", "month", "--test", "6", "--baselines", "naive",
+                       *FAST[:-1])
+    assert "\n  sales " in out and "\n  price " in out
 
 
 @pytest.mark.slow

@@ -242,9 +242,11 @@ def test_devices_resolve_as_documented(monkeypatch):
 
 def test_threads_are_shared_among_the_processes_of_one_machine(monkeypatch):
     monkeypatch.setenv("LOCAL_WORLD_SIZE", "2")
-    assert distributed.local_share(2) == 1 and distributed.local_share(16) == 8
+    from rnncast.cores import local_share
+
+    assert local_share(2) == 1 and local_share(16) == 8
     monkeypatch.delenv("LOCAL_WORLD_SIZE")
-    assert distributed.local_share(2) == 2
+    assert local_share(2) == 2
 
 
 SPARK_TASK = """

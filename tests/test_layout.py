@@ -25,11 +25,13 @@ def is_module(name: str) -> bool:
 
 def imports() -> dict[str, tuple[set[str], set[str]]]:
     """Each rnncast module: the rnncast modules it imports (anywhere in its code, a function's
-    body included) and the other top-level packages it imports."""
+    body included) and the other packages it imports when it is loaded (at its top level)."""
     graph = {}
     for path in PACKAGE.rglob("*.py"):
         ours, theirs = set(), set()
-        for node in ast.walk(ast.parse(path.read_text())):
+        tree = ast.parse(path.read_text())
+        loaded = {id(node) for node in tree.body}
+        for node in ast.walk(tree):
             if isinstance(node, ast.Import):
                 names = [a.name for a in node.names]
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
@@ -39,8 +41,10 @@ def imports() -> dict[str, tuple[set[str], set[str]]]:
             else:
                 continue
             for name in names:
-                (ours if name.split(".")[0] == "rnncast" else theirs).add(
-                    name if name.startswith("rnncast") else name.split(".")[0])
+                if name.split(".")[0] == "rnncast":
+                    ours.add(name)
+                elif id(node) in loaded:
+                    theirs.add(name.split(".")[0])
         graph[module_name(path)] = (ours - {"rnncast"}, theirs)
     return graph
 

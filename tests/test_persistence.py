@@ -108,7 +108,8 @@ def test_format_3_keeps_the_tails_in_one_tensor_and_time_zones(tmp_path):
     model.save(tmp_path / "m")
     tensors = load_file(str(tmp_path / "m" / "weights.safetensors"))
     assert not any(name.startswith("history") and name != "history" for name in tensors)
-    assert tensors["tail_lengths"].tolist() == [8, 8, 8] and tensors["ends"].tolist() == [60, 59, 58]
+    # the tails: a window to forecast from, and four days of past to draw beside a forecast
+    assert tensors["tail_lengths"].tolist() == [60, 59, 58] and tensors["ends"].tolist() == [60, 59, 58]
     again = Forecaster.load(tmp_path / "m")
     pd.testing.assert_frame_equal(again.predict(3), model.predict(3))
     assert str(again.predict(3)["time"].dt.tz) == "Europe/Paris"

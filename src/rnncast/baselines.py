@@ -1,13 +1,24 @@
-"""Simple forecasts a network must beat: naive, seasonal naive, and statsmodels' classics.
+"""Simple forecasts a network must beat: naive, seasonal naive, and statsmodels' classics, and
+how they run over many series within a time budget.
 
-Every function takes the training part ``y (T,)`` and returns the next ``horizon`` values.
+Every forecast function takes the training part ``y (T,)`` and returns the next ``horizon``
+values.
 """
 
 from __future__ import annotations
 
+import logging
+import time
 import warnings
+from concurrent.futures import ProcessPoolExecutor, wait
+from multiprocessing import get_context
 
 import numpy as np
+
+from rnncast.cores import cores, one_blas_thread
+from rnncast.panel import Panel
+
+log = logging.getLogger(__name__)
 
 
 def naive(y, horizon: int, season: int = 1) -> np.ndarray:
@@ -136,3 +147,79 @@ def varmax(y, horizon: int, order: int = 1) -> np.ndarray:
         steps = np.asarray(fit.forecast(horizon))
     levels = data[-1] + np.cumsum(steps, axis=0)
     return np.exp(levels) if use_log else levels
+
+
+# -- running them over many series, within a time budget ---------------------------------------
+# name -> forecast(train (T,), horizon, season) for one column
+UNIVARIATE = {"naive": naive, "seasonal_naive": seasonal_naive, "naive2": naive2, "theta": theta,
+              "ets": ets, "sarimax": sarimax}
+NAMES = (*UNIVARIATE, "varmax")
+CHEAP = ("naive", "seasonal_naive", "naive2")  # no model fitted: always run, never skipped
+SEASONAL = ("seasonal_naive", "naive2")  # the same as naive without a season
+BUDGET = 300  # seconds the fitted baselines of one evaluation may take, over all series
+
+
+def default_names(panel: Panel) -> list[str]:
+    """Naive, seasonal naive, Naive2, Theta and ETS with its form chosen per series (each target
+    on its own); SARIMAX for one univariate series, VARMAX for one multivariate series (on
+    panels, statsmodels' fits run in parallel within a time budget)."""
+    names = ["naive", "seasonal_naive", "naive2", "theta", "ets"]
+    if panel.single:
+        names += ["sarimax"] if panel.values.shape[1] == 1 else ["varmax"]
+    return names
+
+
+def run(name: str, trains: list[np.ndarray], horizon: int, season: int,
+                  budget: float) -> list[np.ndarray] | None:
+    """``name``'s forecasts of every series; a fitted model's in parallel over the cores.
+    None when a few series spread over the panel show that all would take more than ``budget``
+    seconds, or when the budget runs out (at most one small chunk per worker runs on)."""
+    if name in CHEAP or len(trains) == 1:
+        return [one(name, train, horizon, season) for train in trains]
+    start = time.perf_counter()
+    deadline = start + budget
+    probe = sorted(set(np.linspace(0, len(trains) - 1, min(len(trains), 4)).astype(int).tolist()))
+    out = {k: one(name, trains[k], horizon, season) for k in probe}
+    workers = cores()
+    rest, spent = [k for k in range(len(trains)) if k not in out], time.perf_counter() - start
+    if spent + spent / len(probe) * len(rest) / workers > budget:
+        return None
+    if workers == 1 or len(rest) < 2 * workers:
+        for k in rest:
+            if time.perf_counter() > deadline:
+                return None
+            out[k] = one(name, trains[k], horizon, season)
+        return [out[k] for k in range(len(trains))]
+    # spawn: a fresh interpreter per worker, never a fork of a process running torch threads
+    with ProcessPoolExecutor(workers, mp_context=get_context("spawn"),
+                             initializer=one_blas_thread) as pool:  # for the worker's life
+        chunks = [rest[i : i + 4] for i in range(0, len(rest), 4)]
+        futures = {pool.submit(_chunk, name, [trains[k] for k in chunk], horizon, season): chunk
+                   for chunk in chunks}
+        done, pending = wait(futures, timeout=max(0.0, deadline - time.perf_counter()))
+        if pending:
+            pool.shutdown(wait=False, cancel_futures=True)
+            return None
+        for future in done:
+            out.update(zip(futures[future], future.result(), strict=True))
+    return [out[k] for k in range(len(trains))]
+
+
+def _chunk(name: str, trains: list[np.ndarray], horizon: int, season: int) -> list[np.ndarray]:
+    """One baseline's forecasts of a few series (a worker's chunk)."""
+    return [one(name, train, horizon, season) for train in trains]
+
+
+def one(name: str, train: np.ndarray, horizon: int, season: int) -> np.ndarray:
+    """One baseline's forecast ``(horizon, F)`` of a training part ``(T, F)``; NaN (scored as
+    unavailable) when a statistical model cannot be fitted to these data."""
+    try:
+        if name == "varmax":
+            return varmax(train, horizon)
+        return np.column_stack([UNIVARIATE[name](col, horizon, season) for col in train.T])
+    except Exception as error:  # statsmodels raises many kinds on short or degenerate data
+        if name in ("naive", "seasonal_naive"):
+            raise
+        log.warning("the %s baseline could not be fitted (%s: %s); left out",
+                    name, type(error).__name__, error)
+        return np.full((horizon, train.shape[1]), np.nan)

@@ -1,15 +1,18 @@
-"""CPU threads: how many suit PyTorch's batches (from the data and the machine, never from the
-load of the moment), and NumPy's BLAS held to one thread while rnncast works."""
+"""CPU cores and threads: how many suit PyTorch's batches (from the data and the machine, never
+from the load of the moment), and NumPy's BLAS held to one thread while rnncast works. Imports
+no torch: the classical baselines count cores too."""
 
 from __future__ import annotations
 
 import os
 from contextlib import contextmanager
 
-import torch
 from threadpoolctl import threadpool_limits
 
-from rnncast import distributed
+
+def local_share(cores: int) -> int:
+    """The cores one process may use when torchrun runs several on this machine."""
+    return max(1, cores // int(os.environ.get("LOCAL_WORLD_SIZE", "1") or 1))
 
 
 def cores() -> int:
@@ -19,7 +22,7 @@ def cores() -> int:
         count = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         count = os.cpu_count() or 1
-    return distributed.local_share(count)
+    return local_share(count)
 
 
 def auto_threads(batch: int) -> int:
@@ -46,6 +49,8 @@ def one_blas_thread():
 def threads(count: int | None):
     """PyTorch's CPU threads set to ``count`` (None: one, until :func:`auto_threads` knows
     the batch) for a while, then set back; NumPy's BLAS on one thread meanwhile."""
+    import torch  # here: the rest of this module serves code that never imports torch
+
     before = torch.get_num_threads()
     torch.set_num_threads(count or 1)
     try:

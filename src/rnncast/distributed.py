@@ -270,8 +270,3 @@ def resolve_device(name: str) -> torch.device:
         raise SettingError(f"{name}: this machine has {torch.cuda.device_count()} GPU(s); start "
                            "at most that many processes per machine")
     return device
-
-
-def local_share(cores: int) -> int:
-    """The cores one process may use when torchrun runs several on this machine."""
-    return max(1, cores // int(os.environ.get("LOCAL_WORLD_SIZE", "1") or 1))

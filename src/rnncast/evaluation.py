@@ -6,17 +6,16 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 
 import numpy as np
 import pandas as pd
 
-from rnncast import baselines as base
 from rnncast import crossval, metrics
+from rnncast.baselines import BUDGET, NAMES, SEASONAL, default_names
+from rnncast.baselines import run as run_baseline
 from rnncast.classical import median_strength, spread
-from rnncast.cores import cores, one_blas_thread
+from rnncast.cores import one_blas_thread
 from rnncast.data import Panel, SeriesData, as_panel
 from rnncast.errors import DataError
 from rnncast.forecaster import Forecaster
@@ -25,20 +24,6 @@ from rnncast.plan import Plan
 from rnncast.training import EpochInfo
 
 log = logging.getLogger(__name__)
-
-# name -> forecast(train (T,), horizon, season) for one column
-UNIVARIATE = {
-    "naive": base.naive,
-    "seasonal_naive": base.seasonal_naive,
-    "naive2": base.naive2,
-    "theta": base.theta,
-    "ets": base.ets,
-    "sarimax": base.sarimax,
-}
-BASELINES = (*UNIVARIATE, "varmax")
-CHEAP = ("naive", "seasonal_naive", "naive2")  # no model fitted: always run, never skipped
-SEASONAL = ("seasonal_naive", "naive2")  # the same as naive without a season
-BUDGET = 300  # seconds the fitted baselines of one evaluation may take, over all series
 
 
 @dataclass
@@ -63,10 +48,19 @@ class Evaluation:
     # verdict's advice when a baseline won and the season was left in
     season_strength: float | None = None
     per_series: pd.DataFrame | None = None  # sMAPE and MASE of each model on each series
+    per_target: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)  # t→model→
+    # what the headline metric averages, per unit (step or series) and model: for the verdict's noise
+    units: dict[str, np.ndarray] = field(default_factory=dict)
+    left_out: list[str] = field(default_factory=list)  # baselines over the budget
+    shown: str | None = None  # the id of the series the plots show (the first scored)
+
+    @property
+    def targets(self) -> int:
+        return len(self.truth.columns)
 
     @property
     def metric(self) -> str:
-        return headline_metric(self.series)
+        return headline_metric(self.series, self.targets)
 
     def losers_to(self, metric: str | None = None) -> list[str]:
         """Baselines more accurate than the network on ``metric`` (default: :attr:`metric`)."""
@@ -75,22 +69,27 @@ class Evaluation:
         return [name for name, s in self.baselines.items() if s[metric] < mine]
 
 
-def headline_metric(series: int) -> str:
-    """What a verdict compares: RMSE on one series; on a panel MASE, as errors in each series'
-    own units do not add up across series of different sizes."""
-    return "rmse" if series == 1 else "mase"
+def headline_metric(series: int, targets: int = 1) -> str:
+    """What a verdict compares: RMSE on one series of one target; else MASE, as errors in each
+    series' and each target's own units do not add up."""
+    return "rmse" if series == 1 and targets == 1 else "mase"
 
 
-def default_baselines(panel: Panel) -> list[str]:
-    """Naive, seasonal naive, Naive2, Theta and ETS with its form chosen per series; SARIMAX
-    for one univariate series, VARMAX for one multivariate series instead of the univariate
-    fits (on panels, statsmodels' fits run in parallel within a time budget)."""
-    names = ["naive", "seasonal_naive", "naive2"]
-    if not panel.single or panel.values.shape[1] == 1:
-        names += ["theta", "ets"]
-    if panel.single:
-        names += ["sarimax"] if panel.values.shape[1] == 1 else ["varmax"]
-    return names
+def _units(truths: list[np.ndarray], forecasts: list[np.ndarray], trains: list[np.ndarray],
+           season: int, series_scores: list[list[dict[str, float]]]) -> np.ndarray:
+    """What the headline metric averages, unit by unit: each step's squared error for one
+    series of one target (RMSE), each step's scaled absolute error over the targets for one
+    series of several, each series' MASE for a panel."""
+    if len(truths) > 1:
+        return np.array([np.nanmean([t["mase"] for t in targets]) if targets else np.nan
+                         for targets in series_scores])
+    truth, forecast, train = truths[0], forecasts[0], trains[0]
+    if truth.shape[1] == 1:
+        return (forecast[:, 0] - truth[:, 0]) ** 2
+    m = season if len(train) > season else 1
+    scale = np.mean(np.abs(train[m:] - train[:-m]), axis=0)  # (F,): in-sample seasonal naive
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.nanmean(np.abs(forecast - truth) / np.where(scale > 0, scale, np.nan), axis=1)
 
 
 def holdout(
@@ -146,20 +145,21 @@ def score_forecast(model: Forecaster, history: Panel, truth: Panel, forecast: np
     skipped = [history.ids[k] for k in range(len(history)) if k not in kept] if history.ids else []
     forecasts = [forecast[k] for k in kept]
     truths, trains = [truth.rows(k) for k in kept], [history.rows(k) for k in kept]
-    names = baselines if baselines is not None else default_baselines(history)
-    unknown = sorted(set(names) - set(BASELINES))
+    names = baselines if baselines is not None else default_names(history)
+    unknown = sorted(set(names) - set(NAMES))
     if unknown:
-        raise DataError(f"unknown baseline {unknown[0]!r}; choose from {', '.join(BASELINES)}")
+        raise DataError(f"unknown baseline {unknown[0]!r}; choose from {', '.join(NAMES)}")
     if baselines is None and m <= 1:
         names = [name for name in names if name not in SEASONAL]  # rows that repeat naive
-    notes: list[str] = []
+    notes, left_out = [], []
     baseline_forecasts, seconds = {}, {}
     for name in names:
         start = time.perf_counter()
         with one_blas_thread():
-            values = _run_baseline(name, trains, test, m, budget)
+            values = run_baseline(name, trains, test, m, budget)
         seconds[name] = time.perf_counter() - start
         if values is None:
+            left_out.append(name)
             notes.append(f"{name} left out: {len(trains)} series take longer than the "
                          f"baseline budget of {budget:g} s (--baseline-budget)")
         else:
@@ -183,53 +183,18 @@ def score_forecast(model: Forecaster, history: Panel, truth: Panel, forecast: np
         baseline_seconds=seconds,
         per_series=_per_series(ids, scores),
         season_strength=model.plan.season_strength,
+        per_target={t: {name: _mean_score([[series[j]] for series in table])
+                        for name, table in scores.items()} for j, t in enumerate(targets)},
+        units={name: _units(truths, values, trains, m, scores[name])
+               for name, values in {"network": forecasts, **baseline_forecasts}.items()},
+        left_out=left_out,
+        shown=None if history.ids is None else history.ids[kept[0]],
     )
     if (evaluation.season_strength is None and not model.plan.deseasonalize and m > 1
             and evaluation.losers_to()):
         evaluation.season_strength = median_strength([trains[k][:, 0] for k in spread(len(trains))],
                                                      m)
     return evaluation
-
-
-def _run_baseline(name: str, trains: list[np.ndarray], horizon: int, season: int,
-                  budget: float) -> list[np.ndarray] | None:
-    """``name``'s forecasts of every series; a fitted model's in parallel over the cores.
-    None when a few series spread over the panel show that all would take more than ``budget``
-    seconds, or when the budget runs out (at most one small chunk per worker runs on)."""
-    if name in CHEAP or len(trains) == 1:
-        return [_baseline(name, train, horizon, season) for train in trains]
-    start = time.perf_counter()
-    deadline = start + budget
-    probe = sorted(set(np.linspace(0, len(trains) - 1, min(len(trains), 4)).astype(int).tolist()))
-    out = {k: _baseline(name, trains[k], horizon, season) for k in probe}
-    workers = cores()
-    rest, spent = [k for k in range(len(trains)) if k not in out], time.perf_counter() - start
-    if spent + spent / len(probe) * len(rest) / workers > budget:
-        return None
-    if workers == 1 or len(rest) < 2 * workers:
-        for k in rest:
-            if time.perf_counter() > deadline:
-                return None
-            out[k] = _baseline(name, trains[k], horizon, season)
-        return [out[k] for k in range(len(trains))]
-    # spawn: a fresh interpreter per worker, never a fork of a process running torch threads
-    with ProcessPoolExecutor(workers, mp_context=get_context("spawn"),
-                             initializer=one_blas_thread) as pool:  # for the worker's life
-        chunks = [rest[i : i + 4] for i in range(0, len(rest), 4)]
-        futures = {pool.submit(_baselines, name, [trains[k] for k in chunk], horizon, season): chunk
-                   for chunk in chunks}
-        done, pending = wait(futures, timeout=max(0.0, deadline - time.perf_counter()))
-        if pending:
-            pool.shutdown(wait=False, cancel_futures=True)
-            return None
-        for future in done:
-            out.update(zip(futures[future], future.result(), strict=True))
-    return [out[k] for k in range(len(trains))]
-
-
-def _baselines(name: str, trains: list[np.ndarray], horizon: int, season: int) -> list[np.ndarray]:
-    """One baseline's forecasts of a few series (a worker's chunk)."""
-    return [_baseline(name, train, horizon, season) for train in trains]
 
 
 def _per_series(ids: list, scores: dict[str, list[list[dict[str, float]]]]) -> pd.DataFrame:
@@ -239,21 +204,6 @@ def _per_series(ids: list, scores: dict[str, list[list[dict[str, float]]]]) -> p
                           "mase": _nanmean([s["mase"] for s in targets])}
                          for model, table in scores.items()
                          for key, targets in zip(ids, table, strict=True)])
-
-
-def _baseline(name: str, train: np.ndarray, horizon: int, season: int) -> np.ndarray:
-    """One baseline's forecast ``(horizon, F)`` of a training part ``(T, F)``; NaN (scored as
-    unavailable) when a statistical model cannot be fitted to these data."""
-    try:
-        if name == "varmax":
-            return base.varmax(train, horizon)
-        return np.column_stack([UNIVARIATE[name](col, horizon, season) for col in train.T])
-    except Exception as error:  # statsmodels raises many kinds on short or degenerate data
-        if name in ("naive", "seasonal_naive"):
-            raise
-        log.warning("the %s baseline could not be fitted (%s: %s); left out",
-                    name, type(error).__name__, error)
-        return np.full((horizon, train.shape[1]), np.nan)
 
 
 def _scores(truth: list[np.ndarray], forecasts: list[np.ndarray], train: list[np.ndarray],

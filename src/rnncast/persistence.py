@@ -54,7 +54,8 @@ def write_model(model, folder: Path, version: str) -> None:
     plan, panel = model.plan, model.panel
     tensors = {f"member{k}.{name}": p.detach().cpu().contiguous()
                for k, net in enumerate(model.nets) for name, p in net.state_dict().items()}
-    tails = panel.tail(plan.max_window)  # what each series needs to forecast again
+    # what each series needs to forecast again, and enough of its past to draw beside a forecast
+    tails = panel.tail(max(plan.max_window, 4 * plan.season, 3 * plan.head, 48))
     tensors["history"] = torch.from_numpy(np.ascontiguousarray(tails.values, dtype=np.float64))
     tensors["tail_lengths"] = torch.from_numpy(tails.lengths.astype(np.int64))
     tensors["ends"] = torch.from_numpy(tails.ends.astype(np.int64))

@@ -40,24 +40,37 @@ def _x(index, n: int):
     return index if index is not None else np.arange(n)
 
 
-def plot_evaluation(history: pd.Series, truth: pd.Series, forecast: pd.Series,
+# one look per baseline, as many as there are baselines (never fewer: none left out silently)
+LOOKS = [(":", "#7f7f7f"), ("-.", "#7f7f7f"), ("--", "#2ca02c"), ((0, (3, 1, 1, 1)), "#9467bd"),
+         ((0, (1, 2)), "#8c564b"), ((0, (5, 2)), "#e377c2"), ((0, (3, 2, 1, 2, 1, 2)), "#17becf"),
+         ((0, (2, 1)), "#bcbd22")]
+
+
+def plot_evaluation(history: pd.DataFrame, truth: pd.DataFrame, forecast: pd.DataFrame,
                     baselines: dict[str, np.ndarray], title: str, path: str | Path) -> Path:
-    """History, the held-out truth, the network's forecast and the baselines on one axis."""
-    fig, ax = _plt().subplots(figsize=(9, 4.2))
+    """History, the held-out truth, the network's forecast and every baseline's (``(h, F)``
+    each): one panel per target, each with its own axis."""
+    targets = list(truth.columns)
+    fig, axes = _plt().subplots(len(targets), 1, figsize=(9, 1.2 + 3.2 * len(targets)),
+                                squeeze=False, sharex=True)
     tail = history.iloc[-max(3 * len(truth), 48):]
-    ax.plot(tail.index, tail.values, color=COLORS["history"], lw=1.2, label="history (train)")
-    ax.plot(truth.index, truth.values, color=COLORS["truth"], lw=2, label="truth (test)")
-    ax.plot(forecast.index, forecast.values, color=COLORS["forecast"], lw=2, label="network")
-    looks = [(":", "#7f7f7f"), ("-.", "#7f7f7f"), ("--", "#2ca02c"), ((0, (3, 1, 1, 1)), "#9467bd"),
-             ((0, (1, 2)), "#8c564b")]
-    for (name, values), (style, color) in zip(baselines.items(), looks, strict=False):
-        ax.plot(truth.index, values, ls=style, color=color, lw=1.3, label=name.replace("_", " "))
-    ax.axvline(truth.index[0], color="#bbbbbb", lw=0.8)
-    ax.set_title(title)
-    ax.set_xlabel(history.index.name or "time")
-    ax.set_ylabel(history.name or "value")
-    ax.legend(loc="upper left", fontsize=8)
-    ax.grid(alpha=0.3)
+    for j, (target, ax) in enumerate(zip(targets, axes[:, 0], strict=True)):
+        ax.plot(tail.index, tail[target].values, color=COLORS["history"], lw=1.2,
+                label="history (train)")
+        ax.plot(truth.index, truth[target].values, color=COLORS["truth"], lw=2, label="truth (test)")
+        ax.plot(truth.index, forecast[target].values, color=COLORS["forecast"], lw=2,
+                label="network")
+        for k, (name, values) in enumerate(baselines.items()):
+            style, color = LOOKS[k % len(LOOKS)]
+            ax.plot(truth.index, values[:, j], ls=style, color=color, lw=1.3,
+                    label=name.replace("_", " "))
+        ax.axvline(truth.index[0], color="#bbbbbb", lw=0.8)
+        ax.set_ylabel(target)
+        ax.grid(alpha=0.3)
+        if j == 0:
+            ax.set_title(title)
+            ax.legend(loc="upper left", fontsize=8, ncol=2)
+    axes[-1, 0].set_xlabel(history.index.name or "time")
     return _save(fig, path)
 
 
@@ -117,15 +130,16 @@ def plot_future(history: pd.DataFrame, forecast: pd.DataFrame, path: str | Path,
                 label=f"{column} (forecast)")
     ax.axvline(forecast.index[0], color="#bbbbbb", lw=0.8)
     ax.set_title(title)
-    ax.set_xlabel("time")
-    ax.set_ylabel("value")
+    ax.set_xlabel(history.index.name or forecast.index.name or "step")
+    ax.set_ylabel(targets[0] if len(targets) == 1 else ", ".join(targets))
     ax.legend(fontsize=8, loc="upper left")
     ax.grid(alpha=0.3)
     return _save(fig, path)
 
 
-def plot_backtest(names: list[str], rows: list[list[float]], path: str | Path) -> Path:
-    """RMSE of each model at each forecast origin, oldest first."""
+def plot_backtest(names: list[str], rows: list[list[float]], path: str | Path,
+                  metric: str = "rmse") -> Path:
+    """``metric`` of each model at each forecast origin, oldest first."""
     fig, ax = _plt().subplots(figsize=(7, 3.8))
     values = np.asarray(rows, dtype=np.float64)  # (folds, models)
     folds = np.arange(1, len(values) + 1)
@@ -136,8 +150,8 @@ def plot_backtest(names: list[str], rows: list[list[float]], path: str | Path) -
         ax.plot(folds, values[:, k], marker="o", label=name.replace("_", " "), **style)
     ax.set_xticks(folds)
     ax.set_xlabel("fold (forecast origin, oldest first)")
-    ax.set_ylabel("RMSE")
-    ax.set_title("Backtest: error at each forecast origin")
+    ax.set_ylabel(metric.upper())
+    ax.set_title(f"Backtest: {metric.upper()} at each forecast origin")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     return _save(fig, path)
@@ -222,14 +236,16 @@ def plot_tuning(labels: list[str], scores: list[float], metric: str, path: str |
 
 def plot_evaluation_set(result: Evaluation, directory: str | Path, title: str) -> dict[str, Path]:
     """An evaluation's pictures in ``directory``: ``forecast.png`` (against the truth and the
-    baselines, first target), ``loss.png`` (first network) and, when recorded, ``progress.png``."""
+    baselines, a panel per target), ``loss.png`` (first network) and, when recorded,
+    ``progress.png``."""
     directory = Path(directory)
     first = result.truth.columns[0]
     history = result.model.history
-    written = {"forecast": plot_evaluation(
-        result.train[first], result.truth[first], result.forecast[first],
-        {k: v[:, 0] for k, v in result.baseline_forecasts.items()}, title, directory / "forecast.png"),
-        "loss": plot_losses(history.loss, history.val_loss, directory / "loss.png", history.best_epoch)}
+    written = {"forecast": plot_evaluation(result.train, result.truth, result.forecast,
+                                           result.baseline_forecasts, title,
+                                           directory / "forecast.png"),
+               "loss": plot_losses(history.loss, history.val_loss, directory / "loss.png",
+                                   history.best_epoch)}
     if result.snapshots:
         written["progress"] = plot_progress(result.truth[first], result.snapshots,
                                             directory / "progress.png")

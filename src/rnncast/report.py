@@ -11,12 +11,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from rnncast import plots
-from rnncast.classical import COMBINABLE, LABELS
 from rnncast.evaluation import Evaluation
 from rnncast.files import write_text
-from rnncast.forecasting import chains_blocks
-
-STRONG_SEASON = 0.6  # seasonal strength from which a season is called strong
+from rnncast.verdict import sentence, standing
 
 METRICS = ("rmse", "mae", "mape", "smape", "mase")
 CSS = """
@@ -40,45 +37,12 @@ document.documentElement.setAttribute('data-images-loaded',k+'/'+im.length);});
 """
 
 
-def verdict(result: Evaluation, metric: str | None = None) -> str:
-    """One plain sentence: does the network beat the baselines, and if not, which one wins and
-    what to try (on ``metric``; default: RMSE for one series, MASE for a panel)."""
-    metric = metric or result.metric
-    better = result.losers_to(metric)
-    if not better:
-        return f"The network beats every baseline on {metric.upper()}."
-    best = min(better, key=lambda b: result.baselines[b][metric])
-    return (f"The {best.replace('_', ' ')} baseline is more accurate than the network on this test "
-            f"range ({metric.upper()} {result.baselines[best][metric]:.4g} vs "
-            f"{result.metrics[metric]:.4g}); {advice(result, best)}.")
-
-
-def advice(result: Evaluation, best: str | None = None) -> str:
-    """What to try when a baseline (``best``) wins, from what the data and the fit say."""
-    plan, tips = result.model.plan, []
-    strength = result.season_strength
-    if strength is not None and strength >= STRONG_SEASON and not plan.deseasonalize:
-        tips.append(f"its season is strong (strength {strength:.2f} of 1): try --deseasonalize, "
-                    "which removes it before the network sees the data")
-    if best in COMBINABLE and best not in plan.combine:
-        tips.append(f"try --combine {','.join((*plan.combine, best))}, which averages the "
-                    f"network's forecast with {LABELS.get(best, best)}'s")
-    steps = len(result.truth)
-    if chains_blocks(plan, steps):
-        tips.append(f"try --head {steps}, a head that forecasts the whole test range at once "
-                    f"(this one forecasts {plan.head} steps at a time, each block read by the next)")
-    if len(plan.windows) < 2:
-        tips.append("try --preset accurate (networks over three input lengths, each refitted "
-                    "on all the data)")
-    return "; ".join(tips) or "consider a longer window, more data, or the simpler method"
-
-
 def render(result: Evaluation, title: str, facts: dict[str, object], images: dict[str, bytes],
            version: str) -> str:
     """The report page as one HTML string. ``facts``: label → value rows about the data and
     split; ``images``: caption → PNG bytes."""
     e = html.escape
-    wins = not result.losers_to()
+    wins = not standing(result).better
     rows = [("network", result.metrics)] + [(k.replace("_", " "), v) for k, v in result.baselines.items()]
     best = {m: min((s[m] for _, s in rows if s[m] == s[m]), default=None) for m in METRICS}
     head = "".join(f"<th>{m.upper()}</th>" for m in METRICS)
@@ -93,6 +57,8 @@ def render(result: Evaluation, title: str, facts: dict[str, object], images: dic
         f"<tr><td>{e(group)}.{e(k)}</td><td>{e(str(v))}</td></tr>"
         for group in ("model", "plan", "train") for k, v in settings[group].items() if k != "reasons")
     fact_rows = "".join(f"<tr><td>{e(k)}</td><td>{e(str(v))}</td></tr>" for k, v in facts.items())
+    notes = "".join(f"<li>{e(note)}</li>" for note in result.notes)
+    choices = "".join(f"<li>{e(line)}</li>" for line in result.model.choices)
     figures = "".join(
         f"<h2>{e(caption)}</h2><img alt=\"{e(caption)}\" "
         f"src=\"data:image/png;base64,{base64.b64encode(png).decode()}\">"
@@ -105,11 +71,13 @@ def render(result: Evaluation, title: str, facts: dict[str, object], images: dic
 <body>
 <h1>{e(title)}</h1>
 <p class="muted">rnncast {e(version)} · {stamp}</p>
-<p class="verdict {'win' if wins else 'lose'}">{e(verdict(result))}</p>
+<p class="verdict {'win' if wins else 'lose'}">{e(sentence(result))}</p>
 <h2>Scores on the held-out range</h2>
 <table><tr><th>model</th>{head}</tr>{''.join(body)}</table>
 <p class="muted">Means over {result.series} series; MASE with season {result.season}. The best
 value in each column is in bold.</p>
+{f"<ul class='notes'>{notes}</ul>" if notes else ""}
+<h2>What the recipe chose from the data</h2><ul>{choices}</ul>
 <h2>Data and split</h2><table class="facts">{fact_rows}</table>
 {figures}
 <h2>Settings</h2><table class="facts">{setting_rows}</table>

@@ -7,10 +7,10 @@ import json
 import os
 from pathlib import Path
 
+from rnncast.baselines import BUDGET, NAMES
 from rnncast.cells import ACTIVATIONS, CELLS
 from rnncast.classical import COMBINABLE
 from rnncast.distributed import DEVICES
-from rnncast.evaluation import BASELINES, BUDGET
 from rnncast.forecaster import Forecaster
 from rnncast.intervals import check_levels
 from rnncast.networks import ModelConfig
@@ -56,7 +56,7 @@ nonnegative_float = number(float, lambda v: v >= 0, "a number >= 0")
 
 def baseline_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--baselines", type=baseline_names,
-                   help=f"comma-separated, from {', '.join(BASELINES)} (default: naive, seasonal "
+                   help=f"comma-separated, from {', '.join(NAMES)} (default: naive, seasonal "
                         "naive, Naive2, Theta and ETS with its form chosen per series; SARIMAX, or "
                         "VARMAX, for a single series)")
     p.add_argument("--baseline-budget", type=positive_float, default=BUDGET, metavar="SECONDS",
@@ -66,9 +66,9 @@ def baseline_arguments(p: argparse.ArgumentParser) -> None:
 
 def baseline_names(text: str) -> list[str]:
     names = [n.strip() for n in text.split(",") if n.strip()]
-    unknown = [n for n in names if n not in BASELINES]
+    unknown = [n for n in names if n not in NAMES]
     if unknown or not names:
-        raise argparse.ArgumentTypeError(f"unknown baseline {text!r}; choose from {', '.join(BASELINES)}")
+        raise argparse.ArgumentTypeError(f"unknown baseline {text!r}; choose from {', '.join(NAMES)}")
     return names
 
 

@@ -16,7 +16,7 @@ from rnncast.cli.args import (
     output_arguments,
     positive_int,
 )
-from rnncast.cli.common import Progress, default_steps, load_data, say, to_json
+from rnncast.cli.common import Progress, default_steps, load_data, plain, say, to_json
 from rnncast.data import Panel
 from rnncast.evaluation import backtest, headline_metric
 from rnncast.files import Outputs, write_text
@@ -71,15 +71,15 @@ def run(args: argparse.Namespace, run: Outputs) -> dict:
     means = [result.mean["metrics"][metric], *(result.mean["baselines"][n][metric] for n in names[1:])]
     lines = [f"{metric.upper():<14}" + "".join(f"{n.replace('_', ' '):>16}" for n in names)]
     for f, row in zip(result.folds, rows, strict=True):
-        lines.append(f"{'fold ' + str(f['fold'] + 1):<14}" + "".join(f"{v:>16.4g}" for v in row))
-    lines.append(f"{'mean':<14}" + "".join(f"{v:>16.4g}" for v in means))
+        lines.append(f"{'fold ' + str(f['fold'] + 1):<14}" + "".join(f"{plain(v):>16}" for v in row))
+    lines.append(f"{'mean':<14}" + "".join(f"{plain(v):>16}" for v in means))
     if args.intervals:
         lines.append("interval coverage (share of test points inside): " + ", ".join(
             f"{level}%: {share:.0%}" for level, share in result.mean["coverage"].items()))
     say(args, "\n".join(lines))
     if args.out:
         write_text(folder / "backtest.json", to_json(out, indent=2) + "\n")
-        plots.plot_backtest(names, rows, folder / "backtest.png")
+        plots.plot_backtest(names, rows, folder / "backtest.png", metric)
         say(args, f"wrote {args.out}/backtest.json and backtest.png")
     return out
 

@@ -10,13 +10,14 @@ from pathlib import Path
 import numpy as np
 
 from rnncast import plan, plots
+from rnncast.baselines import BUDGET
 from rnncast.cli.args import METRICS, time_config
 from rnncast.data import Panel, SeriesData, as_panel, load_long, load_series
-from rnncast.evaluation import BUDGET, Evaluation, holdout
+from rnncast.evaluation import Evaluation, holdout
 from rnncast.files import write_text
 from rnncast.forecaster import Forecaster
-from rnncast.report import verdict
 from rnncast.training import EpochInfo
+from rnncast.verdict import sentence, standing
 
 
 # -- progress ------------------------------------------------------------------------------------
@@ -99,8 +100,10 @@ def result_json(result: Evaluation, test: int) -> dict:
         "metrics": result.metrics,
         "baselines": result.baselines,
         "verdict_metric": result.metric,
-        "verdict": verdict(result),
-        "better_baselines": result.losers_to(),
+        "verdict": sentence(result),
+        "better_baselines": standing(result).better,
+        "tied_baselines": standing(result).tied,
+        "per_target": result.per_target if len(result.per_target) > 1 else None,
         "baseline_notes": result.notes,
         "seconds": {"network_training": sum(h.seconds for h in result.model.histories),
                     "baselines": result.baseline_seconds},
@@ -120,7 +123,8 @@ def write_evaluation(result: Evaluation, out: Path, summary: dict, title: str) -
     plots.plot_evaluation_set(result, out, title)
     write_text(out / "metrics.json", to_json(summary, indent=2) + "\n")
     if result.per_series is not None:
-        write_text(out / "series_scores.csv", result.per_series.to_csv(index=False))
+        write_text(out / "series_scores.csv", result.per_series.to_csv(index=False,
+                                                                       float_format="%.6g"))
 
 
 
@@ -131,15 +135,34 @@ def few_ids(ids: list[str] | None) -> str:
 
 
 # -- printing ------------------------------------------------------------------------------------
+def plain(value) -> str:
+    """A number as a person writes it: 22,270 / 123.4 / 1.234 / 0.00131 (never 2.227e+04)."""
+    if value is None or not np.isfinite(value):
+        return "–"
+    size = abs(value)
+    if size >= 1000:
+        return f"{value:,.0f}"
+    if size >= 1 or size == 0:
+        return f"{value:.4g}"
+    return f"{value:.{3 - int(np.floor(np.log10(size)))}f}"
+
+
 def score_table(rows: list[tuple[str, Evaluation]]) -> str:
-    lines = [f"{'data':<24} {'model':<16} " + " ".join(f"{m.upper():>9}" for m in METRICS)]
+    """The scores of each evaluation's network and baselines, a row each; several targets get a
+    table each (their units differ), the verdict's scale-free metrics across them first."""
+    lines = [f"{'data':<24} {'model':<16} " + " ".join(f"{m.upper():>10}" for m in METRICS)]
     for label, result in rows:
         name = f"{result.model.model_config.cell}, {result.model.plan.strategy}"
-        entries = [(name, result.metrics)] + [(k.replace("_", " "), v)
-                                              for k, v in result.baselines.items()]
-        for k, (model, scores) in enumerate(entries):
-            cells = " ".join(f"{scores[m]:>9.4g}" for m in METRICS)
-            lines.append(f"{label if k == 0 else '':<24} {model:<16} {cells}")
+        tables = [(label, result.metrics, result.baselines)]
+        if result.targets > 1:
+            tables += [(f"  {target}", scores["network"],
+                        {k: v for k, v in scores.items() if k != "network"})
+                       for target, scores in result.per_target.items()]
+        for title, network, baselines in tables:
+            entries = [(name, network)] + [(k.replace("_", " "), v) for k, v in baselines.items()]
+            for k, (model, scores) in enumerate(entries):
+                cells = " ".join(f"{plain(scores[m]):>10}" for m in METRICS)
+                lines.append(f"{title if k == 0 else '':<24} {model:<16} {cells}")
         lines += [f"  note: {note}" for note in result.notes]
     return "\n".join(lines)
 

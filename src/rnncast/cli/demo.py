@@ -20,7 +20,7 @@ from rnncast.cli.common import (
 from rnncast.data import SeriesData
 from rnncast.files import Outputs, write_text
 from rnncast.forecaster import Forecaster
-from rnncast.report import verdict
+from rnncast.verdict import sentence
 
 
 def add(verbs) -> None:
@@ -79,7 +79,7 @@ def run(args: argparse.Namespace, run: Outputs) -> dict:
     plots.plot_future(pd.DataFrame({"passengers": passengers}), future, out / "airpassengers-forecast.png",
                       title="AirPassengers: forecast of 1961-1962 after retraining on 1949-1960")
     say(args, score_table([("sine wave (last 50)", sine_result), ("AirPassengers (1960)", air_result)]))
-    say(args, verdict(air_result))
+    say(args, sentence(air_result))
     shown = args.out
     say(args, f"\nretrained on 1949-1960 and forecast 1961-1962: {shown}/airpassengers-forecast.csv"
                f"\nplots and metrics in {shown}/ (forecast.png, loss.png, progress.png per data set)")

@@ -29,7 +29,8 @@ from rnncast.cli.common import (
 from rnncast.data import Panel, SeriesData
 from rnncast.evaluation import Evaluation
 from rnncast.files import Outputs
-from rnncast.report import verdict, write_report
+from rnncast.report import write_report
+from rnncast.verdict import sentence
 from rnncast.version import __version__
 
 
@@ -72,10 +73,12 @@ def run(args: argparse.Namespace, run: Outputs) -> dict:
     out = result_json(result, test)
     out.update(data=str(args.data), target=args.target)
     if args.out:
-        write_evaluation(result, out_dir, out, title=f"{', '.join(args.target)}: last {test} held out")
+        which = f"series '{result.shown}', " if result.shown is not None else ""
+        write_evaluation(result, out_dir, out,
+                         title=f"{which}{', '.join(args.target)}: last {test} held out")
         out["out"] = str(args.out)
     say(args, score_table([(f"{args.data.name} (test {test})", result)]))
-    say(args, verdict(result))
+    say(args, sentence(result))
     say(args, choices_text(result.model))
     if args.out:
         say(args, f"wrote {args.out}/metrics.json, forecast.png, loss.png, progress.png")

@@ -17,7 +17,7 @@ from rnncast.cli.args import (
     time_arguments,
     time_config,
 )
-from rnncast.cli.common import few_ids, say
+from rnncast.cli.common import few_ids, plain, say
 from rnncast.data import is_parquet, load_long, load_series
 from rnncast.errors import OutputError, RnncastError
 from rnncast.files import Outputs, write_text
@@ -86,7 +86,7 @@ def run(args: argparse.Namespace, run: Outputs) -> dict:
         past = history or first
         plots.plot_future(pd.DataFrame(past.values, index=past.index, columns=past.columns),
                           frame, picture, title=f"Forecast, {args.horizon} steps")
-        say(args, frame.to_string(float_format=lambda v: f"{v:.4g}"))
+        say(args, frame.to_string(float_format=plain))
         span = (str(frame.index[0]), str(frame.index[-1]))
         values = {c: frame[c].tolist() for c in frame.columns}
     else:
@@ -112,6 +112,6 @@ def _write_table(path: Path, frame: pd.DataFrame, name: Path) -> None:
     if is_parquet(name):
         frame.to_parquet(path, index=False)
     else:
-        write_text(path, frame.to_csv(index=False))
+        write_text(path, frame.to_csv(index=False, float_format="%.8g"))
 
 

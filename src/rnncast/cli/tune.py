@@ -17,7 +17,7 @@ from rnncast.cli.args import (
     positive_int,
     trials_int,
 )
-from rnncast.cli.common import Progress, default_steps, load_data, say, to_json
+from rnncast.cli.common import Progress, default_steps, load_data, plain, say, to_json
 from rnncast.data import as_panel
 from rnncast.files import Outputs, write_text
 from rnncast.forecaster import Forecaster
@@ -95,7 +95,7 @@ def run(args: argparse.Namespace, run: Outputs) -> dict:
              + "".join(f"{'fold ' + str(k + 1):>10}" for k in range(args.folds))]
     for rank, row in enumerate(result.rows, 1):
         lines.append(f"{rank:<6}" + "".join(f"{row['settings'][n]!s:>8}" for n in names)
-                     + f"{row['score']:>12.4g}" + "".join(f"{v:>10.4g}" for v in row["folds"]))
+                     + f"{plain(row['score']):>12}" + "".join(f"{plain(v):>10}" for v in row["folds"]))
     say(args, "\n".join(lines))
     say(args, f"best: {', '.join(f'{k} {v}' for k, v in best.items())}; to fit it:\n  {command}")
     if args.out:
