@@ -19,11 +19,11 @@ demo: setup
 
 test: setup
 	$(BIN)/ruff check src tests benchmarks examples scripts
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2   # two processes (pytest-xdist): the subprocess tests wait on startup
 
 check: setup  # the quick tests, under two minutes: `make test` runs every one
 	$(BIN)/ruff check src tests benchmarks examples scripts
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest -n 2 -m "not slow"
 
 bench: setup
 	$(BIN)/python benchmarks/single_series.py

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "OMP_NUM_THREADS": "1"}
 
 
-def panel(series=60, length=150, seed=0) -> pd.DataFrame:
+def panel(series=20, length=120, seed=0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     t = np.arange(length)
     rows = [pd.DataFrame({"id": f"s{k}", "month": pd.date_range("2000-01", periods=length, freq="MS"),

@@ -6,10 +6,9 @@ import numpy as np
 import pandas as pd
 
 from rnncast import plots
-from rnncast.cli.common import plain
 from rnncast.evaluation import Evaluation
 from rnncast.plan import Plan
-from rnncast.verdict import sentence, standing
+from rnncast.verdict import plain, sentence, standing
 
 
 class Model:
@@ -62,8 +61,8 @@ def test_a_baseline_left_out_is_said_and_no_victory_claims_it():
 
 
 def test_numbers_print_as_people_write_them():
-    assert [plain(v) for v in (22270.31, 123.456, 1.23456, 0.00131, 0.0, float("nan"))] == [
-        "22,270", "123.5", "1.235", "0.001310", "0", "–"]
+    assert [plain(v) for v in (22270.31, 123.456, 1.23456, 0.00131, 0.0, 4.4e-16, float("nan"))] \
+        == ["22,270", "123.5", "1.235", "0.001310", "0", "0", "–"]
 
 
 def test_the_evaluation_picture_draws_every_baseline_and_a_panel_per_target(monkeypatch):

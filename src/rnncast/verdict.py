@@ -59,6 +59,19 @@ def standing(result: Evaluation, metric: str | None = None) -> Standing:
     return Standing(better, tied, worse, list(result.left_out))
 
 
+def plain(value) -> str:
+    """A number as a person writes it: 22,270 / 123.4 / 1.234 / 0.00131 (never 2.227e+04; a
+    value that rounds to zero at eight decimals is 0)."""
+    if value is None or not np.isfinite(value):
+        return "–"
+    size = abs(value)
+    if size >= 1000:
+        return f"{value:,.0f}"
+    if size >= 1 or size < 5e-9:
+        return f"{value:.4g}" if size >= 1 else "0"
+    return f"{value:.{min(8, 3 - int(np.floor(np.log10(size))))}f}"
+
+
 def _names(names: list[str]) -> str:
     names = [n.replace("_", " ") for n in names]
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
@@ -69,10 +82,10 @@ def sentence(result: Evaluation, metric: str | None = None) -> str:
     it beats, and what that says nothing about."""
     metric = metric or result.metric
     where, stand = metric.upper(), standing(result, metric)
-    mine = f"{result.metrics[metric]:.4g}"
+    mine = plain(result.metrics[metric])
     if stand.better:
         what = "baseline is" if len(stand.better) == 1 else "baselines are"
-        values = ", ".join(f"{result.baselines[n][metric]:.4g}" for n in stand.better)
+        values = ", ".join(plain(result.baselines[n][metric]) for n in stand.better)
         text = (f"The {_names(stand.better)} {what} more accurate than the network on this test "
                 f"range ({where} {values} vs {mine}, beyond the noise of its points)")
         if stand.tied:

@@ -16,10 +16,11 @@ from rnncast.cli.args import (
     output_arguments,
     positive_int,
 )
-from rnncast.cli.common import Progress, default_steps, load_data, plain, say, to_json
+from rnncast.cli.common import Progress, default_steps, load_data, say, to_json
 from rnncast.data import Panel
 from rnncast.evaluation import backtest, headline_metric
 from rnncast.files import Outputs, write_text
+from rnncast.verdict import plain
 
 
 def add(verbs) -> None:

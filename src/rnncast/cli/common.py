@@ -17,7 +17,7 @@ from rnncast.evaluation import Evaluation, holdout
 from rnncast.files import write_text
 from rnncast.forecaster import Forecaster
 from rnncast.training import EpochInfo
-from rnncast.verdict import sentence, standing
+from rnncast.verdict import plain, sentence, standing
 
 
 # -- progress ------------------------------------------------------------------------------------
@@ -135,18 +135,6 @@ def few_ids(ids: list[str] | None) -> str:
 
 
 # -- printing ------------------------------------------------------------------------------------
-def plain(value) -> str:
-    """A number as a person writes it: 22,270 / 123.4 / 1.234 / 0.00131 (never 2.227e+04)."""
-    if value is None or not np.isfinite(value):
-        return "–"
-    size = abs(value)
-    if size >= 1000:
-        return f"{value:,.0f}"
-    if size >= 1 or size == 0:
-        return f"{value:.4g}"
-    return f"{value:.{3 - int(np.floor(np.log10(size)))}f}"
-
-
 def score_table(rows: list[tuple[str, Evaluation]]) -> str:
     """The scores of each evaluation's network and baselines, a row each; several targets get a
     table each (their units differ), the verdict's scale-free metrics across them first."""

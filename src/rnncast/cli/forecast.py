@@ -17,11 +17,12 @@ from rnncast.cli.args import (
     time_arguments,
     time_config,
 )
-from rnncast.cli.common import few_ids, plain, say
+from rnncast.cli.common import few_ids, say
 from rnncast.data import is_parquet, load_long, load_series
 from rnncast.errors import OutputError, RnncastError
 from rnncast.files import Outputs, write_text
 from rnncast.forecaster import Forecaster
+from rnncast.verdict import plain
 
 
 def add(verbs) -> None:

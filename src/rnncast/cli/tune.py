@@ -17,11 +17,12 @@ from rnncast.cli.args import (
     positive_int,
     trials_int,
 )
-from rnncast.cli.common import Progress, default_steps, load_data, plain, say, to_json
+from rnncast.cli.common import Progress, default_steps, load_data, say, to_json
 from rnncast.data import as_panel
 from rnncast.files import Outputs, write_text
 from rnncast.forecaster import Forecaster
 from rnncast.plan import head_for, season_of
+from rnncast.verdict import plain
 
 
 def add(verbs) -> None:
