@@ -76,7 +76,7 @@ def score_all(forecasts: list[np.ndarray], series, season: int) -> dict:
 
 
 WEIGHTS = (0.25, 0.4, 0.5, 0.6, 0.67, 0.75, 0.85)  # the network's, in the combination sweep
-CLASSICAL = ("naive2", "seasonal_naive", "theta", "ets")
+CLASSICAL = ("naive2", "seasonal_naive", "theta", "ets")  # --methods: any of baselines.UNIVARIATE
 
 
 def timed(name: str, y: np.ndarray, horizon: int, season: int) -> tuple[np.ndarray, float]:
@@ -86,11 +86,12 @@ def timed(name: str, y: np.ndarray, horizon: int, season: int) -> tuple[np.ndarr
     return forecast, time.process_time() - cpu
 
 
-def classical(series, horizon: int, season: int, workers: int) -> dict:
+def classical(series, horizon: int, season: int, workers: int,
+              methods: tuple[str, ...] = CLASSICAL) -> dict:
     """Every classical method on every series (in ``workers`` processes): scores, CPU seconds."""
     out = {}
     with ProcessPoolExecutor(workers, initializer=one_blas_thread) as pool:  # BLAS: one thread
-        for name in CLASSICAL:
+        for name in methods:
             done = list(pool.map(timed, repeat(name), [s.x for s in series], repeat(horizon),
                                  repeat(season), chunksize=8))
             out[name] = {**score_all([f for f, _ in done], series, season),
@@ -116,6 +117,8 @@ def main() -> None:
     parser.add_argument("--baselines", action="store_true",
                         help="score only the classical methods (ETS with its form chosen by AICc, "
                              "Theta, Naive2, seasonal naive), in parallel over the series")
+    parser.add_argument("--methods", help="with --baselines: these classical methods, comma-"
+                                          f"separated (default: {','.join(CLASSICAL)})")
     args = parser.parse_args()
     torch.set_num_threads(1)
 
@@ -126,15 +129,17 @@ def main() -> None:
     elif args.set:
         parser.error("--set is for --tuning runs: settings are never chosen on the test parts")
     if args.baselines:
+        methods = tuple(args.methods.split(",")) if args.methods else CLASSICAL
         wall = time.perf_counter()
         result = {"benchmark": "m3_baselines", "frequency": args.frequency,
                   "scored_on": "training-part ends (tuning)" if args.tuning else "test parts",
                   "series": len(series), "horizon": horizon,
-                  **classical(series, horizon, season, os.cpu_count() or 1),
+                  **classical(series, horizon, season, os.cpu_count() or 1, methods),
                   "wall_s": time.perf_counter() - wall}
         print(json.dumps(result))
         if not args.limit:
-            tag = "_tuning" if args.tuning else ""
+            tag = ("_tuning" if args.tuning else "") + (f"_{'-'.join(methods)}" if args.methods
+                                                         else "")
             (RESULTS / f"m3_{args.frequency}_baselines{tag}.json").write_text(json.dumps(result) + "\n")
         return
     train = {str(s.sn): np.asarray(s.x, dtype=np.float64) for s in series}  # test parts unused

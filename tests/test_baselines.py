@@ -28,8 +28,9 @@ def test_theta_follows_a_linear_trend_half_way():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("fn", [baselines.sarimax, baselines.ets])
-def test_statsmodels_baselines_on_a_seasonal_series(fn):
+@pytest.mark.parametrize("fn", [baselines.sarimax, baselines.ets, baselines.auto_theta,
+                                baselines.auto_ces, baselines.auto_arima])
+def test_fitted_baselines_on_a_seasonal_series(fn):
     t = np.arange(72)
     y = (100 + t) * (1 + 0.2 * np.sin(2 * np.pi * t / 12))
     forecast = fn(y[:60], 12, 12)
@@ -46,16 +47,6 @@ def test_varmax_continues_a_joint_growth():
     np.testing.assert_allclose(forecast, growth[72:], rtol=0.02)
     with pytest.raises(ValueError, match="VARMAX needs a multivariate series"):
         baselines.varmax(y[:, :1], 3)
-
-
-def test_ets_fits_only_the_forms_the_data_allow():
-    y = np.linspace(-5, 5, 40)
-    forms = baselines.ets_forms(y, 12)  # values below zero: nothing multiplicative
-    assert forms and all(e == "add" and s != "mul" for e, _, _, s in forms)
-    positive = baselines.ets_forms(np.arange(1.0, 41.0), 12)
-    assert ("mul", "add", True, "mul") in positive and ("add", None, False, "mul") not in positive
-    assert all(s is None for *_, s in baselines.ets_forms(np.arange(1.0, 20.0), 12))  # < 2 seasons
-    assert baselines.ets_forms(np.arange(1.0, 4.0), 1) == [("add", None, False, None)]
 
 
 @pytest.mark.slow
