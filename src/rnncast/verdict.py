@@ -89,12 +89,12 @@ def sentence(result: Evaluation, metric: str | None = None) -> str:
         text = (f"The {_names(stand.better)} {what} more accurate than the network on this test "
                 f"range ({where} {values} vs {mine}, beyond the noise of its points)")
         if stand.tied:
-            text += f"; the {_names(stand.tied)} {'ties' if len(stand.tied) == 1 else 'tie'} with it"
+            text += f"; {_names(stand.tied)} {'ties' if len(stand.tied) == 1 else 'tie'} with it"
         text += f"; {advice(result)}."
     elif stand.tied:
-        text = (f"The network ties with the {_names(stand.tied)} on {where} ({mine}: the "
+        text = (f"The network ties with {_names(stand.tied)} on {where} ({mine}: the "
                 "differences are within the noise of this test range)")
-        text += f" and beats the {_names(stand.worse)}." if stand.worse else "."
+        text += f" and beats {_names(stand.worse)}." if stand.worse else "."
         text = text[:-1] + f"; {advice(result)}."
     else:
         text = (f"The network beats every baseline that ran on {where} ({mine}), each by more than "
