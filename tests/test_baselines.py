@@ -1,5 +1,7 @@
 """Baselines against hand-made cases."""
 
+import time
+
 import numpy as np
 import pytest
 
@@ -59,3 +61,17 @@ def test_ets_chooses_no_trend_for_a_level_and_the_season_when_there_is_one():
     seasonal = 100 * (1 + 0.3 * np.sin(2 * np.pi * t / 12)) * np.exp(rng.normal(0, 0.01, 96))
     forecast = baselines.ets(seasonal[:84], 12, 12)
     assert np.mean(np.abs(forecast / seasonal[84:] - 1)) < 0.03
+
+
+@pytest.mark.slow
+def test_one_long_series_is_stopped_by_the_budget_and_otherwise_fitted_as_here():
+    # a 5,000-point series with a season of 96 makes SARIMAX run for minutes: the budget stops
+    # it in a worker; a cheap model on the same series gives exactly what it gives in this process
+    t = np.arange(5_000)
+    y = (10 + np.sin(2 * np.pi * t / 96) + np.random.default_rng(0).normal(0, 0.1, t.size))[:, None]
+    assert len(y) > baselines.SHORT
+    start = time.perf_counter()
+    assert baselines.run("sarimax", [y], 96, 96, budget=3.0) is None
+    assert time.perf_counter() - start < 20
+    (theta,) = baselines.run("theta", [y], 96, 96, budget=120.0)
+    np.testing.assert_array_equal(theta, baselines.one("theta", y, 96, 96))

@@ -28,16 +28,17 @@ FIT = ["fit", str(AIR), "--target", "passengers", "--time-col", "month", "--ense
        "--epochs", "6", "--units", "8", "--quiet", "--json", "--device", "cpu"]
 
 
-def torchrun(*argv: str) -> subprocess.CompletedProcess:
+def torchrun(*argv: str, logs: Path) -> subprocess.CompletedProcess:
+    """torchrun with its logs in ``logs`` (by default a torchelastic_* folder it leaves behind)."""
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone",
-               "--nproc-per-node", "2", *argv]
+               "--nproc-per-node", "2", "--log-dir", str(logs), *argv]
     return subprocess.run(command, env=ENV, capture_output=True, text=True, timeout=120)
 
 
 @pytest.mark.slow
 def test_two_ranks_end_identical_and_equal_one_process_with_the_same_global_batch(tmp_path):
     worker = str(ROOT / "tests" / "ddp_worker.py")
-    done = torchrun(worker, str(tmp_path), "3")
+    done = torchrun(worker, str(tmp_path), "3", logs=tmp_path / "logs")
     assert done.returncode == 0, done.stderr[:3000]
     alone = subprocess.run([sys.executable, worker, str(tmp_path), "3"], env=ENV,
                            capture_output=True, text=True, timeout=120)
@@ -130,12 +131,13 @@ def alive(pids: list[int]) -> list[int]:
 def long_fit(tmp_path: Path, *extra: str) -> tuple[subprocess.Popen, list[int]]:
     """`fit --workers 2` that trains for minutes, once both workers run: the command, its
     workers by rank."""
-    checkpoints = tmp_path / "checkpoints"
+    checkpoints, scratch = tmp_path / "checkpoints", tmp_path / "tmp"
+    scratch.mkdir()
     argv = [sys.executable, "-m", "rnncast", *FIT, "--ensemble", "2", "--epochs", "20000",
             "--patience", "20000", "--max-windows", "100000000", "--out", str(tmp_path / "model"),
             "--workers", "2", "--checkpoint-dir", str(checkpoints), *extra]
-    command = subprocess.Popen(argv, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True, start_new_session=True)
+    command = subprocess.Popen(argv, env={**ENV, "TMPDIR": str(scratch)}, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, start_new_session=True)
     deadline = time.monotonic() + 60
     training = [checkpoints / f"member{k}-train.safetensors" for k in range(2)]  # one a worker
     while not all(p.exists() for p in training) and time.monotonic() < deadline:
@@ -171,9 +173,13 @@ def test_killing_the_command_stops_every_worker_before_anything_is_written(tmp_p
     assert not alive(workers)
     assert not (tmp_path / "model").exists()
     err = command.stderr.read()
+    left = [p.name for p in (tmp_path / "tmp").iterdir()]
     if sig == signal.SIGTERM:
         assert code == 143 and err == ("rnncast: error: stopped by SIGTERM; every worker was "
                                        "stopped and no output was written or changed\n")
+        assert left == []  # neither torchrun's folders nor the workers' messages stay behind
+    else:  # only the messages' folder, which the next command removes (tests/test_temporaries.py)
+        assert len(left) == 1 and left[0].startswith(".workers.rnncast-")
 
 
 @pytest.mark.slow
@@ -306,7 +312,7 @@ def test_the_function_torchdistributor_runs_trains_under_torchrun(tmp_path):
     it is given with its arguments: here, two processes calling rnncast.cli.main(list)."""
     task = tmp_path / "task.py"
     task.write_text(SPARK_TASK.format(argv=[*FIT, "--out", str(tmp_path / "model")]))
-    done = torchrun(str(task))
+    done = torchrun(str(task), logs=tmp_path / "logs")
     assert done.returncode == 0, done.stderr[:3000]
     from rnncast import Forecaster
 

@@ -9,10 +9,9 @@ values.
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import time
 import warnings
-from concurrent.futures import ProcessPoolExecutor, wait
-from multiprocessing import get_context
 
 import numpy as np
 
@@ -144,6 +143,7 @@ NAMES = (*UNIVARIATE, "varmax")
 CHEAP = ("naive", "seasonal_naive", "naive2")  # no model fitted: always run, never skipped
 SEASONAL = ("seasonal_naive", "naive2")  # the same as naive without a season
 BUDGET = 300  # seconds the fitted baselines of one evaluation may take, over all series
+SHORT = 2_000  # points: a longer series is fitted in a worker that the budget can stop
 
 
 def default_names(panel: Panel) -> list[str]:
@@ -157,38 +157,45 @@ def default_names(panel: Panel) -> list[str]:
 
 
 def run(name: str, trains: list[np.ndarray], horizon: int, season: int,
-                  budget: float) -> list[np.ndarray] | None:
-    """``name``'s forecasts of every series; a fitted model's in parallel over the cores.
-    None when a few series spread over the panel show that all would take more than ``budget``
-    seconds, or when the budget runs out (at most one small chunk per worker runs on)."""
-    if name in CHEAP or len(trains) == 1:
+        budget: float) -> list[np.ndarray] | None:
+    """``name``'s forecasts of every series; a fitted model's in parallel over the cores, within
+    ``budget`` seconds. None when a few series spread over the panel show that all would take
+    longer, or when the budget runs out: then every worker is stopped. A series longer than
+    :data:`SHORT` points (one alone too) is fitted in a worker from the start, so that nothing
+    runs past the budget; a single short one runs here (starting a worker costs more)."""
+    if name in CHEAP or (len(trains) == 1 and len(trains[0]) <= SHORT):
         return [one(name, train, horizon, season) for train in trains]
     start = time.perf_counter()
     deadline = start + budget
-    probe = sorted(set(np.linspace(0, len(trains) - 1, min(len(trains), 4)).astype(int).tolist()))
-    out = {k: one(name, trains[k], horizon, season) for k in probe}
-    workers = cores()
-    rest, spent = [k for k in range(len(trains)) if k not in out], time.perf_counter() - start
-    if spent + spent / len(probe) * len(rest) / workers > budget:
-        return None
-    if workers == 1 or len(rest) < 2 * workers:
+    out: dict[int, np.ndarray] = {}
+    short = max(len(train) for train in trains) <= SHORT
+    if short:  # a few series here first: how long would all take?
+        probe = sorted(set(np.linspace(0, len(trains) - 1, min(len(trains), 4)).astype(int)))
+        out = {int(k): one(name, trains[k], horizon, season) for k in probe}
+        spent = time.perf_counter() - start
+        if spent + spent / len(probe) * (len(trains) - len(probe)) / cores() > budget:
+            return None
+    rest = [k for k in range(len(trains)) if k not in out]
+    workers = min(cores(), len(rest))
+    if short and (workers == 1 or len(rest) < 2 * workers):
         for k in rest:
             if time.perf_counter() > deadline:
                 return None
             out[k] = one(name, trains[k], horizon, season)
         return [out[k] for k in range(len(trains))]
-    # spawn: a fresh interpreter per worker, never a fork of a process running torch threads
-    with ProcessPoolExecutor(workers, mp_context=get_context("spawn"),
-                             initializer=one_blas_thread) as pool:  # for the worker's life
-        chunks = [rest[i : i + 4] for i in range(0, len(rest), 4)]
-        futures = {pool.submit(_chunk, name, [trains[k] for k in chunk], horizon, season): chunk
-                   for chunk in chunks}
-        done, pending = wait(futures, timeout=max(0.0, deadline - time.perf_counter()))
-        if pending:
-            pool.shutdown(wait=False, cancel_futures=True)
-            return None
-        for future in done:
-            out.update(zip(futures[future], future.result(), strict=True))
+    size = 4 if short else 1
+    chunks = [rest[i : i + size] for i in range(0, len(rest), size)]
+    # spawn: a fresh interpreter per worker, never a fork of a process running torch threads;
+    # leaving the block terminates the workers, those still fitting included
+    with multiprocessing.get_context("spawn").Pool(max(1, workers), initializer=one_blas_thread) as pool:
+        pending = [(chunk, pool.apply_async(_chunk, (name, [trains[k] for k in chunk], horizon,
+                                                      season))) for chunk in chunks]
+        for chunk, result in pending:
+            try:
+                out.update(zip(chunk, result.get(max(0.0, deadline - time.perf_counter())),
+                               strict=True))
+            except multiprocessing.TimeoutError:
+                return None
     return [out[k] for k in range(len(trains))]
 
 

@@ -22,7 +22,8 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save
 
 from rnncast.errors import ModelFileError, OutputError
-from rnncast.files import atomic_write, clean_leftovers
+from rnncast.files import atomic_write
+from rnncast.temporaries import clean_leftovers
 from rnncast.training import History, Loop
 
 MARKER = "checkpoints.json"  # what a checkpoint folder holds and for which run

@@ -81,22 +81,27 @@ def _train_one(member: int, net: nn.Module, new_net: Callable[[int], nn.Module],
         net.eval()
         return done
     again = refit if refit is not None else len(data) <= tc.windows_per_epoch
-    report = None if callback is None else _tagged(callback, member)
     validation = held.sample(tc.validation_windows, tc.seed) if len(held) else None
+    again = again and validation is not None
+    report = None if callback is None else _tagged(callback, member, again)
     saver = checkpoints.slot(member, "train") if checkpoints else None
     history = train(net, data, None, tc, validation, report, saver=saver, ranks=ranks)
     if stopped is not None and validation is not None:
         stopped(net)
-    if validation is not None and again:
+    if again:
         net.load_state_dict(new_net(tc.seed).state_dict())  # the same start, trained on all
         saver = checkpoints.slot(member, "refit") if checkpoints else None
-        train(net, data.joined(held), None, replace(tc, restore_best=False),
+        report = None if callback is None else _tagged(callback, member, refit=True)
+        train(net, data.joined(held), None, replace(tc, restore_best=False), callback=report,
               epochs=max(1, history.best_epoch), saver=saver, ranks=ranks)
     if checkpoints:
         checkpoints.finish(member, net, history)
     return history
 
 
-def _tagged(callback: Callable[[EpochInfo], None], member: int) -> Callable[[EpochInfo], None]:
-    """Pass the ensemble member's number along with each epoch's report."""
-    return lambda info: callback(replace(info, member=member))
+def _tagged(callback: Callable[[EpochInfo], None], member: int, then_refit: bool = False,
+            refit: bool = False) -> Callable[[EpochInfo], None]:
+    """Pass the ensemble member's number along with each epoch's report, and the epochs a refit
+    after this run may still take (at most as many as this run may)."""
+    return lambda info: callback(replace(info, member=member, refit=refit,
+                                         left=info.left + (info.limit if then_refit else 0)))

@@ -21,6 +21,7 @@ from rnncast.errors import DataError
 from rnncast.forecaster import Forecaster
 from rnncast.intervals import coverage
 from rnncast.plan import Plan
+from rnncast.progress import Stages
 from rnncast.training import EpochInfo
 
 log = logging.getLogger(__name__)
@@ -102,17 +103,22 @@ def holdout(
     baselines: list[str] | None = None,
     budget: float = BUDGET,
     plan: Plan | None = None,
+    stages: Stages | None = None,
 ) -> Evaluation:
     """Train ``model`` on all but the last ``test`` points of every series, forecast them, and
     score the network and the ``baselines`` on the same points. ``plan``: the model's plan for
     the training part and this test range (:meth:`Forecaster.resolve`; default: resolved here).
+    ``stages``: times each stage (and announces it).
 
     ``watch``: also forecast the test range from the network being trained at epochs 1, 2, 4,
     8, … (first ensemble member), for the picture of the forecast improving while training.
     """
+    stages = stages or Stages()
     panel = model.layout(data)
     train, truth = panel.split(test)
-    plan = plan or model.resolve(train, test=test)  # on the training part only, once
+    if plan is None:
+        with stages("recipe", "choosing the recipe from the training part"):
+            plan = model.resolve(train, test=test)  # on the training part only, once
     shortest = int(panel.lengths.min())
     if shortest < plan.max_window + test + 1 and (panel.single or plan.short == "error"):
         raise DataError(f"series of {shortest} points is too short for window {plan.max_window} "
@@ -120,21 +126,23 @@ def holdout(
     snapshots: list[tuple[int, np.ndarray]] = []
 
     def report(info: EpochInfo) -> None:
-        if watch and info.member == 0 and info.epoch & (info.epoch - 1) == 0:  # powers of two
+        if watch and info.member == 0 and not info.refit and info.epoch & (info.epoch - 1) == 0:
             snapshots.append((info.epoch, model.forecast_with(info.net, test)[:, 0]))
         if callback is not None:
             callback(info)
 
-    model.fit(train, callback=report, plan=plan)
-    forecast = crossval.forecast_of(model, train, test, own_history=True)
-    evaluation = score_forecast(model, train, truth, forecast, season, baselines, budget)
+    with stages("training", plan.training_line(train, model.ensemble)):
+        model.fit(train, callback=report, plan=plan)
+    with stages("forecasting", f"forecasting {test} steps"):
+        forecast = crossval.forecast_of(model, train, test, own_history=True)
+    evaluation = score_forecast(model, train, truth, forecast, season, baselines, budget, stages)
     evaluation.snapshots = snapshots
     return evaluation
 
 
 def score_forecast(model: Forecaster, history: Panel, truth: Panel, forecast: np.ndarray,
-                   season: int | None, baselines: list[str] | None, budget: float = BUDGET
-                   ) -> Evaluation:
+                   season: int | None, baselines: list[str] | None, budget: float = BUDGET,
+                   stages: Stages | None = None) -> Evaluation:
     """Score ``model``'s ``forecast (N, test, targets)`` of ``truth``'s rows after ``history``
     (NaN rows: series it skipped, left out) and the baselines' forecasts of the same points."""
     targets = model.panel.columns[: model.n_targets]  # covariates are not scored
@@ -153,9 +161,10 @@ def score_forecast(model: Forecaster, history: Panel, truth: Panel, forecast: np
         names = [name for name in names if name not in SEASONAL]  # rows that repeat naive
     notes, left_out = [], []
     baseline_forecasts, seconds = {}, {}
+    stages = stages or Stages()
     for name in names:
         start = time.perf_counter()
-        with one_blas_thread():
+        with one_blas_thread(), stages("baselines", f"baseline {name.replace('_', ' ')}"):
             values = run_baseline(name, trains, test, m, budget)
         seconds[name] = time.perf_counter() - start
         if values is None:

@@ -10,9 +10,8 @@
   never inside a model, never a foreign folder), stages the outputs, and renames them all into
   place only when the whole command succeeded; :meth:`Outputs.discard` leaves everything as it was.
 
-Every temporary (``.NAME.rnncast-PID-TOKEN``) is locked (``flock``) by its writer while it
-lives: the next command in that folder removes a killed run's, never a live run's in another
-container (where a process id says nothing). Commits into one folder take turns (its lock).
+Every temporary is locked by its writer while it lives (:mod:`rnncast.temporaries`): the next
+command in that folder removes a killed run's. Commits into one folder take turns (its lock).
 """
 
 from __future__ import annotations
@@ -23,21 +22,17 @@ import errno
 import fcntl
 import json
 import os
-import re
-import secrets
 import shutil
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from rnncast.errors import OutputError, describe
+from rnncast.temporaries import LEFTOVER, TEMPORARY, clean_leftovers, create_locked, temporary_name
 
 MARKER = ".rnncast.json"  # in every output folder rnncast writes: what it wrote there
 MODEL_FILES = frozenset({"config.json", "weights.safetensors"})
 MODEL_FORMAT = "rnncast-model"
-_TAG = ".rnncast-"  # in every temporary name: .NAME.rnncast-PID-TOKEN
 _NAME_MAX = 255
-_TEMPORARY = re.compile(r"\.([^/\s]+?)\.rnncast-\d+-[0-9a-f]{8}")
-_LEFTOVER = re.compile(r"\..+\.rnncast-(\d+)-[0-9a-f]{8}")  # a whole temporary name
 
 
 # -- low-level steps -----------------------------------------------------------------------------
@@ -57,26 +52,6 @@ def _fsync_tree(root: Path) -> None:
         _fsync_path(Path(folder))
 
 
-def _temporary_name(final: Path) -> Path:
-    """``.NAME.rnncast-PID-TOKEN`` beside ``final``, the name cut so that the whole stays within
-    the file system's limit."""
-    name = final.name.encode()[:120].decode(errors="ignore")
-    return final.with_name(f".{name}{_TAG}{os.getpid()}-{secrets.token_hex(4)}")
-
-
-def _create_locked(path: Path, folder: bool = False) -> int:
-    """A new empty file (the umask applies) or folder at ``path``, locked by this process for
-    as long as the returned descriptor stays open (:func:`clean_leftovers` leaves it alone)."""
-    if folder:
-        os.mkdir(path)
-        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    else:
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666)
-    with contextlib.suppress(OSError):  # a file system without locks: the process id decides
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    return fd
-
-
 def _install_file(tmp: Path, final: Path) -> None:
     """Flush the complete file ``tmp``, rename it over ``final``, flush the folder."""
     _fsync_path(tmp)
@@ -88,46 +63,6 @@ def _few(names: list[str]) -> str:
     return ", ".join(names[:3]) + (", …" if len(names) > 3 else "")
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except OSError as error:  # EPERM: another user's process, alive
-        return error.errno != errno.ESRCH
-    return True
-
-
-def clean_leftovers(folder: Path) -> None:
-    """Remove the temporaries in ``folder`` that rnncast processes left behind: those no process
-    holds locked (and, as a second sign, whose writer no longer runs here)."""
-    try:
-        entries = list(Path(folder).iterdir())
-    except OSError:
-        return
-    for entry in entries:
-        match = _LEFTOVER.fullmatch(entry.name)
-        if match is None or int(match.group(1)) == os.getpid() or entry.is_symlink():
-            continue
-        try:
-            fd = os.open(entry, os.O_RDONLY | os.O_NOFOLLOW)
-        except OSError:
-            continue
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:  # its writer is at work, in this container or another
-            os.close(fd)
-            continue
-        except OSError:  # no locks here: the process id alone decides
-            pass
-        try:
-            if not _alive(int(match.group(1))):
-                if entry.is_dir():
-                    shutil.rmtree(entry, ignore_errors=True)
-                else:
-                    entry.unlink(missing_ok=True)
-        finally:
-            os.close(fd)
-
-
 @contextlib.contextmanager
 def _folders_locked(folders: Iterable[Path]) -> Iterator[None]:
     """Hold an exclusive lock on each of ``folders`` (in a fixed order, so that two commits
@@ -135,7 +70,7 @@ def _folders_locked(folders: Iterable[Path]) -> Iterator[None]:
     fds = []
     try:
         for folder in sorted(set(folders)):
-            own = _LEFTOVER.fullmatch(folder.name)
+            own = LEFTOVER.fullmatch(folder.name)
             if own and int(own.group(1)) == os.getpid():  # our own temporary: locked, and private
                 continue
             fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
@@ -217,8 +152,8 @@ def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
     """Call ``write(tmp)`` on a temporary file beside ``path``, flush it, rename it over ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temporary_name(path)
-    lock = _create_locked(tmp)
+    tmp = temporary_name(path)
+    lock = create_locked(tmp)
     try:
         write(tmp)
         _install_file(tmp, path)
@@ -250,7 +185,7 @@ def install_directory(staged: Path, final: Path, flag: str = "--out", kind: str 
                 raise
     check_replaceable(final, flag, kind)  # again: something may have appeared since the first check
     if not _renameat2(staged, final, _RENAME_EXCHANGE):
-        old = _temporary_name(final)  # fallback: a moment without a folder at the path
+        old = temporary_name(final)  # fallback: a moment without a folder at the path
         os.rename(final, old)
         os.rename(staged, final)
         staged = old
@@ -265,8 +200,8 @@ def replace_directory(path: str | Path, fill: Callable[[Path], None], flag: str 
     check_replaceable(final, flag, kind)
     final.parent.mkdir(parents=True, exist_ok=True)
     clean_leftovers(final.parent)
-    staged = _temporary_name(final)
-    lock = _create_locked(staged, folder=True)
+    staged = temporary_name(final)
+    lock = create_locked(staged, folder=True)
     try:
         fill(staged)
         with _folders_locked([final.parent]):
@@ -354,8 +289,8 @@ class Outputs:
             raise OutputError(f"{flag} {final}: {parent} is not a directory")
         parent.mkdir(parents=True, exist_ok=True)
         clean_leftovers(parent)
-        tmp = _temporary_name(final)
-        self.locks.append(_create_locked(tmp, folder=kind != "file"))
+        tmp = temporary_name(final)
+        self.locks.append(create_locked(tmp, folder=kind != "file"))
         self.staged.append((tmp, final, kind, flag))
         return tmp
 
@@ -385,7 +320,7 @@ class Outputs:
         """``text`` (an error message) with staged and temporary names replaced by the final ones."""
         for tmp, final, _, _ in self.staged:
             text = text.replace(str(tmp), str(final))
-        return _TEMPORARY.sub(lambda m: m.group(1), text)
+        return TEMPORARY.sub(lambda m: m.group(1), text)
 
     def discard(self) -> None:
         """Remove every staged output: what was at the final paths stays as it was."""

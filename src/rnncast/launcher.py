@@ -8,7 +8,8 @@ dying together with the command.
 - A worker that stops answering (``kill -STOP``, a hung machine) ends the job after
   ``--worker-timeout`` seconds (the workers watch each other, :mod:`rnncast.distributed`).
 - Whatever fails, the command says it in one line: the workers leave their one-line message
-  in a folder this process reads; torchrun's own traceback and logs are not shown.
+  in a folder this process reads; torchrun's own traceback and logs are not shown. The folder
+  goes with the command (a killed command's with the next one).
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ import logging
 import os
 import signal
 import sys
-import tempfile
 from pathlib import Path
+
+from rnncast.temporaries import scratch_folder
 
 LAUNCHER = "RNNCAST_LAUNCHER"  # in each worker's environment: the launcher's process id
 MESSAGES = "RNNCAST_MESSAGES"  # in each worker's environment: where it leaves its error line
@@ -36,7 +38,7 @@ def launch(argv: list[str], workers: int, json_errors: bool = False) -> int:
     for name in list(logging.root.manager.loggerDict):  # torchrun's logs: not for users
         if name.startswith("torch.distributed"):
             logging.getLogger(name).setLevel(logging.CRITICAL)
-    with tempfile.TemporaryDirectory(prefix="rnncast-workers-") as folder:
+    with scratch_folder("workers") as folder:
         os.environ[LAUNCHER], os.environ[MESSAGES] = str(os.getpid()), folder
         os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // workers)))
         args = parse_args(["--standalone", "--nproc-per-node", str(workers), "--shutdown-timeout",

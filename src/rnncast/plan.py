@@ -93,6 +93,15 @@ class Plan:
         """How many training pairs of input ``window`` a series of ``length`` rows holds."""
         return np.maximum(np.asarray(length) - self.pair_length(window) + 1, 0)
 
+    def training_line(self, panel: Panel, members: int) -> str:
+        """What a fit on ``panel`` trains, in words (a progress line)."""
+        window = self.windows[0]
+        pairs = int(self.pairs_in(panel.lengths, window).sum())
+        nets = "a network" if members == 1 else f"{members} networks"
+        series = "1 series" if len(panel) == 1 else f"{len(panel):,} series"
+        return (f"training {nets} on {series}: {pairs:,} windows of {window} steps, "
+                f"{self.head} ahead")
+
     def level_span(self, window: int) -> int:
         return min(self.season, window)
 

@@ -22,6 +22,7 @@ from torch import Tensor, nn
 from rnncast import distributed
 from rnncast.errors import DataError, SettingError, TrainingDiverged, bounded
 from rnncast.gradients import SpikeGuard, clip
+from rnncast.history import EpochInfo, History
 
 log = logging.getLogger(__name__)
 
@@ -91,35 +92,6 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and value <= 0:
                 raise SettingError(f"{name} must be > 0 or None, got {value}")
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-@dataclass
-class EpochInfo:
-    """What the callback receives after every epoch."""
-
-    epoch: int
-    loss: float
-    val_loss: float | None
-    elapsed: float
-    net: nn.Module
-    member: int = 0  # which ensemble member is training
-
-
-@dataclass
-class History:
-    """Losses per epoch and where training stopped."""
-
-    loss: list[float] = field(default_factory=list)
-    val_loss: list[float] = field(default_factory=list)
-    best_epoch: int = 0
-    stopped_early: bool = False
-    seconds: float = 0.0
-    clipped_steps: int = 0
-    skipped_steps: int = 0  # exploding-gradient guard: non-finite or spiking gradient norms
-    steps: int = 0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -276,7 +248,8 @@ def train(
         if saver is not None:
             saver.save(loop)
         if callback is not None:
-            callback(EpochInfo(epoch, history.loss[-1], val, history.seconds, net))
+            callback(EpochInfo(epoch, history.loss[-1], val, history.seconds, net, limit=limit,
+                               left=limit - epoch))
     if loop.best_state is not None:
         net.load_state_dict(loop.best_state)
     net.eval()

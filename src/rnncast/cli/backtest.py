@@ -16,7 +16,7 @@ from rnncast.cli.args import (
     output_arguments,
     positive_int,
 )
-from rnncast.cli.common import Progress, default_steps, load_data, say, to_json
+from rnncast.cli.common import default_steps, load_data, progress, say, to_json
 from rnncast.data import Panel
 from rnncast.evaluation import backtest, headline_metric
 from rnncast.files import Outputs, write_text
@@ -59,10 +59,12 @@ def run(args: argparse.Namespace, run: Outputs) -> dict:
     data = load_data(args)
     model = forecaster_from(args)
     test = args.test or default_steps(data, model)
-    with Progress(args, f"backtest {args.data.name}", model=model) as progress:
+    fits = args.folds if not args.no_refit else 1
+    with progress(args, f"backtest {args.data.name}", model, fits=fits) as bar:
+        bar.note(f"backtesting {args.folds} folds of {test} steps")
         result = backtest(data, args.folds, test, lambda k: forecaster_from(args), args.step,
                           refit=not args.no_refit, season=args.season, baselines=args.baselines,
-                          callback=progress, levels=args.intervals, budget=args.baseline_budget)
+                          callback=bar, levels=args.intervals, budget=args.baseline_budget)
     out = {**result.to_dict(), "test": test, "refit": not args.no_refit,
            "data": str(args.data), "target": args.target}
     metric = headline_metric(len(data.lengths) if isinstance(data, Panel) else 1)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -16,50 +15,17 @@ from rnncast.data import Panel, SeriesData, as_panel, load_long, load_series
 from rnncast.evaluation import Evaluation, holdout
 from rnncast.files import write_text
 from rnncast.forecaster import Forecaster
-from rnncast.training import EpochInfo
+from rnncast.progress import Progress, Stages
 from rnncast.verdict import plain, sentence, standing
 
 
 # -- progress ------------------------------------------------------------------------------------
-class Progress:
-    """A tqdm bar on a terminal only (stderr), never with --quiet or --json: over one fit's
-    epochs (all members), or, with ``runs``, over that many runs (:meth:`step`), or, with
-    ``runs=0``, counting epochs of an unknown number of fits."""
-
-    def __init__(self, args: argparse.Namespace, label: str, runs: int | None = None,
-                 model: Forecaster | None = None) -> None:
-        from tqdm import tqdm
-
-        # the model's settings (a preset's included) when there is one, else the command's
-        self.epochs = model.train_config.epochs if model else getattr(args, "epochs", None) or 300
-        self.runs = runs
-        members = model.ensemble if model else getattr(args, "ensemble", None) or 1
-        total = self.epochs * members if runs is None else (runs or None)
-        enabled = not args.quiet and not args.json and sys.stderr.isatty()
-        self.bar = tqdm(total=total, desc=label, unit="run" if runs else "epoch", leave=False,
-                        disable=not enabled, dynamic_ncols=True)
-
-    def step(self) -> None:
-        """One run done."""
-        self.bar.update(1)
-
-    def __call__(self, info: EpochInfo) -> None:
-        if self.runs is None:
-            self.bar.n = info.member * self.epochs + info.epoch
-        elif self.runs == 0:
-            self.bar.n += 1
-        post = {"net": info.member + 1, "loss": f"{info.loss:.4f}"}
-        if info.val_loss is not None:
-            post["val"] = f"{info.val_loss:.4f}"
-        post["s"] = f"{info.elapsed:.0f}"
-        self.bar.set_postfix(post, refresh=False)
-        self.bar.refresh()
-
-    def __enter__(self) -> Progress:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.bar.close()
+def progress(args: argparse.Namespace, label: str, model: Forecaster | None = None,
+             fits: int | None = 1, runs: int | None = None) -> Progress:
+    """The command's progress on stderr (a bar on a terminal, lines in a log), never with
+    --quiet or --json: over ``fits`` fits of the model's ensemble, or a count of ``runs``."""
+    members = model.ensemble if model else 1
+    return Progress(label, members, fits, shown=not args.quiet and not args.json, runs=runs)
 
 
 def say(args: argparse.Namespace, text: str) -> None:
@@ -88,11 +54,11 @@ def default_steps(data: SeriesData | Panel, model: Forecaster) -> int:
 
 
 
-def evaluate_holdout(args, data: SeriesData, test: int, model: Forecaster, label: str) -> Evaluation:
-    with Progress(args, label, model=model) as progress:
-        return holdout(data, test, model, args.season, watch=True, callback=progress,
-                       baselines=getattr(args, "baselines", None),
-                       budget=getattr(args, "baseline_budget", BUDGET))
+def evaluate_holdout(args, data: SeriesData, test: int, model: Forecaster, bar: Progress,
+                     stages: Stages) -> Evaluation:
+    return holdout(data, test, model, args.season, watch=True, callback=bar,
+                   baselines=getattr(args, "baselines", None),
+                   budget=getattr(args, "baseline_budget", BUDGET), stages=stages)
 
 
 def result_json(result: Evaluation, test: int) -> dict:
@@ -118,9 +84,12 @@ def result_json(result: Evaluation, test: int) -> dict:
     }
 
 
-def write_evaluation(result: Evaluation, out: Path, summary: dict, title: str) -> None:
+def write_evaluation(result: Evaluation, out: Path, summary: dict, title: str | None = None
+                     ) -> None:
+    """metrics.json and series_scores.csv in ``out``, and the plots under ``title`` when given."""
     out.mkdir(parents=True, exist_ok=True)  # a staged folder, or a part of one
-    plots.plot_evaluation_set(result, out, title)
+    if title is not None:
+        plots.plot_evaluation_set(result, out, title)
     write_text(out / "metrics.json", to_json(summary, indent=2) + "\n")
     if result.per_series is not None:
         write_text(out / "series_scores.csv", result.per_series.to_csv(index=False,

@@ -10,8 +10,8 @@ import pandas as pd
 from rnncast import plots
 from rnncast.cli.args import HelpFormatter, output_arguments, seed_int
 from rnncast.cli.common import (
-    Progress,
     evaluate_holdout,
+    progress,
     result_json,
     say,
     score_table,
@@ -20,6 +20,7 @@ from rnncast.cli.common import (
 from rnncast.data import SeriesData
 from rnncast.files import Outputs, write_text
 from rnncast.forecaster import Forecaster
+from rnncast.progress import Stages
 from rnncast.verdict import sentence
 
 
@@ -56,7 +57,8 @@ def run(args: argparse.Namespace, run: Outputs) -> dict:
     sine_model = Forecaster(window=50, strategy="recursive", ensemble=1, epochs=args.epochs,
                             threads=args.threads,
                             seed=args.seed)
-    sine_result = evaluate_holdout(args, sine_data, 50, sine_model, "sine wave")
+    with progress(args, "sine wave", sine_model) as bar:
+        sine_result = evaluate_holdout(args, sine_data, 50, sine_model, bar, Stages(say=bar.note))
     write_evaluation(sine_result, out / "sine", result_json(sine_result, 50),
                       "Sine wave: LSTM, window 50, recursive forecast of the last 50 points")
 
@@ -65,13 +67,15 @@ def run(args: argparse.Namespace, run: Outputs) -> dict:
                           ["passengers"], "MS")
     args.ensemble, args.season, args.baselines = members, None, None  # + SARIMAX and ETS
     air = Forecaster(ensemble=members, epochs=args.epochs, seed=args.seed, threads=args.threads)
-    air_result = evaluate_holdout(args, air_data, 12, air, "AirPassengers")
+    with progress(args, "AirPassengers", air) as bar:
+        air_result = evaluate_holdout(args, air_data, 12, air, bar, Stages(say=bar.note))
     write_evaluation(air_result, out / "airpassengers", result_json(air_result, 12),
                       "AirPassengers: 1960 held out")
 
     final = Forecaster(ensemble=members, epochs=args.epochs, seed=args.seed, threads=args.threads)
-    with Progress(args, "AirPassengers, all data", model=final) as progress:
-        final.fit(air_data, callback=progress)
+    with progress(args, "AirPassengers, all data", final) as bar:
+        bar.note("training on all of AirPassengers for the forecast of 1961-1962")
+        final.fit(air_data, callback=bar)
     final.save(out / "airpassengers-model")
     future = final.predict(24).to_frame()
     future.index.name = "month"

@@ -16,7 +16,7 @@ from rnncast.cli.args import (
     seed_int,
     time_arguments,
 )
-from rnncast.cli.common import Progress, load_data, say, to_json
+from rnncast.cli.common import load_data, progress, say, to_json
 from rnncast.errors import RnncastError, SettingError
 from rnncast.files import Outputs, write_text
 from rnncast.settings import SeriesConfig
@@ -116,7 +116,7 @@ def run(args: argparse.Namespace, run: Outputs) -> dict:
                            layer_norm=args.layer_norm, chrono=chrono)
 
     runs = []
-    with Progress(args, "diagnose", runs=len(cases) * len(args.cells)) as bar:
+    with progress(args, "diagnose", runs=len(cases) * len(args.cells)) as bar:
         for label, length, data in cases:
             probes = {}
             for cell in args.cells:

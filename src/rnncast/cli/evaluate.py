@@ -21,6 +21,7 @@ from rnncast.cli.common import (
     default_steps,
     evaluate_holdout,
     load_data,
+    progress,
     result_json,
     say,
     score_table,
@@ -29,6 +30,8 @@ from rnncast.cli.common import (
 from rnncast.data import Panel, SeriesData
 from rnncast.evaluation import Evaluation
 from rnncast.files import Outputs
+from rnncast.plots import plot_evaluation_set
+from rnncast.progress import Stages
 from rnncast.report import write_report
 from rnncast.verdict import sentence
 from rnncast.version import __version__
@@ -66,20 +69,29 @@ def add(verbs) -> None:
 def run(args: argparse.Namespace, run: Outputs) -> dict:
     out_dir = run.directory(args.out) if args.out else None
     report = run.file(args.report, "--report") if args.report else None
-    data = load_data(args)
     model = forecaster_from(args)
-    test = args.test or default_steps(data, model)
-    result = evaluate_holdout(args, data, test, model, f"evaluate {args.data.name}")
-    out = result_json(result, test)
-    out.update(data=str(args.data), target=args.target)
-    if args.out:
-        which = f"series '{result.shown}', " if result.shown is not None else ""
-        write_evaluation(result, out_dir, out,
-                         title=f"{which}{', '.join(args.target)}: last {test} held out")
-        out["out"] = str(args.out)
+    with progress(args, f"evaluate {args.data.name}", model) as bar:
+        stages = Stages(say=bar.note)
+        with stages("loading", f"reading {args.data}"):
+            data = load_data(args)
+        test = args.test or default_steps(data, model)
+        result = evaluate_holdout(args, data, test, model, bar, stages)
+        out = result_json(result, test)
+        out.update(data=str(args.data), target=args.target)
+        if args.out:
+            which = f"series '{result.shown}', " if result.shown is not None else ""
+            with stages("plots", "drawing the plots"):
+                plot_evaluation_set(result, out_dir,
+                                    f"{which}{', '.join(args.target)}: last {test} held out")
+            out["seconds"]["stages"] = stages.summary()
+            write_evaluation(result, out_dir, out)
+            out["out"] = str(args.out)
+        else:
+            out["seconds"]["stages"] = stages.summary()
     say(args, score_table([(f"{args.data.name} (test {test})", result)]))
     say(args, sentence(result))
     say(args, choices_text(result.model))
+    say(args, stages.line())
     if args.out:
         say(args, f"wrote {args.out}/metrics.json, forecast.png, loss.png, progress.png")
     if args.report:

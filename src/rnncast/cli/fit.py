@@ -16,11 +16,12 @@ from rnncast.cli.args import (
     positive_float,
     workers_int,
 )
-from rnncast.cli.common import Progress, choices_text, default_steps, load_data, say
+from rnncast.cli.common import choices_text, default_steps, load_data, progress, say
 from rnncast.distributed import WORKER_TIMEOUT
 from rnncast.errors import OutputError
 from rnncast.files import Outputs, overlaps
 from rnncast.persistence import write_model
+from rnncast.progress import Stages
 from rnncast.training import PARALLEL, TrainConfig
 from rnncast.version import __version__
 
@@ -72,36 +73,45 @@ def run(args: argparse.Namespace, run: Outputs) -> dict:
     main = distributed.launched_rank() == 0  # only rank 0 writes; the others train beside it
     folder = run.directory(args.out, kind="model") if main else None
     checkpoints = _checkpoint_folder(args)
-    data = load_data(args)
     model = forecaster_from(args)
-    distributed.start(model.device, args.worker_timeout)  # under torchrun: join the others
-    distributed.on_abort(run.discard)
-    start = time.perf_counter()
-    plan = model.resolve(data)  # once, for the calibration and the fit
-    if args.intervals:
-        with Progress(args, "calibrating intervals", model=model) as progress:
-            model.calibrate(data, default_steps(data, model), callback=progress, plan=plan)
-        say(args, f"calibrated intervals over {model.calibration.horizon} steps from "
-                   f"{len(model.calibration.scores)} forecast errors per step")
-    with Progress(args, f"fit {args.data.name}", model=model) as progress:
-        model.fit(data, callback=progress, checkpoints=checkpoints, resume=args.resume is not None,
-                  plan=plan)
-    if folder is not None:
-        write_model(model, folder, __version__)
-    seconds = time.perf_counter() - start
+    with progress(args, f"fit {args.data.name}", model) as bar:
+        stages = Stages(say=bar.note)
+        with stages("loading", f"reading {args.data}"):
+            data = load_data(args)
+        distributed.start(model.device, args.worker_timeout)  # under torchrun: join the others
+        distributed.on_abort(run.discard)
+        start = time.perf_counter()
+        with stages("recipe", "choosing the recipe from the data"):
+            plan = model.resolve(data)  # once, for the calibration and the fit
+        if args.intervals:
+            bar.expect(None)  # as many fits as the calibration's origins
+            with stages("calibration", "calibrating the intervals on backtests"):
+                model.calibrate(data, default_steps(data, model), callback=bar, plan=plan)
+            say(args, f"calibrated intervals over {model.calibration.horizon} steps from "
+                       f"{len(model.calibration.scores)} forecast errors per step")
+        bar.expect(1)
+        with stages("training", plan.training_line(model.layout(data), model.ensemble)):
+            model.fit(data, callback=bar, checkpoints=checkpoints,
+                      resume=args.resume is not None, plan=plan)
+        if folder is not None:
+            with stages("saving", f"saving the model in {args.out}"):
+                write_model(model, folder, __version__)
+        seconds = time.perf_counter() - start
     history = model.history
     points = int(model.panel.lengths.sum())
     say(args, choices_text(model))
     say(args, f"trained {len(model.nets)} network(s) on {len(model.panel)} series, "
                f"{points} points, in {seconds:.1f} s (best epoch {history.best_epoch}); "
                f"saved {args.out}")
+    say(args, stages.line())
     return {"model": str(args.out), "series": len(model.panel), "points": points,
             "seconds": seconds,
             "epochs_best": [h.best_epoch for h in model.histories],
             "val_loss": [min(h.val_loss) if h.val_loss else None for h in model.histories],
             "clipped_steps": sum(h.clipped_steps for h in model.histories),
             "skipped_steps": sum(h.skipped_steps for h in model.histories),
-            "settings": model.config(), "choices": model.choices}
+            "settings": model.config(), "choices": model.choices,
+            "stages": stages.summary()}
 
 
 

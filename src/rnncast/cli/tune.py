@@ -17,7 +17,7 @@ from rnncast.cli.args import (
     positive_int,
     trials_int,
 )
-from rnncast.cli.common import Progress, default_steps, load_data, say, to_json
+from rnncast.cli.common import default_steps, load_data, progress, say, to_json
 from rnncast.data import as_panel
 from rnncast.files import Outputs, write_text
 from rnncast.forecaster import Forecaster
@@ -80,13 +80,15 @@ def run(args: argparse.Namespace, run: Outputs) -> dict:
 
     configurations = grid(choices)
     label = f"tune {args.data.name}"
-    with Progress(args, label, runs=0) as progress:  # epochs, over every backtest fit
+    runs = (args.trials or len(configurations)) * args.folds  # a fit each (the most)
+    with progress(args, label, first, fits=runs) as bar:
+        bar.note(f"backtesting {runs // args.folds} settings on {args.folds} folds each")
         if args.trials:
             result = search(data, choices, make, args.trials, args.folds, horizon, args.step,
-                            args.metric, args.season, args.seed, callback=progress)
+                            args.metric, args.season, args.seed, callback=bar)
         else:
             result = tune(data, configurations, make, args.folds, horizon, args.step, args.metric,
-                          args.season, callback=progress)
+                          args.season, callback=bar)
     best = result.best
     command = _fit_command(args, best, head)
     out = {**result.to_dict(), "fit_command": command, "folds": args.folds, "fold_length": horizon,
