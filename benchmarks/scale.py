@@ -2,13 +2,16 @@
 40-400) written to Parquet, then `rnncast fit` and `rnncast forecast` through the command line
 on all but the last `horizon` points of each series, scored against seasonal naive there.
 With --daily: one daily series of ten years (weekly and yearly cycles) through
-`rnncast evaluate --test 28`, with its baselines.
+`rnncast evaluate --test 28`, with its baselines; with --half-hourly: one half-hourly series of
+three years (52,608 points: day and week seasons, a yearly swing) through
+`rnncast evaluate --test 1344` (four weeks).
 
 One JSON line per run (series, points, wall and CPU seconds and peak memory of each command,
 sMAPE of the network and of seasonal naive), appended to benchmarks/results/scale.json.
 
     python benchmarks/scale.py --series 100000 [--horizon 18] [--set ensemble=1 ...]
     python benchmarks/scale.py --daily
+    python benchmarks/scale.py --half-hourly
 """
 
 from __future__ import annotations
@@ -66,6 +69,25 @@ def daily(seed: int = 0) -> pd.DataFrame:
                          "load": load})
 
 
+def half_hourly(seed: int = 0) -> pd.DataFrame:
+    """One half-hourly series of three years like a city's electricity demand: a daily profile
+    that differs on weekends, a yearly swing, slow weather spells and noise (``time, demand``)."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(1096 * 48)
+    hour = t % 48 / 2
+    weekend = (t // 48 + 3) % 7 >= 5  # 2015-01-01 was a Thursday
+    day = np.where(weekend, 0.6, 1.0) * (0.25 * np.exp(-((hour - 18) / 3) ** 2)
+                                         + 0.15 * np.exp(-((hour - 8) / 2) ** 2))
+    year = 0.15 * np.cos(2 * np.pi * t / (365.25 * 48)) + 0.05 * np.cos(4 * np.pi * t / (365.25 * 48))
+    spells = np.convolve(rng.normal(0, 0.02, len(t)), np.ones(144) / 12, mode="same")
+    demand = 4000 * np.exp(day + year + spells + rng.normal(0, 0.02, len(t)))
+    return pd.DataFrame({"time": pd.date_range("2015-01-01", periods=len(t), freq="30min"),
+                         "demand": demand})
+
+
+SINGLE = {"daily": (daily, "day", "load", 28), "half_hourly": (half_hourly, "time", "demand", 1344)}
+
+
 def timed(argv: list[str]) -> dict:
     """Run a command: its wall and CPU seconds and its own peak memory. The data are written
     by another child, so this small parent's memory is not counted in the child's (Linux
@@ -90,8 +112,9 @@ def measured(argv: list[str]) -> dict:
 
 def write_data(args: argparse.Namespace, folder: Path) -> None:
     """In a child process: the panel's training and test parts (or the daily series)."""
-    if args.daily:
-        daily(args.seed).to_csv(folder / "daily.csv", index=False)
+    if args.single:
+        make, *_ = SINGLE[args.single]
+        make(args.seed).to_csv(folder / f"{args.single}.csv", index=False)
         return
     frame = panel(args.series, args.seed)
     position = frame.groupby("unique_id", observed=True).cumcount(ascending=False)
@@ -126,12 +149,17 @@ def run_panel(args: argparse.Namespace, folder: Path, extra: list[str]) -> dict:
             "smape": smape(truth, net), "smape_seasonal_naive": smape(truth, naive)}
 
 
-def run_daily(args: argparse.Namespace, folder: Path, extra: list[str]) -> dict:
-    run = measured([sys.executable, "-m", "rnncast", "evaluate", str(folder / "daily.csv"),
-                    "--target", "load", "--time-col", "day", "--test", "28", "--seed",
+def run_single(args: argparse.Namespace, folder: Path, extra: list[str]) -> dict:
+    _, time_col, target, test = SINGLE[args.single]
+    run = measured([sys.executable, "-m", "rnncast", "evaluate", str(folder / f"{args.single}.csv"),
+                    "--target", target, "--time-col", time_col, "--test", str(test), "--seed",
                     str(args.seed), "--json", *extra, "--out", str(folder / "evaluation")])
     result = json.loads(run["stdout"])
-    return {"benchmark": "scale_daily", "points": 3650, "test": 28, "settings": args.set,
+    points = len(pd.read_csv(folder / f"{args.single}.csv"))
+    return {"benchmark": f"scale_{args.single}", "points": points, "test": test,
+            "settings": args.set, "season": result["season"],
+            "seconds": result["seconds"], "baseline_notes": result["baseline_notes"],
+            "window": result["window"], "epochs_best": result["epochs_best"],
             "evaluate_wall_s": run["wall_s"], "evaluate_cpu_s": run["cpu_s"],
             "peak_rss_mb": run["peak_rss_mb"], "smape": result["metrics"]["smape"],
             "smape_seasonal_naive": result["baselines"]["seasonal_naive"]["smape"],
@@ -143,8 +171,12 @@ def main() -> None:
     parser.add_argument("--series", type=int, default=10_000)
     parser.add_argument("--horizon", type=int, default=18)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--daily", action="store_true",
+    single = parser.add_mutually_exclusive_group()
+    single.add_argument("--daily", dest="single", action="store_const", const="daily",
                         help="one daily series of ten years through `rnncast evaluate --test 28`")
+    single.add_argument("--half-hourly", dest="single", action="store_const", const="half_hourly",
+                        help="one half-hourly series of three years through "
+                        "`rnncast evaluate --test 1344`")
     parser.add_argument("--set", action="append", default=[], metavar="OPTION=VALUE",
                         help="extra options for rnncast, e.g. ensemble=1")
     parser.add_argument("--write-data", type=Path, help=argparse.SUPPRESS)  # the data child
@@ -155,7 +187,7 @@ def main() -> None:
     extra = [x for s in args.set for x in ("--" + s.split("=")[0].replace("_", "-"), s.split("=")[1])]
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run([sys.executable, __file__, "--write-data", tmp, *sys.argv[1:]], check=True)
-        result = (run_daily if args.daily else run_panel)(args, Path(tmp), extra)
+        result = (run_single if args.single else run_panel)(args, Path(tmp), extra)
     line = json.dumps(result)
     print(line)
     with open(RESULTS / "scale.json", "a") as out:

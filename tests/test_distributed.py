@@ -173,7 +173,8 @@ def test_killing_the_command_stops_every_worker_before_anything_is_written(tmp_p
     assert not alive(workers)
     assert not (tmp_path / "model").exists()
     err = command.stderr.read()
-    left = [p.name for p in (tmp_path / "tmp").iterdir()]
+    # torchinductor_USER: torch's own compile cache, which torch keeps for every later program
+    left = [p.name for p in (tmp_path / "tmp").iterdir() if not p.name.startswith("torchinductor_")]
     if sig == signal.SIGTERM:
         assert code == 143 and err == ("rnncast: error: stopped by SIGTERM; every worker was "
                                        "stopped and no output was written or changed\n")
@@ -204,8 +205,9 @@ def test_any_failure_under_workers_is_one_line_without_torchrun_s_traceback(tmp_
     done = subprocess.run([sys.executable, "-m", "rnncast", "fit", str(tmp_path / "none.csv"),
                            "--target", "y", "--out", str(tmp_path / "m"), "--workers", "2"],
                           env=ENV, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 1
-    assert done.stderr == f"rnncast: error: {tmp_path / 'none.csv'}: no such file\n"
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.endswith(f"\nrnncast: error: {tmp_path / 'none.csv'}: no such file\n")
+    assert done.stderr.count("rnncast: error:") == 1  # the stage lines before it say what it did
 
 
 def test_workers_are_bounded_by_the_cores(capsys):

@@ -39,7 +39,7 @@ def launch(argv: list[str], workers: int, json_errors: bool = False) -> int:
         if name.startswith("torch.distributed"):
             logging.getLogger(name).setLevel(logging.CRITICAL)
     with scratch_folder("workers") as folder:
-        os.environ[LAUNCHER], os.environ[MESSAGES] = str(os.getpid()), folder
+        os.environ[LAUNCHER], os.environ[MESSAGES] = str(os.getpid()), str(folder)
         os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // workers)))
         args = parse_args(["--standalone", "--nproc-per-node", str(workers), "--shutdown-timeout",
                            str(GRACE), "--log-dir", str(Path(folder) / "logs"), "-m", "rnncast",
