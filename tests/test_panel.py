@@ -148,3 +148,11 @@ def test_each_series_phase_in_its_season_comes_from_its_first_stamp(freq, start,
     y = pd.Series(np.arange(30.0), index=pd.date_range(start, periods=30, freq=freq))
     panel = as_panel(y)
     assert panel.clock.phase(panel.season).tolist() == [phase]
+
+
+@pytest.mark.parametrize("freq, second", [("30min", 336), ("h", 168), ("15min", 672), ("D", 365),
+                                          ("MS", 1), ("W", 1), ("5min", 1), ("2D", 1), (None, 1)])
+def test_sub_daily_data_also_follow_the_week_and_daily_data_the_year(freq, second):
+    from rnncast.panel import second_season_from_freq
+
+    assert second_season_from_freq(freq) == second

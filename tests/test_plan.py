@@ -107,3 +107,29 @@ def test_each_command_resolves_the_recipe_once_on_a_panel_of_200_series(counted,
         counted.update(checks=0, stl=0)
         assert main(argv) == 0, capsys.readouterr().err
         assert counted == {"checks": 1, "stl": 100}, argv[0]  # one sample of 100 series, once
+
+
+def test_half_hourly_data_have_two_seasons_unless_the_user_names_one():
+    y = pd.Series(np.exp(np.sin(np.arange(3_000) * np.pi / 24)),
+                  index=pd.date_range("2021-03-01", periods=3_000, freq="30min"))
+    chosen = resolve(as_panel(y), SeriesConfig())
+    assert (chosen.season, chosen.seasons) == (48, (48, 336))
+    assert any(line.startswith("seasons 48 and 336: the day and the week") for line in chosen.reasons)
+    assert resolve(as_panel(y), SeriesConfig(season=24)).seasons == (24,)
+    old = chosen.to_dict()
+    del old["second_season"]  # a model saved before the second season reads as one season
+    assert Plan.from_dict(old).seasons == (48,)
+
+
+def test_sub_daily_data_of_eight_weeks_or_more_train_a_week_at_once():
+    def plan_of(weeks: int, **settings) -> Plan:
+        n = weeks * 336
+        y = pd.Series(np.exp(np.sin(np.arange(n) * np.pi / 24)),
+                      index=pd.date_range("2021-03-01", periods=n, freq="30min"))
+        return resolve(as_panel(y), SeriesConfig(**settings))
+
+    assert plan_of(8).head == 336 and "head 336: a week of 30min data" in "\n".join(plan_of(8).reasons)
+    assert plan_of(7).head == 48  # too few weeks: a day
+    assert plan_of(8, head=96).head == 96
+    assert resolve(as_panel(pd.Series(np.arange(4_000.0), index=pd.date_range(
+        "2021-03-01", periods=4_000, freq="D"))), SeriesConfig()).head == 7  # daily: the week

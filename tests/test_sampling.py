@@ -72,6 +72,8 @@ def test_a_run_stops_at_its_window_budget_and_batches_follow_the_data():
 
     assert [auto_batch(n) for n in (100, 32_000, 50_000, 100_000, 10**7)] == [32, 32, 64, 128, 128]
     assert [auto_budget(n) for n in (100, 50_000, 10**7)] == [100_000, 500_000, 1_500_000]
+    # long windows cost more a window: a half-hourly series' three days get fewer of them
+    assert auto_budget(50_000, 36) == 500_000 and auto_budget(50_000, 144) == 152_777
     series = [np.sin(np.arange(2_000) / 7)[:, None] + k for k in range(20)]  # ~40,000 windows
     data, _ = cut(*laid(series), 12, 1, 0,
                   lambda **kw: Windows(span=12, horizon=1, targets=1, level=no_level, **kw))
@@ -118,7 +120,7 @@ def test_short_series_are_padded_with_their_first_row_and_keep_their_calendar_ph
     plan = resolve(panel, SeriesConfig(window=6, head=2, season=4, calendar=True, short="pad",
                                        validation=2, log=False, scaler="none", deseasonalize=False,
                                        combine="none"))
-    channels = Channels.of(panel, (), plan.season, plan.calendar, False)
+    channels = Channels.of(panel, (), plan.seasons, plan.calendar, False)
     Z = Transforms.fit_checked(panel, plan).forward_panel(panel)
     (data, _), = training_windows(Z, panel, plan, [6], channels).values()
     expected = []

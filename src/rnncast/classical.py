@@ -27,6 +27,7 @@ def spread(n: int, most: int = SAMPLE) -> np.ndarray:
 
 def one_forecast(name: str, y: np.ndarray, steps: int, season: int) -> np.ndarray:
     """One classical method's forecast of ``y`` (1-D, finite); NaN where it cannot fit."""
+    y = baselines.fitted_part(name, y)
     if len(y) < 4 or np.ptp(y) == 0:  # too little to fit, or a constant: repeat the last value
         return np.full(steps, y[-1] if len(y) else np.nan)
     with warnings.catch_warnings():

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from rnncast import crossval, metrics
-from rnncast.baselines import BUDGET, NAMES, SEASONAL, default_names
+from rnncast.baselines import BUDGET, CHEAP, NAMES, RECENT, SEASONAL, SEASONS, default_names
 from rnncast.baselines import run as run_baseline
 from rnncast.classical import median_strength, spread
 from rnncast.cores import one_blas_thread
@@ -153,7 +153,8 @@ def score_forecast(model: Forecaster, history: Panel, truth: Panel, forecast: np
     skipped = [history.ids[k] for k in range(len(history)) if k not in kept] if history.ids else []
     forecasts = [forecast[k] for k in kept]
     truths, trains = [truth.rows(k) for k in kept], [history.rows(k) for k in kept]
-    names = baselines if baselines is not None else default_names(history)
+    seasons = model.plan.seasons if m == model.plan.season else (m,)
+    names = baselines if baselines is not None else default_names(history, seasons)
     unknown = sorted(set(names) - set(NAMES))
     if unknown:
         raise DataError(f"unknown baseline {unknown[0]!r}; choose from {', '.join(NAMES)}")
@@ -165,7 +166,7 @@ def score_forecast(model: Forecaster, history: Panel, truth: Panel, forecast: np
     for name in names:
         start = time.perf_counter()
         with one_blas_thread(), stages("baselines", f"baseline {name.replace('_', ' ')}"):
-            values = run_baseline(name, trains, test, m, budget)
+            values = run_baseline(name, trains, test, seasons if name in SEASONS else m, budget)
         seconds[name] = time.perf_counter() - start
         if values is None:
             left_out.append(name)
@@ -173,6 +174,11 @@ def score_forecast(model: Forecaster, history: Panel, truth: Panel, forecast: np
                          f"baseline budget of {budget:g} s (--baseline-budget)")
         else:
             baseline_forecasts[name] = values
+    longer = sum(len(train) > RECENT for train in trains)
+    if longer and set(names) - set(CHEAP):
+        notes.append(f"the fitted baselines saw the last {RECENT:,} points of "
+                     + ("the series" if len(trains) == 1 else f"{longer} longer series")
+                     + " (their cost grows with the length)")
     first_truth, first_train = _frame(truth.series_at(kept[0])), _frame(history.series_at(kept[0]))
     ids = [history.ids[k] for k in kept] if history.ids is not None else kept
     scores = {name: _scores(truths, values, trains, m)

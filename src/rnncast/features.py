@@ -4,6 +4,7 @@ position in the season, and the series' number for a learned embedding."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -14,34 +15,36 @@ from rnncast.panel import Panel
 
 @dataclass(frozen=True)
 class Channels:
-    """What the network reads at every step. ``phase0[k]``: the season phase of series ``k``'s
-    position 0 (so that phase follows each series' own dates)."""
+    """What the network reads at every step. ``phase0[k]``: where series ``k``'s position 0
+    falls in a cycle of ``period`` steps (so that phases follow each series' own dates)."""
 
     n_columns: int  # targets + covariates
     n_targets: int
-    season: int  # > 1 with calendar channels, else 1
+    seasons: tuple[int, ...]  # a sin/cos pair of the phase in each (none without calendar)
     series_number: bool  # feed the series' number (for an id embedding)
     phase0: np.ndarray  # (N,)
+    period: int = 1  # a multiple of every season: the season, or both with calendar channels
 
     @classmethod
-    def of(cls, panel: Panel, covariates: tuple[str, ...], season: int, calendar: bool,
-           series_number: bool) -> Channels:
+    def of(cls, panel: Panel, covariates: tuple[str, ...], seasons: tuple[int, ...],
+           calendar: bool, series_number: bool) -> Channels:
         n_columns = panel.values.shape[1]
-        phase = panel.clock.phase(season)  # of each first stored row, and of position 0:
+        seasons = tuple(m for m in seasons if m > 1)
+        shown = seasons if calendar else ()
+        period = math.lcm(*shown) if shown else seasons[0] if seasons else 1
+        phase = panel.clock.phase(period)  # of each first stored row, and of position 0:
         phase0 = np.zeros(len(panel), dtype=np.int64) if phase is None else phase - panel.starts
-        return cls(n_columns, n_columns - len(covariates), season if calendar and season > 1 else 1,
-                   series_number, phase0)
+        return cls(n_columns, n_columns - len(covariates), shown, series_number, phase0, period)
 
     @property
     def n_extra(self) -> int:
-        return 2 * (self.season > 1) + int(self.series_number)
+        return 2 * len(self.seasons) + int(self.series_number)
 
     def extras(self, rows: np.ndarray, positions: np.ndarray) -> np.ndarray:
         """Input-only channels of series ``rows (B,)`` at ``positions (B, k)`` from each series'
         start: ``(B, k, n_extra)``."""
         parts = []
-        if self.season > 1:
-            m = self.season
+        for m in self.seasons:
             angle = 2 * np.pi * ((self.phase0[rows][:, None] + positions) % m) / m
             parts += [np.sin(angle), np.cos(angle)]
         if self.series_number:
@@ -66,8 +69,9 @@ def targets_first(panel: Panel, covariates: tuple[str, ...]) -> Panel:
 
 def like(panel: Panel, columns: list[str], phase0: np.ndarray, season: int) -> Panel:
     """New data laid out as the fitted data: the same number of series, ``columns`` in the
-    fitted order, and each series placed so that its dates fall in the fitted series' season
-    phase (``phase0``; data without dates is taken to start where the fitted series started)."""
+    fitted order, and each series placed so that its dates fall in the fitted series' phase
+    (``phase0`` in a cycle of ``season`` steps, :attr:`Channels.period`; data without dates is
+    taken to start where the fitted series started)."""
     if len(panel) != len(phase0):
         raise DataError(f"the model was fitted on {len(phase0)} series, got {len(panel)}")
     missing = [c for c in columns if c not in panel.columns]

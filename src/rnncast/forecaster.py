@@ -220,7 +220,7 @@ class Forecaster:
 
 
     def _set_channels(self, panel: Panel, plan: Plan) -> None:
-        self.channels = Channels.of(panel, plan.covariates, plan.season, plan.calendar,
+        self.channels = Channels.of(panel, plan.covariates, plan.seasons, plan.calendar,
                                     bool(self.model_config.id_embedding))
 
     def _fit_transform(self, panel: Panel, plan: Plan) -> np.ndarray:
@@ -279,7 +279,7 @@ class Forecaster:
                 "data to a coarser frequency")
         panel = self.panel if y is None else features.like(  # laid out as the fitted series
             as_panel(y, self.series_config.covariates, self.freq, self.long), self.panel.columns,
-            self.channels.phase0, self.plan.season)
+            self.channels.phase0, self.channels.period)
         forecasting.check_reach(panel, steps)
         forecasting.say_if_chained(self.plan, steps)
         if self.threads is None:

@@ -164,7 +164,7 @@ def say_if_chained(plan: Plan, steps: int) -> None:
     """Say when a forecast of ``steps`` chains the direct head's blocks (:func:`chains_blocks`):
     a warning for a head set by hand, a note for the recipe's own (one season, by design)."""
     if chains_blocks(plan, steps):
-        mine = plan.head == season_head(plan.season)
+        mine = plan.head in (season_head(plan.season), plan.second_season)
         log.log(logging.INFO if mine else logging.WARNING, "forecasting %d steps with a model "
                 "trained for %d: every step past %d feeds on earlier forecasts, so errors "
                 "compound; fit with --head %d for a direct forecast", steps, plan.head, plan.head,

@@ -46,6 +46,20 @@ def season_from_freq(freq: str | None) -> int:
     return season // offset.n if season % offset.n == 0 else 1
 
 
+def second_season_from_freq(freq: str | None) -> int:
+    """The longer season that data of this frequency also follow: the week for sub-daily data
+    whose season is the day (``"30min"`` → 336, ``"h"`` → 168), the year for daily data (365);
+    1 for any other."""
+    offset = _offset(freq) if freq else None
+    if offset is None:
+        return 1
+    if isinstance(offset, pd.offsets.Day) and offset.n == 1:
+        return 365
+    nanos = getattr(offset, "nanos", None) if isinstance(offset, pd.offsets.Tick) else None
+    day = season_from_freq(freq)
+    return 7 * day if nanos is not None and nanos < DAY and day * nanos == DAY else 1
+
+
 @dataclass
 class SeriesData:
     """One (possibly multivariate) series: ``values (T, F)``, its time index and column names."""
@@ -221,6 +235,10 @@ class Panel:
     @property
     def season(self) -> int:
         return season_from_freq(self.freq)
+
+    @property
+    def second_season(self) -> int:
+        return second_season_from_freq(self.freq)
 
     @property
     def time_name(self) -> str | None:

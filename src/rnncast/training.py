@@ -104,11 +104,17 @@ def auto_batch(windows: int) -> int:
     return int(min(128, max(32, 2 ** round(math.log2(max(windows, 1) / 1000)))))
 
 
-def auto_budget(windows: int) -> int:
+STEPS = 22_000_000  # window steps one run visits at most: the largest budget of the development
+# collection (M3 monthly's training parts: ten passes over 60,212 windows of 36 steps), so that it
+# binds on long windows only, such as a half-hourly series' three days (scale.py --half-hourly)
+
+
+def auto_budget(windows: int, span: int = 1) -> int:
     """The most windows one training run visits when not given: ten passes over the training
-    windows, at least 100,000 and at most 1,500,000 (a fit's cost bounded for any data;
-    measured: benchmarks/scale.py)."""
-    return int(min(1_500_000, max(100_000, 10 * windows)))
+    windows, at least 100,000 and at most 1,500,000, and at most :data:`STEPS` steps of input
+    in all for windows of ``span`` steps (a fit's cost bounded for any data, as its cost grows
+    with the steps; measured: benchmarks/scale.py)."""
+    return int(min(1_500_000, max(100_000, 10 * windows), STEPS // max(span, 1)))
 
 
 def seed_everything(seed: int) -> None:
@@ -119,6 +125,8 @@ def seed_everything(seed: int) -> None:
 class Batches(Protocol):
     """Training pairs that batches are taken from: :class:`Pairs`, or windows sampled from a
     flat array (:class:`rnncast.sampling.Windows`)."""
+
+    span: int  # input steps of one pair: what one pair costs
 
     def __len__(self) -> int: ...
 
@@ -131,6 +139,10 @@ class Pairs:
 
     X: Tensor
     Y: Tensor
+
+    @property
+    def span(self) -> int:
+        return self.X.shape[1]
 
     def __len__(self) -> int:
         return len(self.X)
@@ -213,7 +225,7 @@ def train(
     n = len(data)
     batch_size = config.batch_size or auto_batch(n)
     per_epoch = min(n, config.windows_per_epoch)
-    budget = config.max_windows or auto_budget(n)
+    budget = config.max_windows or auto_budget(n, data.span)
     limit = min(epochs or config.epochs, max(1, math.ceil(budget / max(per_epoch, 1))))
     start = time.perf_counter() - loop.history.seconds
     history = loop.history

@@ -77,6 +77,7 @@ def result_json(result: Evaluation, test: int) -> dict:
         "series": result.series,
         "skipped": result.skipped,
         "season": result.season,
+        "seasons": list(result.model.plan.seasons),
         "settings": result.model.config(),
         "choices": result.model.choices,
         "epochs_best": [h.best_epoch for h in result.model.histories],
