@@ -26,7 +26,7 @@ COLUMNS = ["realgdp", "realcons", "realinv"]
 def load() -> pd.DataFrame:
     raw = sm.datasets.macrodata.load_pandas().data
     index = pd.period_range("1959Q1", periods=len(raw), freq="Q").to_timestamp()
-    return pd.DataFrame(raw[COLUMNS].to_numpy(), index=pd.DatetimeIndex(index, freq="QS"),
+    return pd.DataFrame(raw[COLUMNS].to_numpy(), index=index,
                         columns=COLUMNS)
 
 

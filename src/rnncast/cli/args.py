@@ -57,11 +57,12 @@ nonnegative_float = number(float, lambda v: v >= 0, "a number >= 0")
 def baseline_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--baselines", type=baseline_names,
                    help=f"comma-separated, from {', '.join(NAMES)} (default: naive, seasonal "
-                        "naive, Naive2, Theta and ETS with its form chosen per series; SARIMAX, or "
-                        "VARMAX, for a single series)")
+                        "naive, Naive2, Theta and ETS with its form chosen per series; MSTL where "
+                        "the data have two seasons; SARIMAX, or VARMAX, for a single series)")
     p.add_argument("--baseline-budget", type=positive_float, default=BUDGET, metavar="SECONDS",
                    help="the most time a fitted baseline (Theta, ETS, SARIMAX) may take over all "
-                        "series, run in parallel; one that would take longer is left out with a note")
+                        "series, run in parallel; one that would take longer is left out with a note; "
+                        "fitted baselines see a series' last 2,000 points")
 
 
 def baseline_names(text: str) -> list[str]:
@@ -291,7 +292,9 @@ def device_argument(p) -> None:
 
 def output_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print exactly one JSON object on stdout")
-    p.add_argument("--quiet", action="store_true", help="no progress bar or table")
+    p.add_argument("--quiet", action="store_true",
+                   help="no progress (a bar on a terminal, else a line per stage and every 30 s) "
+                        "or table")
     p.add_argument("--threads", type=threads_int,
                    help="CPU threads for PyTorch (default: one for small data, where these small "
                         "networks run best; every core for batches of 128 windows or more)")

@@ -21,7 +21,7 @@ from rnncast.cli.common import default_steps, load_data, progress, say, to_json
 from rnncast.data import as_panel
 from rnncast.files import Outputs, write_text
 from rnncast.forecaster import Forecaster
-from rnncast.plan import head_for, season_of
+from rnncast.plan import head_for, season_of, week_head
 from rnncast.verdict import plain
 
 
@@ -73,10 +73,12 @@ def run(args: argparse.Namespace, run: Outputs) -> dict:
     first = make({"window": None, "cell": args.cell[0], "units": args.units[0]})
     settings = first.series_config
     horizon = args.fold_length or args.test or default_steps(data, first)
-    season = season_of(as_panel(data), settings)
+    panel = as_panel(data)
+    season = season_of(panel, settings)
     windows = args.window or sorted({w for w in (season, 2 * season, 3 * season) if w > 1} or {12})
     choices = {"window": windows, "cell": args.cell, "units": args.units}
-    head = args.head or head_for(season, horizon, settings.covariates)  # what each fold trains
+    week = week_head(panel, season, panel.second_season) if not settings.season else 1
+    head = args.head or head_for(season, horizon, settings.covariates, week)  # what folds train
 
     configurations = grid(choices)
     label = f"tune {args.data.name}"
