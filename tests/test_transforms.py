@@ -60,3 +60,17 @@ def test_a_log_of_values_that_are_not_positive_is_refused():
     panel = as_panel(np.r_[0.0, np.arange(1.0, 30.0)])
     with pytest.raises(SettingError, match="strictly positive"):
         Transforms.fit(panel, "none", True).forward_panel(panel)
+
+
+def test_a_long_series_takes_its_seasonal_indices_from_its_last_seasons():
+    from rnncast.scaling import seasonal_indices
+    from rnncast.transforms import LONG, RECENT, recent_seasons
+
+    old, new = np.array([1.2, 1.0, 0.8, 1.0]), np.array([0.8, 1.0, 1.2, 1.0])  # the season flips
+    t = np.arange(4 * (LONG + 1) + 2)  # not a whole number of seasons: phases from the first row
+    y = 100 * np.where(t < 4 * (LONG - RECENT), old[t % 4], new[t % 4])
+    part = recent_seasons(y, 4)
+    assert len(part) % 4 == len(y) % 4 and RECENT * 4 <= len(part) < (RECENT + 1) * 4
+    np.testing.assert_allclose(seasonal_indices(part, 4), new, atol=1e-9)
+    short = y[: 4 * (LONG - 1)]
+    assert recent_seasons(short, 4) is short  # shorter series: every season
