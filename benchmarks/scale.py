@@ -10,6 +10,7 @@ One JSON line per run (series, points, wall and CPU seconds and peak memory of e
 sMAPE of the network and of seasonal naive), appended to benchmarks/results/scale.json.
 
     python benchmarks/scale.py --series 100000 [--horizon 18] [--set ensemble=1 ...]
+    python benchmarks/scale.py --series 150 --length 400   (the mid-size panel: fit <= 120 CPU-s)
     python benchmarks/scale.py --daily
     python benchmarks/scale.py --half-hourly
 """
@@ -30,10 +31,13 @@ import pandas as pd
 RESULTS = Path(__file__).parent / "results"
 
 
-def panel(series: int, seed: int = 0) -> pd.DataFrame:
-    """Long table ``unique_id, ds, y`` of ``series`` positive monthly-like series."""
+def panel(series: int, seed: int = 0, length: int | None = None) -> pd.DataFrame:
+    """Long table ``unique_id, ds, y`` of ``series`` positive monthly-like series of 40-400
+    points (all of ``length`` points when given)."""
     rng = np.random.default_rng(seed)
     lengths = rng.integers(40, 401, series)
+    if length:
+        lengths[:] = length
     ids = np.repeat(np.arange(series), lengths)
     t = np.concatenate([np.arange(n) for n in lengths])
     level = rng.lognormal(3, 1, series)[ids]
@@ -116,7 +120,7 @@ def write_data(args: argparse.Namespace, folder: Path) -> None:
         make, *_ = SINGLE[args.single]
         make(args.seed).to_csv(folder / f"{args.single}.csv", index=False)
         return
-    frame = panel(args.series, args.seed)
+    frame = panel(args.series, args.seed, args.length)
     position = frame.groupby("unique_id", observed=True).cumcount(ascending=False)
     frame[position >= args.horizon].to_parquet(folder / "train.parquet", index=False)
     frame[position < args.horizon].to_parquet(folder / "test.parquet", index=False)
@@ -142,7 +146,8 @@ def run_panel(args: argparse.Namespace, folder: Path, extra: list[str]) -> dict:
     step = both.groupby("unique_id").cumcount().to_numpy()
     naive = np.array([snaive[key][k] for key, k in zip(both["unique_id"], step, strict=True)])
     truth, net = both["y"].to_numpy(), both["y_net"].to_numpy()
-    return {"benchmark": "scale", "series": args.series, "points": len(train), "horizon": h,
+    return {"benchmark": "scale", "series": args.series, "length": args.length,
+            "points": len(train), "horizon": h,
             "settings": args.set, "fit_wall_s": fit["wall_s"], "fit_cpu_s": fit["cpu_s"],
             "fit_peak_rss_mb": fit["peak_rss_mb"], "forecast_wall_s": fc["wall_s"],
             "forecast_cpu_s": fc["cpu_s"], "forecast_peak_rss_mb": fc["peak_rss_mb"],
@@ -170,6 +175,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--series", type=int, default=10_000)
     parser.add_argument("--horizon", type=int, default=18)
+    parser.add_argument("--length", type=int, help="every series this long (default: 40-400)")
     parser.add_argument("--seed", type=int, default=0)
     single = parser.add_mutually_exclusive_group()
     single.add_argument("--daily", dest="single", action="store_const", const="daily",

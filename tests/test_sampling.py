@@ -120,7 +120,7 @@ def test_short_series_are_padded_with_their_first_row_and_keep_their_calendar_ph
     plan = resolve(panel, SeriesConfig(window=6, head=2, season=4, calendar=True, short="pad",
                                        validation=2, log=False, scaler="none", deseasonalize=False,
                                        combine="none"))
-    channels = Channels.of(panel, (), plan.seasons, plan.calendar, False)
+    channels = Channels.of(panel, plan, False)
     Z = Transforms.fit_checked(panel, plan).forward_panel(panel)
     (data, _), = training_windows(Z, panel, plan, [6], channels).values()
     expected = []

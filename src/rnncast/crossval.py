@@ -41,11 +41,15 @@ def drops(panel: Panel, folds: int, test: int, step: int) -> list[int]:
     return [(folds - 1 - k) * step for k in range(folds)]
 
 
-def forecast_of(model, history: Panel, steps: int, own_history: bool) -> np.ndarray:
+def forecast_of(model, history: Panel, steps: int, own_history: bool, truth: Panel | None = None
+                ) -> np.ndarray:
     """``model``'s forecast ``(N, steps, targets)`` past each series of ``history`` (from the
     data it was fitted on with ``own_history``, which a skip policy may have thinned: NaN rows
-    for the series it dropped)."""
-    frame = model.predict(steps, y=None if own_history else history)
+    for the series it dropped). ``truth``: the rows after ``history``, whose future covariates
+    the forecast reads (known ex post)."""
+    if truth is not None and own_history and len(model.panel) < len(history):
+        truth = truth.take([history.ids.index(key) for key in model.panel.ids])
+    frame = model.predict(steps, y=None if own_history else history, future=truth)
     targets = model.panel.columns[: model.n_targets]
     if history.single:
         frame = frame.to_frame() if isinstance(frame, pd.Series) else frame
@@ -77,7 +81,7 @@ def folds(panel: Panel, count: int, test: int, make_model: Callable[[int], objec
             first, own = model, True
         else:
             model, own = first, False
-        yield Fold(k, drop, history, truth, model, forecast_of(model, history, test, own))
+        yield Fold(k, drop, history, truth, model, forecast_of(model, history, test, own, truth))
 
 
 def cross_validation(model, data, h: int, n_windows: int = 1, step_size: int | None = None,

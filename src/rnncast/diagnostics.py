@@ -150,10 +150,11 @@ def pairs(y, settings: SeriesConfig, window: int | None = None) -> tuple[Tensor,
     """The level-normalised tensors ``(X, Y, Xv, Yv)`` that one member of a forecaster with
     ``settings`` trains on from the data ``y``, for input length ``window`` (default: the
     plan's first)."""
-    panel = targets_first(as_panel(y, settings.covariates), settings.covariates)
+    inputs = (*settings.covariates, *settings.future)
+    panel = targets_first(as_panel(y, inputs), inputs)
     plan = resolve(panel, settings)
     panel = keep_long_enough(panel, plan)
-    channels = Channels.of(panel, plan.covariates, plan.seasons, plan.calendar, False)
+    channels = Channels.of(panel, plan, False)
     Z = Transforms.fit_checked(panel, plan).forward_panel(panel)
     window = window or plan.windows[0]
     data, val = training_windows(Z, panel, plan, [window], channels)[window]

@@ -125,6 +125,8 @@ def holdout(
                         f"+ test {test}; use a shorter window or test range")
     snapshots: list[tuple[int, np.ndarray]] = []
 
+    watch = watch and not plan.future  # (the snapshots would need the test's future values)
+
     def report(info: EpochInfo) -> None:
         if watch and info.member == 0 and not info.refit and info.epoch & (info.epoch - 1) == 0:
             snapshots.append((info.epoch, model.forecast_with(info.net, test)[:, 0]))
@@ -134,9 +136,13 @@ def holdout(
     with stages("training", plan.training_line(train, model.ensemble)):
         model.fit(train, callback=report, plan=plan)
     with stages("forecasting", f"forecasting {test} steps"):
-        forecast = crossval.forecast_of(model, train, test, own_history=True)
+        forecast = crossval.forecast_of(model, train, test, own_history=True, truth=truth)
     evaluation = score_forecast(model, train, truth, forecast, season, baselines, budget, stages)
     evaluation.snapshots = snapshots
+    if plan.future:
+        evaluation.notes.append(f"the network read the recorded values of {', '.join(plan.future)} "
+                                "over the test range (ex-post: a real forecast reads forecasts of "
+                                "them)")
     return evaluation
 
 
@@ -303,7 +309,7 @@ def interval_coverage(model: Forecaster, history: Panel, truth: Panel, levels) -
     levels = [level for level in levels if level <= top]
     if not levels:
         return out
-    frame = model.predict(horizon, y=history, levels=levels)
+    frame = model.predict(horizon, y=history, levels=levels, future=truth)
     targets = model.panel.columns[: model.n_targets]
     truth = truth.with_columns(targets).values  # (B·h, F)
     if isinstance(frame, pd.Series):

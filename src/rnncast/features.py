@@ -1,6 +1,8 @@
 """The input layout, the same for every call that brings data: the targets first, then the
-covariates (both scaled and levelled), then input-only channels — sine and cosine of the
-position in the season, and the series' number for a learned embedding."""
+past covariates, then the future ones (known over the forecast too), then input-only channels —
+sine and cosine of the position in each season, and the series' number for a learned embedding.
+The targets are levelled by each window; covariates of models saved since the roles came are
+standardised per series and not levelled (before, they were levelled like the targets)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import numpy as np
 
 from rnncast.errors import DataError
 from rnncast.panel import Panel
+from rnncast.plan import Plan
 
 
 @dataclass(frozen=True)
@@ -18,23 +21,37 @@ class Channels:
     """What the network reads at every step. ``phase0[k]``: where series ``k``'s position 0
     falls in a cycle of ``period`` steps (so that phases follow each series' own dates)."""
 
-    n_columns: int  # targets + covariates
+    n_columns: int  # targets + covariates (past, then future)
     n_targets: int
     seasons: tuple[int, ...]  # a sin/cos pair of the phase in each (none without calendar)
     series_number: bool  # feed the series' number (for an id embedding)
     phase0: np.ndarray  # (N,)
     period: int = 1  # a multiple of every season: the season, or both with calendar channels
+    n_future: int = 0  # the last of the columns are known over the forecast
+    leveled: int = 0  # the first channels each window's level is removed from
 
     @classmethod
-    def of(cls, panel: Panel, covariates: tuple[str, ...], seasons: tuple[int, ...],
-           calendar: bool, series_number: bool) -> Channels:
+    def of(cls, panel: Panel, plan: Plan, series_number: bool) -> Channels:
+        """The layout of ``panel`` (laid out by :func:`targets_first`) under ``plan``."""
         n_columns = panel.values.shape[1]
-        seasons = tuple(m for m in seasons if m > 1)
-        shown = seasons if calendar else ()
+        seasons = tuple(m for m in plan.seasons if m > 1)
+        shown = seasons if plan.calendar else ()
         period = math.lcm(*shown) if shown else seasons[0] if seasons else 1
         phase = panel.clock.phase(period)  # of each first stored row, and of position 0:
         phase0 = np.zeros(len(panel), dtype=np.int64) if phase is None else phase - panel.starts
-        return cls(n_columns, n_columns - len(covariates), shown, series_number, phase0, period)
+        n_targets = n_columns - len(plan.inputs_only)
+        return cls(n_columns, n_targets, shown, series_number, phase0, period,
+                   len(plan.future), n_targets if plan.own_scale else n_columns)
+
+    @property
+    def n_inputs(self) -> int:
+        """Channels of one input step."""
+        return self.n_columns + self.n_extra
+
+    @property
+    def known(self) -> slice:
+        """The channels known over the forecast: the future columns and the input-only ones."""
+        return slice(self.n_columns - self.n_future, self.n_inputs)
 
     @property
     def n_extra(self) -> int:
@@ -55,7 +72,8 @@ class Channels:
 
 
 def targets_first(panel: Panel, covariates: tuple[str, ...]) -> Panel:
-    """Reorder the panel's columns: targets, then covariates (checked to exist)."""
+    """Reorder the panel's columns: targets, then ``covariates`` in their order (past, then
+    future; checked to exist)."""
     if not covariates:
         return panel
     missing = [c for c in covariates if c not in panel.columns]

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from rnncast import combination, crossval, distributed, features, forecasting, intervals, presets
+from rnncast import combination, covariates, crossval, distributed, features, forecasting, intervals, presets
 from rnncast.checkpoints import Checkpoints
 from rnncast.cores import auto_threads, threads
 from rnncast.data import LONG, Panel, as_panel
@@ -33,7 +33,7 @@ from rnncast.persistence import Saved, load_model, save_model
 from rnncast.plan import Plan, keep_long_enough
 from rnncast.plan import resolve as resolve_plan
 from rnncast.sampling import training_windows
-from rnncast.settings import SeriesConfig, positive
+from rnncast.settings import SeriesConfig, one_of, positive
 from rnncast.training import EpochInfo, History, TrainConfig, auto_batch, seed_everything
 from rnncast.transforms import Transforms
 from rnncast.version import __version__
@@ -65,7 +65,9 @@ class Forecaster:
         strategy: str = S.strategy, season: int | None = None, scaler: str = S.scaler,
         log: bool | str = S.log, level: bool = S.level, deseasonalize: bool | str = S.deseasonalize,
         combine: str | tuple[str, ...] = S.combine, short: str | None = None,
-        covariates: list[str] | tuple[str, ...] | None = None, calendar: bool = S.calendar,
+        past: list[str] | tuple[str, ...] | None = None,
+        future: list[str] | tuple[str, ...] | None = None, calendar: bool = S.calendar,
+        covariates: list[str] | tuple[str, ...] | None = None,  # the old name of ``past``
         window_rule: tuple[tuple[float, int], ...] | None = None, zero_tail: bool = S.zero_tail,
         validation: int | None = None, refit: bool | None = None,
         # training (TrainConfig; None: the preset's or the default)
@@ -79,6 +81,7 @@ class Forecaster:
         preset: str = "auto", device: str = "auto", threads: int | None = None,
     ) -> None:
         head = one_of("head", head, "horizon", horizon)
+        past = one_of("past", past, "covariates", covariates)
         given = {k: v for k, v in locals().items() if k in presets.FIELDS and v is not None}
         chosen, self.from_preset = presets.settings(preset, given)
         self.preset = preset
@@ -89,8 +92,8 @@ class Forecaster:
                                         forget_bias, layer_norm, fused, id_embedding, chrono)
         self.series_config = SeriesConfig(window, head, season, strategy, scaler, log, level,
                                           validation, chosen.get("refit"), deseasonalize, short,
-                                          tuple(covariates or ()), calendar, combine,
-                                          chosen["window_rule"], zero_tail)
+                                          tuple(past or ()), calendar, combine,
+                                          chosen["window_rule"], zero_tail, tuple(future or ()))
         self.train_config = TrainConfig(
             epochs=chosen["epochs"], batch_size=chosen.get("batch_size"), lr=lr,
             loss=chosen["loss"], patience=chosen["patience"], clip_norm=clip_norm,
@@ -149,8 +152,8 @@ class Forecaster:
     # -- the plan ------------------------------------------------------------------------------
     def layout(self, y) -> Panel:
         """``y`` as this model reads data: a panel whose series put the targets first."""
-        covariates = self.series_config.covariates
-        return features.targets_first(as_panel(y, covariates, self.freq, self.long), covariates)
+        inputs = (*self.series_config.covariates, *self.series_config.future)
+        return features.targets_first(as_panel(y, inputs, self.freq, self.long), inputs)
 
     def resolve(self, y, test: int | None = None) -> Plan:
         """What the data ``y`` decide under this model's settings (``test``: the length of a
@@ -186,7 +189,7 @@ class Forecaster:
         self.plan = plan.with_reason(said) if said else plan
         self.panel = panel  # set now, so callbacks can forecast
         self._set_channels(panel, plan)
-        check_memory(self.model_config, self.n_columns + self.channels.n_extra, plan.max_window,
+        check_memory(self.model_config, self.channels.n_inputs, plan.max_window,
                      self.train_config.batch_size or 128, self.n_targets * plan.emits)
         Z = self._fit_transform(panel, plan)
         kept = Checkpoints.for_fit(folder, resume, self.config() | {"ensemble": self.ensemble},
@@ -220,8 +223,7 @@ class Forecaster:
 
 
     def _set_channels(self, panel: Panel, plan: Plan) -> None:
-        self.channels = Channels.of(panel, plan.covariates, plan.seasons, plan.calendar,
-                                    bool(self.model_config.id_embedding))
+        self.channels = Channels.of(panel, plan, bool(self.model_config.id_embedding))
 
     def _fit_transform(self, panel: Panel, plan: Plan) -> np.ndarray:
         """Fit each series' seasonal indices and scaler on its own data; the scaled rows."""
@@ -231,15 +233,16 @@ class Forecaster:
     def _new_net(self, plan: Plan, window: int, seed: int) -> RecurrentNet:
         seed_everything(seed)
         skip = plan.level_span(window) - 1 if plan.head_kind == "sequence" and plan.level else 0
-        net = RecurrentNet(self.model_config, self.n_columns + self.channels.n_extra,
-                           self.n_targets, plan.head_kind, plan.emits, skip, n_ids=len(self.panel))
+        net = RecurrentNet(self.model_config, self.channels.n_inputs, self.n_targets,
+                           plan.head_kind, plan.emits, skip, len(self.panel),
+                           bool(self.channels.n_future))
         net.window = window  # the input length this member reads
         return net.to(self.device)
 
     # -- forecasting ---------------------------------------------------------------------------
     def predict(self, h: int | None = None, y=None, strategy: str | None = None,
                 levels: tuple[float, ...] | list[float] | None = None, combined: bool = True,
-                *, horizon: int | None = None):
+                *, horizon: int | None = None, future=None):
         """Forecast ``h`` steps past the end of the training data (or of ``y``); ``horizon``
         is the old name of ``h``. Default: the model's head.
 
@@ -248,13 +251,15 @@ class Forecaster:
         With ``levels`` (percentages, e.g. ``(80, 95)``, after :meth:`calibrate`), conformal
         prediction intervals too: columns ``lo-80, hi-80, …`` (``<target>-lo-80`` … for several
         targets), and a DataFrame even for one target. ``combined=False``: the networks'
-        forecast alone, without the classical ones the plan averages in.
+        forecast alone, without the classical ones the plan averages in. ``future``: the future
+        covariates' values over the forecast (a DataFrame: the id, the time and the columns;
+        NeuralForecast's ``futr_df``), for a model fitted with them.
         """
         steps = one_of("h", h, "horizon", horizon) or (self.plan.head if self.nets else None)
         if levels:
             intervals.check_levels(levels)
         with threads(self.threads):
-            panel, scaled, ends = self._forecast(steps, y, strategy)
+            panel, scaled, ends = self._forecast(steps, y, strategy, future)
         network = self._inverse_all(scaled, ends)  # (B, steps, F), original units
         stored = self.classical if y is None else None  # fitted at fit time, for these series
         values = combination.final(network, panel, self.plan, stored, self.loaded) \
@@ -270,7 +275,7 @@ class Forecaster:
             forecasting.check_finite(values, panel.ids)
         return forecasting.frame(panel, values, columns, steps)
 
-    def _forecast(self, steps: int, y=None, strategy: str | None = None):
+    def _forecast(self, steps: int, y=None, strategy: str | None = None, future=None):
         """``(panel, scaled (B, steps, F), ends (B,))``: the forecast on the model's scale."""
         if not self.nets:
             raise NotFitted("call fit() before predict()")
@@ -278,14 +283,16 @@ class Forecaster:
         bounded("horizon", steps, MAX_FORECAST, "forecasts that far are meaningless; aggregate the "
                 "data to a coarser frequency")
         panel = self.panel if y is None else features.like(  # laid out as the fitted series
-            as_panel(y, self.series_config.covariates, self.freq, self.long), self.panel.columns,
-            self.channels.phase0, self.channels.period)
+            self.layout(y), self.panel.columns, self.channels.phase0, self.channels.period)
         forecasting.check_reach(panel, steps)
         forecasting.say_if_chained(self.plan, steps)
         if self.threads is None:
             torch.set_num_threads(auto_threads(len(panel)))
+        known = covariates.scaled(self.plan, self.transforms, self.channels.known.start, panel,
+                                  future, steps, self.long[:2])  # (N, steps, K) or None
         scaled = forecasting.forecast_panel(self.nets, panel, self.transforms, self.channels,
-                                            self.plan, steps, strategy, self.aggregate, self.device)
+                                            self.plan, steps, strategy, self.aggregate, self.device,
+                                            future=known)
         return panel, scaled, panel.ends
 
     # -- prediction intervals ------------------------------------------------------------------
@@ -317,11 +324,11 @@ class Forecaster:
             setattr(copy, name, getattr(self, name))
         return copy
 
-    def forecast_on_scale(self, steps: int, y=None) -> tuple[np.ndarray, np.ndarray]:
+    def forecast_on_scale(self, steps: int, y=None, future=None) -> tuple[np.ndarray, np.ndarray]:
         """The forecast on the model's scale (after log, seasonal adjustment and scaling), and
         where each series' forecast begins: ``(B, steps, F)``, ``(B,)``."""
         with threads(self.threads):
-            _, scaled, ends = self._forecast(steps, y)
+            _, scaled, ends = self._forecast(steps, y, None, future)
         return scaled, ends
 
     def to_model_scale(self, values: np.ndarray, lengths: np.ndarray) -> np.ndarray:
@@ -346,11 +353,13 @@ class Forecaster:
                      ) -> np.ndarray:
         """One network's forecast, on the model's scale, of ``steps`` past the fitted series
         ``rows`` without their last ``drop`` points: ``(len(rows), steps, F)``."""
-        part = self.panel.take(rows)
-        part = part.head(drop) if drop else part
+        whole = self.panel.take(rows)
+        part = whole.head(drop) if drop else whole
+        known = covariates.scaled(self.plan, self.transforms, self.channels.known.start, part,
+                                  whole.tail(drop), steps, self.long[:2], rows) if drop else None
         was_training = net.training
         out = forecasting.forecast_panel([net], part, self.transforms, self.channels, self.plan,
-                                         steps, None, self.aggregate, self.device, rows)
+                                         steps, None, self.aggregate, self.device, rows, known)
         net.train(was_training)
         return out
 
@@ -387,10 +396,3 @@ class Forecaster:
         plan = self.plan.to_dict() if self.plan else {"settings": asdict(self.series_config)}
         return {"model": self.model_config.to_dict(), "plan": plan,
                 "train": self.train_config.to_dict()}
-
-
-def one_of(name: str, value, old: str, old_value):
-    """The setting given under ``name`` or under its old name ``old`` (both: the same value)."""
-    if value is not None and old_value is not None and value != old_value:
-        raise SettingError(f"{name}={value} and {old}={old_value} name the same setting; give one")
-    return value if value is not None else old_value

@@ -95,10 +95,13 @@ def direct(
 ) -> Tensor:
     """All steps from one pass per block of ``net.horizon``: ``(B, W, C) -> (B, steps, F)``."""
     net.eval()
-    blocks, done = [], 0
+    blocks, done, F = [], 0, net.n_outputs
     while done < steps:
         offset = level(window)
-        block = net(window - offset) + offset[..., : net.n_outputs]  # (B, horizon, F)
+        x = window - offset
+        if net.known:  # the block's known inputs (future covariates, calendar) after the window
+            x = torch.cat([x, extend(x.new_zeros(len(x), net.horizon, F), done)], dim=1)
+        block = net(x) + offset[..., :F]  # (B, horizon, F)
         blocks.append(block)
         if done + block.shape[1] < steps:  # continue from the block, as if it were observed
             window = torch.cat([window, extend(block, done)], dim=1)[:, -window.shape[1] :]
@@ -182,33 +185,45 @@ def members(nets: list[RecurrentNet], window: Tensor, steps: int, strategy: str,
 
 def forecast_panel(nets: list[RecurrentNet], panel, transforms, channels, plan: Plan, steps: int,
                    strategy: str | None = None, aggregate: str = "median", device="cpu",
-                   series: np.ndarray | None = None) -> np.ndarray:
+                   series: np.ndarray | None = None, future: np.ndarray | None = None
+                   ) -> np.ndarray:
     """The ensemble ``nets``' forecast of ``steps`` past every series of ``panel`` (laid out as
     the fitted data; ``series``: which of the fitted series they are, default all in order), on
     the model's scale: ``(N, steps, F)``, :data:`CHUNK` series at a time so that memory stays
-    bounded for any number of series."""
-    strategy = usable(plan, strategy, steps, channels.n_columns > channels.n_targets)
+    bounded for any number of series. ``future``: the future covariates over the forecast,
+    ``(N, steps, K)`` on the model's scale."""
+    strategy = usable(plan, strategy, steps, len(plan.covariates) > 0)
     window = torch.as_tensor(last_windows(panel, transforms, channels, plan, series),
                              dtype=torch.float32, device=device)  # (N, W, C)
     rows = np.arange(len(panel)) if series is None else np.asarray(series)
     ends = panel.ends  # where each forecast begins
-    parts = [members(nets, window[k : k + CHUNK], steps, strategy, plan, channels.n_columns,
-                     extender(channels, rows[k : k + CHUNK], ends[k : k + CHUNK]), aggregate)
+    parts = [members(nets, window[k : k + CHUNK], steps, strategy, plan, channels.leveled,
+                     extender(channels, rows[k : k + CHUNK], ends[k : k + CHUNK],
+                              None if future is None else future[k : k + CHUNK]), aggregate)
              for k in range(0, len(panel), CHUNK)]
     return torch.cat(parts).double().cpu().numpy()
 
 
-def extender(channels, rows: np.ndarray, ends: np.ndarray) -> ExtendFn:
+def extender(channels, rows: np.ndarray, ends: np.ndarray, future: np.ndarray | None = None
+             ) -> ExtendFn:
     """The ``extend`` function of series ``rows`` whose forecasts begin at ``ends``: predicted
-    targets → every input channel (calendar and id channels computed for the future steps)."""
-    if not channels.n_extra:
+    targets → every input channel (past covariates zero, as unknown; future covariates from
+    ``future (B, steps, K)``; calendar and id channels computed for the future steps)."""
+    if not channels.n_extra and not channels.n_future:
         return targets_only
+    F, C = channels.n_targets, channels.n_columns
 
     def extend(values: Tensor, done: int) -> Tensor:
-        positions = ends[:, None] + done + np.arange(values.shape[1])  # (B, k)
-        extra = torch.as_tensor(channels.extras(rows, positions), dtype=values.dtype,
-                                device=values.device)
-        return torch.cat([values, extra], dim=2)
+        k = values.shape[1]
+        parts = [values, values.new_zeros(len(values), k, C - F - channels.n_future)]
+        if channels.n_future:  # a last block past the forecast reads the last values again
+            known = future[:, np.minimum(np.arange(done, done + k), future.shape[1] - 1)]
+            parts.append(torch.as_tensor(known, dtype=values.dtype, device=values.device))
+        if channels.n_extra:
+            positions = ends[:, None] + done + np.arange(k)  # (B, k)
+            parts.append(torch.as_tensor(channels.extras(rows, positions), dtype=values.dtype,
+                                         device=values.device))
+        return torch.cat(parts, dim=2)
 
     return extend
 

@@ -137,8 +137,9 @@ def calibrate(model, y, horizon: int | None = None, origins: int | None = None,
     scores = []
     for o in range(origins):
         seen = truncate(panel, horizon + origins - 1 - o)  # history up to this origin
-        scaled, ends = helper.forecast_on_scale(horizon, seen)
-        F, n = scaled.shape[2], seen.lengths
-        truth = panel.cut(n, n + horizon).values.reshape(len(panel), horizon, -1)[..., :F]
+        n = seen.lengths
+        after = panel.cut(n, n + horizon)  # its future covariates are known (ex post)
+        scaled, ends = helper.forecast_on_scale(horizon, seen, after)
+        truth = after.values.reshape(len(panel), horizon, -1)[..., : scaled.shape[2]]
         scores.append(np.abs(helper.to_model_scale(truth, ends) - scaled))
     return Calibration(np.concatenate(scores).astype(np.float32))

@@ -4,7 +4,9 @@
 - ``head="sequence"`` (many-to-many): every ``h_t`` → the value at ``t + 1``, ``(B, T, F_out)``;
   ``skip`` drops the first steps from the output (those that may not be scored).
 - ``head="direct"`` (many-to-one vector): ``h_T`` → the next ``horizon`` values at once,
-  ``(B, horizon, F_out)``.
+  ``(B, horizon, F_out)``. With ``known`` inputs (future covariates), the input also holds the
+  ``horizon`` forecast steps' known channels after the window, and a small decoder adds, step by
+  step, what they tell: ``MLP([context_k(h_T), x_{T+k}])`` (NeuralForecast's RNN decoder).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from rnncast.errors import SettingError, bounded
 from rnncast.recurrent import Recurrent, State
 
 HEADS = ("last", "sequence", "direct")
+CONTEXT = 16  # numbers of h_T per forecast step that the decoder of known inputs reads
 MAX_UNITS, MAX_LAYERS = 4096, 16
 
 
@@ -95,13 +98,17 @@ class RecurrentNet(nn.Module):
         horizon: int = 1,
         skip: int = 0,
         n_ids: int = 0,
+        known: bool = False,
     ) -> None:
         super().__init__()
         if head not in HEADS:
             raise SettingError(f"head must be one of {HEADS}, got {head!r}")
         if head != "direct" and horizon != 1:
             raise SettingError(f"head {head!r} predicts one step; horizon must be 1, got {horizon}")
+        if known and head != "direct":
+            raise SettingError("inputs known over the forecast need the direct head")
         self.config, self.head, self.horizon, self.skip = config, head, horizon, skip
+        self.known = known
         self.n_inputs, self.n_outputs = n_inputs, n_outputs
         width = n_inputs
         self.embedding = None
@@ -114,6 +121,13 @@ class RecurrentNet(nn.Module):
             chrono=config.chrono,
         )
         self.output = nn.Linear(config.units, n_outputs * horizon)
+        if known:
+            H = config.units
+            self.context = nn.Linear(H, horizon * CONTEXT)
+            self.decoder = nn.Sequential(nn.Linear(CONTEXT + width, H), nn.ReLU(),
+                                         nn.Linear(H, n_outputs))
+            nn.init.zeros_(self.decoder[2].weight)  # starts as the plain head
+            nn.init.zeros_(self.decoder[2].bias)
 
     def _embed(self, x: Tensor) -> Tensor:
         """Replace the series-number channel by its learned vector:
@@ -127,11 +141,18 @@ class RecurrentNet(nn.Module):
                 trace: list[list[Tensor]] | None = None) -> Tensor:
         """``x: (B, T, n_inputs)`` -> predictions, shaped by ``head`` (see the module doc);
         ``trace``: see :meth:`Recurrent.forward`."""
-        out, _ = self.recurrent(self._embed(x), state, trace)  # (B, T, H)
+        x = self._embed(x)
+        if self.known:  # the window, then the forecast steps' known inputs
+            x, ahead = x[:, : -self.horizon], x[:, -self.horizon :]  # (B, W, I), (B, h, I)
+        out, _ = self.recurrent(x, state, trace)  # (B, T, H)
         if self.head == "sequence":
             return self.output(out[:, self.skip :])  # (B, T - skip, F_out)
-        y = self.output(out[:, -1])  # (B, horizon·F_out)
-        return y.view(x.shape[0], self.horizon, self.n_outputs)
+        h_T = out[:, -1]  # (B, H)
+        y = self.output(h_T).view(x.shape[0], self.horizon, self.n_outputs)
+        if self.known:
+            context = self.context(h_T).view(x.shape[0], self.horizon, CONTEXT)
+            y = y + self.decoder(torch.cat([context, ahead], dim=2))  # (B, h, F_out)
+        return y
 
     def step(self, x: Tensor, state: State | None = None) -> tuple[Tensor, State]:
         """Run ``x: (B, T, I)`` from ``state``; the next-value prediction ``(B, F_out)`` and the

@@ -223,6 +223,8 @@ def _restore(config: dict, tensors: dict) -> Saved:
     bad = ~(np.isfinite(shift).all(1) & np.isfinite(scale).all(1) & (scale > 0).all(1))
     _check(not bad.any(), f"{CONFIG}: the scaler of series {int(np.argmax(bad))} is not finite "
                           f"and positive for {n_features} columns")
+    targets = n_features - len(plan.inputs_only) if plan.own_scale else None
+    _check(targets is None or targets >= 1, f"{CONFIG}: every column is a covariate")
     seasonal = None
     if "seasonal" in tensors:
         seasonal = _finite_tensor(tensors, "seasonal", 3, torch.float64).numpy()
@@ -243,7 +245,8 @@ def _restore(config: dict, tensors: dict) -> Saved:
         _check(t.dtype == torch.float32, f"weight '{name}' is {t.dtype}, expected torch.float32")
         _check(bool(torch.isfinite(t).all()), f"weight '{name}' holds NaN or infinite values")
     return Saved(ModelConfig(**config["model"]), plan, TrainConfig(**config["train"]),
-                 ensemble, aggregate, Transforms(kind, log, shift, scale, seasonal), panel, tensors,
+                 ensemble, aggregate, Transforms(kind, log, shift, scale, seasonal, targets), panel,
+                 tensors,
                  calibration, classical)
 
 

@@ -36,7 +36,9 @@ class Plan:
     ``season``: 1 without one; ``second_season``: a longer one the data also follow (the week
     of sub-daily data, the year of daily data; 1 without). ``season_strength``: the median
     seasonal strength of a sample of the series when it was measured (for the verdict's
-    advice), else None.
+    advice), else None. ``covariates``: inputs known up to the origin; ``future``: inputs
+    known over the forecast too. ``own_scale``: covariates standardised per series, never
+    logged, deseasonalised or levelled (False in models saved before: scaled like the targets).
     """
 
     windows: tuple[int, ...]
@@ -56,6 +58,8 @@ class Plan:
     zero_tail: bool = True
     season_strength: float | None = None
     second_season: int = 1
+    future: tuple[str, ...] = ()
+    own_scale: bool = False
     reasons: tuple[str, ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
@@ -69,8 +73,14 @@ class Plan:
                 raise SettingError(f"{name} must be a positive integer, got {value!r}")
             object.__setattr__(self, name, int(value))
         object.__setattr__(self, "covariates", tuple(self.covariates))
+        object.__setattr__(self, "future", tuple(self.future))
         object.__setattr__(self, "combine", tuple(self.combine))
         object.__setattr__(self, "reasons", tuple(self.reasons))
+
+    @property
+    def inputs_only(self) -> tuple[str, ...]:
+        """The columns read but not forecast, in the layout's order: past, then future."""
+        return (*self.covariates, *self.future)
 
     @property
     def max_window(self) -> int:
@@ -170,7 +180,7 @@ class Plan:
                             validation=self.validation, refit=self.refit,
                             deseasonalize=self.deseasonalize, short=self.short,
                             covariates=self.covariates, calendar=self.calendar,
-                            combine=self.combine, zero_tail=self.zero_tail)
+                            combine=self.combine, zero_tail=self.zero_tail, future=self.future)
 
 
 def no_level(window):
@@ -245,10 +255,12 @@ def resolve(panel: Panel, settings: SeriesConfig, test: int | None = None) -> Pl
         rule = ", ".join(f"{f:g} seasons of {season}, at least {m}" for f, m in settings.window_rule)
         why.append(f"window {window}: {rule}")
     windows = window if isinstance(window, tuple) else (window,)
-    positive_data = bool((panel.values > 0).all())
+    targets = panel.values[:, : panel.values.shape[1] - len(settings.covariates)
+                           - len(settings.future)]  # covariates are standardised on their own
+    positive_data = bool((targets > 0).all())
     use_log = settings.log
     if use_log == "auto":
-        counts = not positive_data and bool((panel.values >= 0).all())
+        counts = not positive_data and bool((targets >= 0).all())
         use_log = True if positive_data else LOG1P if counts else False
         why.append("log on: every value is positive" if positive_data else
                    "log1p, log(1 + y): values of 0 but none below" if counts else
@@ -266,7 +278,8 @@ def resolve(panel: Panel, settings: SeriesConfig, test: int | None = None) -> Pl
                                            "scale-free" if use_log else "no log"))
     combine = settings.combine
     if combine == "auto":
-        combine, reason = auto_combine(panel, settings.covariates, head, season)
+        combine, reason = auto_combine(panel, (*settings.covariates, *settings.future), head,
+                                       season)
         why.append(reason)
     if settings.zero_tail:
         run = zero_run(season)
@@ -280,7 +293,7 @@ def resolve(panel: Panel, settings: SeriesConfig, test: int | None = None) -> Pl
                     "error" if panel.single else "pad"),
                 covariates=settings.covariates, calendar=settings.calendar, combine=combine,
                 zero_tail=settings.zero_tail, season_strength=strength, second_season=second,
-                reasons=tuple(why))
+                future=settings.future, own_scale=True, reasons=tuple(why))
     validation = settings.validation
     if validation is None:
         validation = max(head, int(np.median(panel.lengths)) // 10)

@@ -25,7 +25,9 @@ class Windows:
     """Windows of ``span`` input steps followed by ``horizon`` target steps, starting at the
     rows ``starts`` of ``flat``. ``sequence``: every step predicts the next (``Y`` is ``X``
     shifted by one, its first ``skip`` steps dropped); ``level``: window → offset ``(B, 1, C)``;
-    only the first ``targets`` channels are predicted."""
+    only the first ``targets`` channels are predicted. ``known``: the channels known over the
+    forecast (future covariates, calendar): ``X`` then also holds the ``horizon`` target steps
+    with only those channels (the others zero), for a head that reads them."""
 
     flat: Tensor  # (rows, C)
     starts: Tensor  # (n,) int64
@@ -35,6 +37,7 @@ class Windows:
     level: Callable[[Tensor], Tensor]
     sequence: bool = False
     skip: int = 0
+    known: slice | None = None
 
     def __post_init__(self) -> None:
         steps = torch.arange(self.span + self.horizon, device=self.starts.device)
@@ -55,7 +58,10 @@ class Windows:
         if self.skip:
             Y = Y[:, self.skip :]
         F = self.targets
-        return X - offset, Y[..., :F] - offset[..., :F]
+        X = X - offset
+        if self.known is not None:
+            X = torch.cat([X, ahead(Y, self.known)], dim=1)  # (B, span + horizon, C)
+        return X, Y[..., :F] - offset[..., :F]
 
     def all(self) -> tuple[Tensor, Tensor]:
         """Every window at once (for small data and diagnostics)."""
@@ -71,6 +77,14 @@ class Windows:
             return self
         keep = np.sort(np.random.default_rng(seed).choice(len(self), count, replace=False))
         return replace(self, starts=self.starts[torch.from_numpy(keep)])
+
+
+def ahead(steps: Tensor, known: slice) -> Tensor:
+    """The forecast steps ``(B, h, C)`` as a head reads them: only the ``known`` channels, the
+    others (targets, past covariates) zero."""
+    out = torch.zeros_like(steps)
+    out[..., known] = steps[..., known]
+    return out
 
 
 def cut(flat: Tensor, lengths: np.ndarray, span: int, horizon: int, validation: int,
@@ -130,7 +144,8 @@ def _windows(flat: Tensor, padded: np.ndarray, plan: Plan, window: int, channels
     horizon = 1 if sequence else plan.emits
     skip = plan.level_span(window) - 1 if sequence and plan.level else 0
     make = partial(Windows, span=span, horizon=horizon, targets=channels.n_targets,
-                   level=plan.level_fn(window, channels.n_columns), sequence=sequence, skip=skip)
+                   level=plan.level_fn(window, channels.leveled), sequence=sequence, skip=skip,
+                   known=channels.known if channels.n_future else None)
     train, val = cut(flat, padded, span, horizon, plan.validation, make)
     return (replace(train, starts=train.starts.to(device)),
             replace(val, starts=val.starts.to(device)))

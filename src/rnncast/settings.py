@@ -29,7 +29,9 @@ class SeriesConfig:
     divide by classical multiplicative seasonal indices first (the Theta/ES-RNN route).
     ``short``: a series too short for one window is an ``error``, ``pad``-ded at the start with
     its first value, or ``skip``-ped (None: error for one series, pad for many).
-    ``covariates``: columns that are inputs only (past covariates, not forecast; direct strategy).
+    ``covariates``: columns that are inputs only, known up to the forecast origin (past
+    covariates, not forecast; direct strategy). ``future``: columns known over the forecast too
+    (a promotion calendar, a weather forecast): inputs of the history and of every forecast step.
     ``calendar``: feed the position in the season (month of year, …) as sin/cos inputs.
     ``refit``: train each member again on all windows for the epochs early stopping chose
     (None: when an epoch visits every window, see :func:`rnncast.ensemble.train_members`).
@@ -54,11 +56,17 @@ class SeriesConfig:
     combine: tuple[str, ...] | str = "auto"
     window_rule: tuple[tuple[float, int], ...] = WINDOW_RULE
     zero_tail: bool = True
+    future: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if isinstance(self.window, list | tuple):
             object.__setattr__(self, "window", tuple(int(w) for w in self.window))
         object.__setattr__(self, "covariates", tuple(self.covariates or ()))
+        object.__setattr__(self, "future", tuple(self.future or ()))
+        both = sorted(set(self.covariates) & set(self.future))
+        if both:
+            raise SettingError(f"column '{both[0]}' is given as a past and a future covariate; "
+                               "give it one role")
         object.__setattr__(self, "window_rule", tuple((float(f), int(m)) for f, m in self.window_rule))
         if not self.window_rule or any(f <= 0 or m < 1 for f, m in self.window_rule):
             raise SettingError("window_rule must list (seasons > 0, at least >= 1) pairs")
@@ -72,6 +80,9 @@ class SeriesConfig:
         if self.covariates and self.strategy != "direct":
             raise SettingError("covariates are known only up to the forecast origin, so they need "
                                f"strategy='direct', got {self.strategy!r}")
+        if self.future and self.strategy != "direct":
+            raise SettingError("future covariates enter the direct head's forecast steps, so they "
+                               f"need strategy='direct', got {self.strategy!r}")
         if self.scaler not in (*SCALERS, "auto"):
             raise SettingError(f"scaler must be one of {SCALERS}, got {self.scaler!r}")
         if self.log not in (True, False, "auto", LOG1P):
@@ -107,3 +118,10 @@ def combine_names(names: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
 def positive(name: str, value) -> None:
     if int(value) != value or value < 1:
         raise SettingError(f"{name} must be a positive integer, got {value!r}")
+
+
+def one_of(name: str, value, old: str, old_value):
+    """The setting given under ``name`` or under its old name ``old`` (both: the same value)."""
+    if value is not None and old_value is not None and value != old_value:
+        raise SettingError(f"{name}={value} and {old}={old_value} name the same setting; give one")
+    return value if value is not None else old_value

@@ -41,51 +41,72 @@ def recent_seasons(y: np.ndarray, season: int) -> np.ndarray:
 class Transforms:
     """``z = (log?(y / seasonal[phase]) - shift) / scale`` for series ``k`` at position ``t``
     (phase ``t mod m``). ``shift, scale: (N, F)``; ``seasonal: (N, m, F)`` or None. ``log``:
-    False, True, or ``"log1p"``: log(1 + y), for data with zeros but none below."""
+    False, True, or ``"log1p"``: log(1 + y), for data with zeros but none below. ``targets``:
+    the log, the indices and the scaler ``kind`` apply to the first ``targets`` columns, the
+    others (covariates) are standardised; None: every column alike (models saved before)."""
 
     kind: str
     log: bool | str
     shift: np.ndarray
     scale: np.ndarray
     seasonal: np.ndarray | None = None
+    targets: int | None = None
 
     def __len__(self) -> int:
         return len(self.shift)
 
     @classmethod
     def fit(cls, panel: Panel, kind: str, log: bool | str, season: int = 1,
-            deseasonalize: bool = False) -> Transforms:
+            deseasonalize: bool = False, targets: int | None = None) -> Transforms:
         """Fit on each series of ``panel`` (its training data, from position 0), all at once."""
         if kind not in SCALERS:
             raise SettingError(f"scaler must be one of {SCALERS}, got {kind!r}")
+        F = panel.values.shape[1]
+        T = F if targets is None else targets
         seasonal = None
         if deseasonalize and season > 1:
-            seasonal = np.stack([np.stack([seasonal_indices(recent_seasons(col, season), season)
-                                           for col in panel.rows(k).T], axis=1)
-                                 for k in range(len(panel))])  # (N, m, F)
-        F = panel.values.shape[1]
-        fitted = cls(kind, log, np.zeros((len(panel), F)), np.ones((len(panel), F)), seasonal)
-        if kind == "none":
+            seasonal = np.ones((len(panel), season, F))
+            for k in range(len(panel)):
+                for j, col in enumerate(panel.rows(k)[:, :T].T):
+                    seasonal[k, :, j] = seasonal_indices(recent_seasons(col, season), season)
+        fitted = cls(kind, log, np.zeros((len(panel), F)), np.ones((len(panel), F)), seasonal,
+                     targets)
+        kinds = [(kind, slice(0, T)), ("standard", slice(T, F))]
+        if (kind == "none" and T == F) or not len(panel):
             return fitted
         data, first, n = fitted._pre(panel), panel.offsets[:-1], panel.lengths[:, None]
-        if kind == "standard":
-            shift = np.add.reduceat(data, first, axis=0) / n
-            centred = np.repeat(shift, panel.lengths, axis=0)  # in place: one temporary
-            np.subtract(data, centred, out=centred)
-            np.square(centred, out=centred)
-            scale = np.sqrt(np.add.reduceat(centred, first, axis=0) / n)
-        else:  # minmax
-            shift = np.minimum.reduceat(data, first, axis=0)
-            scale = np.maximum.reduceat(data, first, axis=0) - shift
-        fitted.shift = shift  # a constant column gets scale 1 instead of a division by zero
-        fitted.scale = np.where(scale > 1e-12 * np.maximum(1, abs(shift)), scale, 1.0)
+        for how, cols in kinds:
+            if how == "none" or cols.start == cols.stop:
+                continue
+            part = data[:, cols]
+            if how == "standard":
+                shift = np.add.reduceat(part, first, axis=0) / n
+                centred = np.repeat(shift, panel.lengths, axis=0)  # in place: one temporary
+                np.subtract(part, centred, out=centred)
+                np.square(centred, out=centred)
+                scale = np.sqrt(np.add.reduceat(centred, first, axis=0) / n)
+            else:  # minmax
+                shift = np.minimum.reduceat(part, first, axis=0)
+                scale = np.maximum.reduceat(part, first, axis=0) - shift
+            fitted.shift[:, cols] = shift  # a constant column gets scale 1, not a division by 0
+            fitted.scale[:, cols] = np.where(scale > 1e-12 * np.maximum(1, abs(shift)), scale, 1.0)
         return fitted
+
+    @property
+    def scaled(self) -> bool:
+        """Whether any column is shifted and scaled."""
+        return self.kind != "none" or (self.targets is not None and self.targets < self.shift.shape[1])
+
+    def _logged(self, F: int) -> slice:
+        """The columns of the first ``F`` the log applies to."""
+        return slice(0, F if self.targets is None else min(F, self.targets))
 
     @classmethod
     def fit_checked(cls, panel: Panel, plan: Plan) -> Transforms:
         """:meth:`fit` with the plan's settings; refuses data whose shift or scale overflow,
         naming the first such series."""
-        fitted = cls.fit(panel, plan.scaler, plan.log, plan.season, plan.deseasonalize)
+        fitted = cls.fit(panel, plan.scaler, plan.log, plan.season, plan.deseasonalize,
+                         panel.values.shape[1] - len(plan.inputs_only) if plan.own_scale else None)
         bad = fitted.not_finite()
         if len(bad):
             name = f"series '{panel.ids[bad[0]]}'" if panel.ids else "the series"
@@ -113,23 +134,24 @@ class Transforms:
                 first = panel.offsets[lo:hi] - panel.offsets[lo] - panel.starts[lo:hi]
                 position = np.arange(len(part)) - np.repeat(first, lengths)
                 part /= self.seasonal[series, position % m]
+        logged = z[:, self._logged(z.shape[1])]  # a view: logged in place
         if self.log == LOG1P:
-            if np.any(z < 0):
+            if np.any(logged < 0):
                 raise SettingError("log1p scaling needs values of at least 0; turn it off "
                                    "(log=False, --log no)")
-            np.log1p(z, out=z)
+            np.log1p(logged, out=logged)
         elif self.log:
-            if np.any(z <= 0):
+            if np.any(logged <= 0):
                 raise SettingError("log scaling needs strictly positive values; turn it off "
                                    "(log=False, --log no)")
-            np.log(z, out=z)
+            np.log(logged, out=logged)
         return z
 
     def forward_panel(self, panel: Panel) -> np.ndarray:
         """Every row of every series on the model's scale: ``(points, F)``."""
         z = self._pre(panel)
         z = z.copy() if z is panel.values else z  # then in place: one temporary at a time
-        if self.kind != "none":
+        if self.scaled:
             z -= np.repeat(self.shift, panel.lengths, axis=0)
             z /= np.repeat(self.scale, panel.lengths, axis=0)
         return z
@@ -142,12 +164,21 @@ class Transforms:
         z = values
         if self.seasonal is not None:
             z = z / self.seasonal[series[:, None], positions % self.seasonal.shape[1]][..., :F]
-        if self.log == LOG1P:
-            z = np.where(z >= 0, np.log1p(np.where(z >= 0, z, 0.0)), np.nan)
-        elif self.log:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                z = np.where(z > 0, np.log(np.where(z > 0, z, 1.0)), np.nan)
+        if self.log:
+            z, cols = np.array(z, dtype=np.float64), self._logged(F)
+            part = z[..., cols]
+            if self.log == LOG1P:
+                z[..., cols] = np.where(part >= 0, np.log1p(np.where(part >= 0, part, 0.0)), np.nan)
+            else:
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    z[..., cols] = np.where(part > 0, np.log(np.where(part > 0, part, 1.0)), np.nan)
         return (z - self.shift[series][:, None, :F]) / self.scale[series][:, None, :F]
+
+    def covariates_forward(self, series: np.ndarray, values: np.ndarray, first: int) -> np.ndarray:
+        """Covariate values ``(B, h, K)`` of the series ``series``, columns ``first …`` of the
+        layout, on the model's scale (standardised: they are neither logged nor deseasonalised)."""
+        cols = slice(first, first + values.shape[2])
+        return (values - self.shift[series][:, None, cols]) / self.scale[series][:, None, cols]
 
     def inverse_all(self, scaled: np.ndarray, starts: np.ndarray, rows=slice(None)) -> np.ndarray:
         """:meth:`forward_rows` backwards for the series ``rows`` (all by default), series

@@ -206,7 +206,7 @@ def model_arguments(p: argparse.ArgumentParser, lists: bool = False,
                    dest="head",
                    help="steps the network forecasts at once; longer forecasts go block by block "
                         "(default: one season; to score a shorter test range, its length; with "
-                        "--covariate, the test range)" + (" (--horizon: its old name)"
+                        "--past, the test range)" + (" (--horizon: its old name)"
                                                           if horizon_is_head else ""))
     g.add_argument("--season", type=positive_int,
                    help="season length (default: from the time column's frequency, else 1)")
@@ -241,8 +241,14 @@ def model_arguments(p: argparse.ArgumentParser, lists: bool = False,
     g.add_argument("--no-zero-tail", action="store_true",
                    help="forecast a series whose last season is all zeros like any other (default: "
                         "zeros, as it has stopped)")
-    g.add_argument("--covariate", action="append", default=[], metavar="COL",
-                   help="a column fed as input but not forecast (repeat for more; direct strategy)")
+    g.add_argument("--past", "--covariate", dest="covariate", action="append", default=[],
+                   metavar="COL",
+                   help="a column read but not forecast, known up to the forecast origin (repeat "
+                        "for more; direct strategy; --covariate: its old name)")
+    g.add_argument("--future", dest="future", action="append", default=[], metavar="COL",
+                   help="a column known over the forecast too (a promotion calendar, a weather or "
+                        "load forecast): read in the history and at every forecast step; "
+                        "`forecast --future FILE` gives its values then (repeat for more)")
     g.add_argument("--calendar", action="store_true",
                    help="feed the position in the season (month of year, weekday, …) as inputs")
     g.add_argument("--id-embedding", type=nonnegative_int, default=M.id_embedding, metavar="N",
@@ -310,7 +316,7 @@ def forecaster_from(args: argparse.Namespace) -> Forecaster:
         log={"auto": "auto", "yes": True, "no": False, "log1p": "log1p"}[args.log], level=not args.no_level,
         deseasonalize={"auto": "auto", "yes": True, "no": False}[args.deseasonalize],
         combine=args.combine, preset=args.preset, zero_tail=not args.no_zero_tail,
-        short=args.short, covariates=args.covariate,
+        short=args.short, past=args.covariate, future=args.future,
         calendar=args.calendar, id_embedding=args.id_embedding,
         validation=args.validation, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
         loss=args.loss, patience=args.patience, clip_norm=args.clip_norm,

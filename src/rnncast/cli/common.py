@@ -41,7 +41,8 @@ def choices_text(model: Forecaster) -> str:
 
 # -- commands ------------------------------------------------------------------------------------
 def load_data(args: argparse.Namespace) -> SeriesData | Panel:
-    columns = args.target + [c for c in args.covariate if c not in args.target]
+    inputs = [*args.covariate, *getattr(args, "future", [])]
+    columns = args.target + [c for c in inputs if c not in args.target]
     if args.id_col:
         return load_long(args.data, args.id_col, columns, args.time_col, time_config(args))
     return load_series(args.data, columns, args.time_col, time_config(args))

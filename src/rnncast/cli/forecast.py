@@ -18,7 +18,7 @@ from rnncast.cli.args import (
     time_config,
 )
 from rnncast.cli.common import few_ids, say
-from rnncast.data import is_parquet, load_long, load_series
+from rnncast.data import is_parquet, load_long, load_series, read_table
 from rnncast.errors import OutputError, RnncastError
 from rnncast.files import Outputs, write_text
 from rnncast.forecaster import Forecaster
@@ -39,6 +39,11 @@ def add(verbs) -> None:
     fc.add_argument("model", type=Path, help="model directory written by `rnncast fit`")
     fc.add_argument("--horizon", type=positive_int, required=True, help="steps to forecast")
     fc.add_argument("--data", type=Path, help="newer history (same columns as at fit time)")
+    fc.add_argument("--future", type=Path, metavar="FILE",
+                    help="for a model fitted with --future COL: the values of those columns over "
+                         "the forecast, a CSV or Parquet table with the id (for many series), the "
+                         "time and the columns (every forecast stamp of every series; other rows "
+                         "are ignored)")
     time_arguments(fc)
     fc.add_argument("--intervals", type=interval_levels, metavar="LEVELS",
                     help="prediction intervals at these levels, e.g. 80,95: adds lo-80, hi-80, … "
@@ -79,7 +84,21 @@ def run(args: argparse.Namespace, run: Outputs) -> dict:
     if args.intervals and args.horizon > model.calibration.horizon:
         raise RnncastError(f"{args.model}: intervals were calibrated for {model.calibration.horizon} "
                            f"steps; forecast at most that many, or fit again with a longer --horizon")
-    forecast = model.predict(args.horizon, y=history, levels=args.intervals)
+    future = None
+    if args.future is not None:
+        if not model.plan.future:
+            raise RnncastError(f"--future {args.future}: the model reads no future covariates "
+                               "(fit with --future COL to give some)")
+        text = [] if panel.single else [panel.id_name]
+        future = read_table(args.future, text=text)
+    elif model.plan.future:
+        raise RnncastError(f"{args.model}: the model reads the future covariates "
+                           f"{', '.join(model.plan.future)}; give their values over the forecast "
+                           "with --future FILE")
+    try:
+        forecast = model.predict(args.horizon, y=history, levels=args.intervals, future=future)
+    except RnncastError as error:
+        raise type(error)(f"{args.future}: {error}" if args.future else str(error)) from None
     if panel.single:
         frame = forecast.to_frame() if isinstance(forecast, pd.Series) else forecast
         frame.index.name = time_col or "step"

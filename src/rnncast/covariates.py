@@ -1,0 +1,102 @@
+"""What is known about the future: the values of the future covariates over a forecast, read
+from the user's table (NeuralForecast's ``futr_df``) or from the rows after a training part,
+checked stamp by stamp, in the order the model's series are."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+
+from rnncast.errors import DataError
+from rnncast.panel import Panel
+from rnncast.plan import Plan
+from rnncast.transforms import Transforms
+
+log = logging.getLogger(__name__)
+
+
+def scaled(plan: Plan, transforms: Transforms, first: int, panel: Panel, future, steps: int,
+           names: tuple[str, str], rows: np.ndarray | None = None) -> np.ndarray | None:
+    """The future covariates over ``steps`` after ``panel``'s series (the fitted series
+    ``rows``, default all) on the model's scale ``(N, steps, K)`` (their columns start at
+    ``first`` in the layout); None for a model without them."""
+    if not plan.future:
+        return None
+    values = future_values(panel, future, list(plan.future), steps, names)
+    rows = np.arange(len(panel)) if rows is None else rows
+    return transforms.covariates_forward(rows, values, first)
+
+
+def future_values(panel: Panel, future, columns: list[str], steps: int,
+                  names: tuple[str, str]) -> np.ndarray:
+    """The ``columns`` over the ``steps`` after every series of ``panel``: ``(N, steps, K)``.
+
+    ``future``: a :class:`Panel` whose series continue ``panel``'s (the rows after a training
+    part), or a DataFrame with the id column (for many series), the time (a column named
+    ``names[1]`` or the index) and the columns; ``names``: the id and time columns' names.
+    A missing stamp or column, or a value that is not a number, is an error naming it."""
+    if future is None:
+        raise DataError(f"the model reads the future covariate '{columns[0]}': give its values "
+                        f"over the {steps} forecast steps (--future FILE, predict(future=...))")
+    if isinstance(future, Panel):
+        return _from_panel(panel, future, columns, steps)
+    if not isinstance(future, pd.DataFrame):
+        raise DataError("the future values must be a table (a DataFrame) with a time column and "
+                        f"the columns {', '.join(columns)}")
+    return _from_frame(panel, future, columns, steps, names)
+
+
+def _from_panel(panel: Panel, future: Panel, columns: list[str], steps: int) -> np.ndarray:
+    short = future.lengths < steps
+    if short.any():
+        k = int(np.argmax(short))
+        raise DataError(f"the future covariates of {future.name(k)} cover {future.lengths[k]} "
+                        f"steps; the forecast needs {steps}")
+    part = future.with_columns(columns).head(future.lengths - steps)
+    return part.values.reshape(len(panel), steps, len(columns))
+
+
+def _from_frame(panel: Panel, frame: pd.DataFrame, columns: list[str], steps: int,
+                names: tuple[str, str]) -> np.ndarray:
+    id_name, time_name = panel.id_name if not panel.single else None, panel.time_name or names[1]
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise DataError(f"the future values have no column '{missing[0]}' (the model reads "
+                        f"{', '.join(columns)})")
+    if id_name is not None and id_name not in frame.columns:
+        raise DataError(f"the future values have no id column '{id_name}'")
+    times = frame[time_name] if time_name in frame.columns else frame.index.to_series()
+    expected = panel.next_labels(steps)
+    if isinstance(expected, pd.DatetimeIndex):
+        times = pd.to_datetime(times, errors="coerce")
+        if expected.tz is not None and getattr(times.dt, "tz", None) is None:
+            times = times.dt.tz_localize(expected.tz)
+    keys = [np.asarray(times)]
+    wanted = [expected]
+    if id_name is not None:
+        keys.insert(0, frame[id_name].astype(str).to_numpy())
+        wanted.insert(0, np.repeat(np.asarray(panel.ids, dtype=object), steps))
+    have = pd.MultiIndex.from_arrays(keys) if len(keys) > 1 else pd.Index(keys[0])
+    want = pd.MultiIndex.from_arrays(wanted) if len(wanted) > 1 else pd.Index(wanted[0])
+    if have.has_duplicates:
+        twice = have[have.duplicated()][0]
+        raise DataError(f"the future values hold {_where(twice, id_name)} twice")
+    values = pd.DataFrame(frame[columns].to_numpy(), index=have, columns=columns)
+    numbers = values.apply(pd.to_numeric, errors="coerce").reindex(want)
+    absent = numbers.isna().to_numpy()
+    if absent.any():
+        row, col = np.argwhere(absent)[0]
+        raise DataError(f"the future values of '{columns[col]}' miss {_where(want[row], id_name)} "
+                        f"(the forecast needs every one of its {steps} steps, as numbers)")
+    extra = len(have) - int(have.isin(want).sum())
+    if extra:
+        log.info("ignored %d rows of the future values outside the forecast", extra)
+    return numbers.to_numpy(dtype=np.float64).reshape(len(panel), steps, len(columns))
+
+
+def _where(key, id_name: str | None) -> str:
+    if id_name is None:
+        return f"the stamp {key}"
+    return f"series '{key[0]}' at {key[1]}"
