@@ -189,3 +189,61 @@ def test_evaluate_reads_the_recorded_future_and_says_so(capsys, tmp_path):
     result = json.loads(out)
     assert any("recorded values of promo" in note for note in result["baseline_notes"])
     assert result["settings"]["plan"]["future"] == ["promo"]
+
+
+def with_statics(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.assign(kind=frame["store"].map({"a": "mall", "b": "street", "c": "mall"}),
+                        size=frame["store"].map({"a": 120.0, "b": 80.0, "c": 100.0}))
+
+
+def test_static_columns_are_encoded_once_per_series_and_fed_at_every_step():
+    frame = with_statics(promoted(100, stores=("a", "b", "c")))
+    model = Forecaster(static=["kind", "size"], seed=0, **{**FAST, "epochs": 1}).fit(frame, **LONG)
+    static = model.channels.static  # (series, channels): one-hot kind, then size standardised
+    size = np.array([120.0, 80.0, 100.0])
+    np.testing.assert_allclose(static, np.c_[[1, 0, 1], [0, 1, 0], (size - size.mean()) / size.std()])
+    extras = model.channels.extras(np.array([1, 2]), np.array([[0, 5], [3, 4]]))
+    np.testing.assert_allclose(extras[:, :, -3:], np.broadcast_to(static[[1, 2], None], (2, 2, 3)))
+    assert model.nets[0].n_inputs == 1 + 3
+
+
+def test_static_values_come_from_the_long_table_or_from_their_own():
+    frame = promoted(100)
+    own = pd.DataFrame({"store": ["b", "a"], "kind": ["street", "mall"]})
+    model = Forecaster(static=["kind"], seed=0, **{**FAST, "epochs": 1})
+    model.fit(frame, static_df=own, **LONG)
+    np.testing.assert_allclose(model.channels.static, [[1, 0], [0, 1]])  # in the panel's order
+    varies = with_statics(frame)
+    varies.loc[varies.index[150], "kind"] = "outlet"
+    with pytest.raises(DataError, match=r"static column 'kind' varies within series 'b' \('outlet' "
+                                        r"at 2021-02-20"):
+        Forecaster(static=["kind"], **{**FAST, "epochs": 1}).fit(varies, **LONG)
+    with pytest.raises(DataError, match="no static values for series 'b'"):
+        Forecaster(static=["kind"], **{**FAST, "epochs": 1}).fit(frame, static_df=own[1:], **LONG)
+    with pytest.raises(SettingError, match="'kind' is given as a future and a static covariate"):
+        Forecaster(future=["kind"], static=["kind"])
+
+
+def test_a_saved_model_keeps_its_static_covariates(tmp_path):
+    frame = with_statics(promoted(100))
+    model = Forecaster(static=["kind", "size"], seed=0, **{**FAST, "epochs": 2}).fit(frame, **LONG)
+    model.save(tmp_path / "m")
+    loaded = Forecaster.load(tmp_path / "m")
+    np.testing.assert_allclose(loaded.channels.static, model.channels.static)
+    np.testing.assert_allclose(loaded.predict(12)["sales"], model.predict(12)["sales"], rtol=1e-6)
+
+
+def test_static_columns_from_the_command_line(capsys, tmp_path):
+    frame = promoted(100)
+    frame.to_csv(tmp_path / "sales.csv", index=False)
+    pd.DataFrame({"store": ["a", "b"], "kind": ["mall", "street"]}).to_csv(tmp_path / "kind.csv",
+                                                                          index=False)
+    common = ["--id-col", "store", "--time-col", "ds", "--target", "sales", "--static", "kind",
+              "--epochs", "1", "--ensemble", "1", "--units", "8", "--quiet"]
+    code, _, err = run(capsys, "fit", tmp_path / "sales.csv", *common, "--out", tmp_path / "m")
+    assert code == 1 and err.strip() == "rnncast: error: the static values have no column 'kind'"
+    assert not (tmp_path / "m").exists()
+    code, _, err = run(capsys, "fit", tmp_path / "sales.csv", *common, "--static-file",
+                       tmp_path / "kind.csv", "--out", tmp_path / "m")
+    assert code == 0, err
+    assert Forecaster.load(tmp_path / "m").plan.static == ("kind",)

@@ -100,3 +100,55 @@ def _where(key, id_name: str | None) -> str:
     if id_name is None:
         return f"the stamp {key}"
     return f"series '{key[0]}' at {key[1]}"
+
+
+MAX_CATEGORIES = 64  # of one static column: each is an input channel (one-hot)
+
+
+def static_matrix(table, panel: Panel, columns: tuple[str, ...]) -> np.ndarray:
+    """The static covariates ``columns`` of ``panel``'s series, encoded ``(N, S)``: a column of
+    numbers standardised across the series, a column of categories one-hot (the first layer's
+    weights turn each category into a learned vector). ``table``: the long table, or a table
+    with a row per series, holding the id column and ``columns``; a column that varies within a
+    series, or a series without values, is an error naming them."""
+    if panel.single:
+        raise DataError("static covariates describe the series of a panel (--id-col); one series "
+                        "needs none")
+    if not isinstance(table, pd.DataFrame):
+        raise DataError(f"the static covariates {', '.join(columns)} need a table with the id "
+                        f"column '{panel.id_name}' (the long data, or static_df=)")
+    for name in (panel.id_name, *columns):
+        if name not in table.columns:
+            raise DataError(f"the static values have no column '{name}'")
+    ids = table[panel.id_name].astype(str)
+    parts = []
+    for name in columns:
+        column = table[name]
+        if column.isna().any():
+            raise DataError(f"static column '{name}' has no value for series "
+                            f"'{ids[column.isna().to_numpy()].iloc[0]}'")
+        changes = column.ne(column.groupby(ids.to_numpy()).transform("first")).to_numpy()
+        if changes.any():
+            row = int(np.argmax(changes))
+            where = f" at {table[panel.time_name].iloc[row]}" if panel.time_name in table else \
+                f" in row {row + 1}"
+            raise DataError(f"static column '{name}' varies within series '{ids.iloc[row]}' "
+                            f"({column.iloc[row]!r}{where}); a static value is one per series")
+        per_series = column.groupby(ids.to_numpy()).first()
+        absent = [key for key in panel.ids if key not in per_series.index]
+        if absent:
+            raise DataError(f"no static values for series '{absent[0]}'")
+        parts.append(_encode(name, per_series.reindex(panel.ids)))
+    return np.concatenate(parts, axis=1)
+
+
+def _encode(name: str, values: pd.Series) -> np.ndarray:
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        x = values.to_numpy(dtype=np.float64)
+        spread = x.std()
+        return ((x - x.mean()) / (spread if spread > 0 else 1.0))[:, None]
+    categories = sorted(values.astype(str).unique())
+    if len(categories) > MAX_CATEGORIES:
+        raise DataError(f"static column '{name}' has {len(categories)} categories, more than "
+                        f"{MAX_CATEGORIES}; for one vector per series use --id-embedding")
+    return (values.astype(str).to_numpy()[:, None] == np.array(categories)[None]).astype(float)

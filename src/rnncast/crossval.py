@@ -13,6 +13,7 @@ import pandas as pd
 
 from rnncast.data import Panel, truncate
 from rnncast.errors import DataError
+from rnncast.quantiles import quantile_columns
 
 
 @dataclass
@@ -51,6 +52,7 @@ def forecast_of(model, history: Panel, steps: int, own_history: bool, truth: Pan
         truth = truth.take([history.ids.index(key) for key in model.panel.ids])
     frame = model.predict(steps, y=None if own_history else history, future=truth)
     targets = model.panel.columns[: model.n_targets]
+    targets = [*targets, *quantile_columns(targets, model.plan.quantiles)]  # then the levels
     if history.single:
         frame = frame.to_frame() if isinstance(frame, pd.Series) else frame
         return frame[targets].to_numpy()[None]
@@ -95,6 +97,7 @@ def cross_validation(model, data, h: int, n_windows: int = 1, step_size: int | N
     for fold in folds(panel, n_windows, h, lambda k: model.unfitted_copy(), step_size, refit,
                       callback):
         targets = list(fold.model.panel.columns[: fold.model.n_targets])
+        fold.forecast = fold.forecast[..., : len(targets)]  # (its quantiles: predict's columns)
         names = ["rnncast"] if len(targets) == 1 else [f"rnncast-{t}" for t in targets]
         N = len(fold.history)
         columns = {fold.history.time_name or "time": fold.truth.clock.labels(np.zeros(N), h),

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from rnncast import crossval, metrics
+from rnncast import crossval, metrics, quantiles
 from rnncast.baselines import BUDGET, CHEAP, NAMES, RECENT, SEASONAL, SEASONS, default_names
 from rnncast.baselines import run as run_baseline
 from rnncast.classical import median_strength, spread
@@ -54,6 +54,8 @@ class Evaluation:
     units: dict[str, np.ndarray] = field(default_factory=dict)
     left_out: list[str] = field(default_factory=list)  # baselines over the budget
     shown: str | None = None  # the id of the series the plots show (the first scored)
+    # how well the bands are calibrated: "quantiles 10-90" and "conformal 80" → coverage, MSIS
+    bands: dict[str, dict[str, float]] = field(default_factory=dict)
 
     @property
     def targets(self) -> int:
@@ -104,11 +106,13 @@ def holdout(
     budget: float = BUDGET,
     plan: Plan | None = None,
     stages: Stages | None = None,
+    levels: tuple[float, ...] | None = None,
 ) -> Evaluation:
     """Train ``model`` on all but the last ``test`` points of every series, forecast them, and
     score the network and the ``baselines`` on the same points. ``plan``: the model's plan for
     the training part and this test range (:meth:`Forecaster.resolve`; default: resolved here).
-    ``stages``: times each stage (and announces it).
+    ``stages``: times each stage (and announces it). ``levels`` (e.g. ``(80,)``): conformal
+    intervals calibrated on the training part too, scored beside any quantile bands.
 
     ``watch``: also forecast the test range from the network being trained at epochs 1, 2, 4,
     8, … (first ensemble member), for the picture of the forecast improving while training.
@@ -133,12 +137,18 @@ def holdout(
         if callback is not None:
             callback(info)
 
+    if levels:
+        with stages("calibrating", f"calibrating intervals over {test} steps"):
+            model.calibrate(train, test, plan=plan)
     with stages("training", plan.training_line(train, model.ensemble)):
         model.fit(train, callback=report, plan=plan)
     with stages("forecasting", f"forecasting {test} steps"):
         forecast = crossval.forecast_of(model, train, test, own_history=True, truth=truth)
     evaluation = score_forecast(model, train, truth, forecast, season, baselines, budget, stages)
     evaluation.snapshots = snapshots
+    for level, scores in (band_scores(model, train, truth, levels, evaluation.season)
+                          if levels else {}).items():
+        evaluation.bands[f"conformal {level}"] = scores
     if plan.future:
         evaluation.notes.append(f"the network read the recorded values of {', '.join(plan.future)} "
                                 "over the test range (ex-post: a real forecast reads forecasts of "
@@ -153,6 +163,10 @@ def score_forecast(model: Forecaster, history: Panel, truth: Panel, forecast: np
     (NaN rows: series it skipped, left out) and the baselines' forecasts of the same points."""
     targets = model.panel.columns[: model.n_targets]  # covariates are not scored
     truth, history = truth.with_columns(targets), history.with_columns(targets)
+    bands, levels, F = None, model.plan.quantiles, len(targets)
+    if levels:  # the quantiles' columns follow the targets', level by level
+        shape = (*forecast.shape[:2], len(levels), F)
+        forecast, bands = forecast[..., :F], forecast[..., F:].reshape(shape).transpose(0, 1, 3, 2)
     test = int(truth.lengths[0])
     m = season or model.plan.season
     kept = [k for k in range(len(history)) if np.isfinite(forecast[k]).all()]
@@ -211,6 +225,11 @@ def score_forecast(model: Forecaster, history: Panel, truth: Panel, forecast: np
         left_out=left_out,
         shown=None if history.ids is None else history.ids[kept[0]],
     )
+    if bands is not None:
+        name = f"quantiles {100 * levels[0]:g}-{100 * levels[-1]:g}"
+        evaluation.bands[name] = _mean_of([quantiles.scores(truths[j], bands[k], levels,
+                                                            trains[j], m)
+                                           for j, k in enumerate(kept)])
     if (evaluation.season_strength is None and not model.plan.deseasonalize and m > 1
             and evaluation.losers_to()):
         evaluation.season_strength = median_strength([trains[k][:, 0] for k in spread(len(trains))],
@@ -303,6 +322,14 @@ def backtest(
 
 def interval_coverage(model: Forecaster, history: Panel, truth: Panel, levels) -> dict[str, float]:
     """Share of ``truth``'s points (the rows after ``history``) inside ``model``'s intervals."""
+    return {level: None if scores is None else scores["coverage"]
+            for level, scores in band_scores(model, history, truth, levels).items()}
+
+
+def band_scores(model: Forecaster, history: Panel, truth: Panel, levels, season: int | None = None
+                ) -> dict[str, dict[str, float] | None]:
+    """Per level: the share of ``truth``'s points (the rows after ``history``) inside
+    ``model``'s conformal intervals, and their interval score (MSIS, scaled per series)."""
     horizon = int(truth.lengths[0])
     top = model.calibration.highest_level(horizon)
     out = {f"{level:g}": None for level in levels}  # None: too few errors for a bounded band
@@ -311,15 +338,20 @@ def interval_coverage(model: Forecaster, history: Panel, truth: Panel, levels) -
         return out
     frame = model.predict(horizon, y=history, levels=levels, future=truth)
     targets = model.panel.columns[: model.n_targets]
-    truth = truth.with_columns(targets).values  # (B·h, F)
+    shape = (len(truth), horizon, len(targets))
+    truth = truth.with_columns(targets).values.reshape(shape)
+    history = history.with_columns(targets)
     if isinstance(frame, pd.Series):
         frame = frame.to_frame()
     for level in levels:
         names = [(f"lo-{level:g}", f"hi-{level:g}")] if len(targets) == 1 else \
             [(f"{c}-lo-{level:g}", f"{c}-hi-{level:g}") for c in targets]
-        lo = np.column_stack([frame[a].to_numpy() for a, _ in names])
-        hi = np.column_stack([frame[b].to_numpy() for _, b in names])
-        out[f"{level:g}"] = coverage(truth, lo, hi)
+        lo = np.column_stack([frame[a].to_numpy() for a, _ in names]).reshape(shape)
+        hi = np.column_stack([frame[b].to_numpy() for _, b in names]).reshape(shape)
+        msis = [quantiles.interval_scores(truth[k], lo[k], hi[k], level / 100, history.rows(k),
+                                          season or model.plan.season)["msis"]
+                for k in range(len(truth))]
+        out[f"{level:g}"] = {"coverage": coverage(truth, lo, hi), "msis": _nanmean(msis)}
     return out
 
 

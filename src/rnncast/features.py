@@ -29,10 +29,13 @@ class Channels:
     period: int = 1  # a multiple of every season: the season, or both with calendar channels
     n_future: int = 0  # the last of the columns are known over the forecast
     leveled: int = 0  # the first channels each window's level is removed from
+    static: np.ndarray | None = None  # (N, S): each series' static covariates, encoded
 
     @classmethod
-    def of(cls, panel: Panel, plan: Plan, series_number: bool) -> Channels:
-        """The layout of ``panel`` (laid out by :func:`targets_first`) under ``plan``."""
+    def of(cls, panel: Panel, plan: Plan, series_number: bool,
+           static: np.ndarray | None = None) -> Channels:
+        """The layout of ``panel`` (laid out by :func:`targets_first`) under ``plan``;
+        ``static``: its series' static covariates, encoded ``(N, S)``."""
         n_columns = panel.values.shape[1]
         seasons = tuple(m for m in plan.seasons if m > 1)
         shown = seasons if plan.calendar else ()
@@ -41,7 +44,7 @@ class Channels:
         phase0 = np.zeros(len(panel), dtype=np.int64) if phase is None else phase - panel.starts
         n_targets = n_columns - len(plan.inputs_only)
         return cls(n_columns, n_targets, shown, series_number, phase0, period,
-                   len(plan.future), n_targets if plan.own_scale else n_columns)
+                   len(plan.future), n_targets if plan.own_scale else n_columns, static)
 
     @property
     def n_inputs(self) -> int:
@@ -55,15 +58,20 @@ class Channels:
 
     @property
     def n_extra(self) -> int:
-        return 2 * len(self.seasons) + int(self.series_number)
+        width = 0 if self.static is None else self.static.shape[1]
+        return 2 * len(self.seasons) + width + int(self.series_number)
 
     def extras(self, rows: np.ndarray, positions: np.ndarray) -> np.ndarray:
         """Input-only channels of series ``rows (B,)`` at ``positions (B, k)`` from each series'
-        start: ``(B, k, n_extra)``."""
+        start: ``(B, k, n_extra)``: the calendar, the static covariates, the series' number
+        (last: the network's embedding reads it there)."""
         parts = []
         for m in self.seasons:
             angle = 2 * np.pi * ((self.phase0[rows][:, None] + positions) % m) / m
             parts += [np.sin(angle), np.cos(angle)]
+        if self.static is not None:
+            parts += [np.broadcast_to(self.static[rows][:, None, j], positions.shape)
+                      for j in range(self.static.shape[1])]
         if self.series_number:
             parts.append(np.broadcast_to(np.asarray(rows, dtype=np.float64)[:, None], positions.shape))
         if not parts:

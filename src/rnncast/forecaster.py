@@ -32,6 +32,7 @@ from rnncast.networks import ModelConfig, RecurrentNet, check_memory
 from rnncast.persistence import Saved, load_model, save_model
 from rnncast.plan import Plan, keep_long_enough
 from rnncast.plan import resolve as resolve_plan
+from rnncast.quantiles import levels_of, with_quantiles
 from rnncast.sampling import training_windows
 from rnncast.settings import SeriesConfig, one_of, positive
 from rnncast.training import EpochInfo, History, TrainConfig, auto_batch, seed_everything
@@ -65,8 +66,9 @@ class Forecaster:
         strategy: str = S.strategy, season: int | None = None, scaler: str = S.scaler,
         log: bool | str = S.log, level: bool = S.level, deseasonalize: bool | str = S.deseasonalize,
         combine: str | tuple[str, ...] = S.combine, short: str | None = None,
-        past: list[str] | tuple[str, ...] | None = None,
-        future: list[str] | tuple[str, ...] | None = None, calendar: bool = S.calendar,
+        past: list[str] | tuple[str, ...] | None = None, quantiles: tuple[float, ...] = (),
+        future: list[str] | tuple[str, ...] | None = None, static: tuple[str, ...] = S.static,
+        calendar: bool = S.calendar,
         covariates: list[str] | tuple[str, ...] | None = None,  # the old name of ``past``
         window_rule: tuple[tuple[float, int], ...] | None = None, zero_tail: bool = S.zero_tail,
         validation: int | None = None, refit: bool | None = None,
@@ -93,7 +95,9 @@ class Forecaster:
         self.series_config = SeriesConfig(window, head, season, strategy, scaler, log, level,
                                           validation, chosen.get("refit"), deseasonalize, short,
                                           tuple(past or ()), calendar, combine,
-                                          chosen["window_rule"], zero_tail, tuple(future or ()))
+                                          chosen["window_rule"], zero_tail, tuple(future or ()),
+                                          tuple(static or ()),
+                                          levels_of(quantiles) if quantiles else ())
         self.train_config = TrainConfig(
             epochs=chosen["epochs"], batch_size=chosen.get("batch_size"), lr=lr,
             loss=chosen["loss"], patience=chosen["patience"], clip_norm=clip_norm,
@@ -114,6 +118,7 @@ class Forecaster:
         self.calibration: Calibration | None = None  # forecast errors, for prediction intervals
         self.classical: np.ndarray | None = None  # (methods, N, steps, targets), see combination
         self.loaded = False  # read from a model directory: self.panel holds only the tails
+        self.static_table: pd.DataFrame | None = None  # the static covariates' source, by id
 
     @classmethod
     def from_configs(cls, model: ModelConfig, series: SeriesConfig, train: TrainConfig,
@@ -153,6 +158,8 @@ class Forecaster:
     def layout(self, y) -> Panel:
         """``y`` as this model reads data: a panel whose series put the targets first."""
         inputs = (*self.series_config.covariates, *self.series_config.future)
+        if isinstance(y, pd.DataFrame) and set(self.series_config.static or [0]) <= set(y.columns):
+            self.static_table = y  # the long table holds the static columns
         return features.targets_first(as_panel(y, inputs, self.freq, self.long), inputs)
 
     def resolve(self, y, test: int | None = None) -> Plan:
@@ -165,7 +172,8 @@ class Forecaster:
     def fit(self, y, callback: Callable[[EpochInfo], None] | None = None,
             freq: str | None = None, checkpoints: str | Path | None = None,
             resume: bool = False, plan: Plan | None = None, *, id_col: str = LONG[0],
-            time_col: str = LONG[1], target_col: str | list[str] = LONG[2]) -> Forecaster:
+            time_col: str = LONG[1], target_col: str | list[str] = LONG[2],
+            static_df: pd.DataFrame | None = None) -> Forecaster:
         """Train on the whole of ``y`` (early stopping on the last ``validation`` points of
         each series). ``y``: a series (pandas, NumPy), a list or dict of series, a Panel, or a
         long DataFrame (columns ``id_col, time_col, target_col``: ``unique_id, ds, y``); ``freq``:
@@ -173,8 +181,9 @@ class Forecaster:
         (default: resolved here). ``checkpoints``: a
         folder for the state after every epoch; ``resume``: go on from the checkpoints there
         (same data and settings). Under torchrun, the processes train together
-        (rnncast.distributed)."""
+        (rnncast.distributed). ``static_df``: the static covariates by id, when ``y`` lacks them."""
         self.freq, self.long = freq or self.freq, (id_col, time_col, target_col)
+        self.static_table = static_df if static_df is not None else self.static_table
         with threads(self.threads):
             return self._fit(y, callback, checkpoints, resume, plan)
 
@@ -205,7 +214,7 @@ class Forecaster:
         self.nets, self.histories = train_members(
             self.ensemble, plan.windows, sources, lambda w, seed: self._new_net(plan, w, seed),
             self.train_config, plan.refit, callback, kept, ranks, None if held is None else
-            lambda net: early.append(self.net_forecast(net, steps, held, plan.validation)))
+            lambda net: early.append(forecasting.one_net(self, net, steps, held, plan.validation)))
         if early:
             self.plan = combination.judge(self.plan, self._held_out(early, held), panel, held)
         # as many steps as a forecast is likely to ask for: a saved model keeps them (only the
@@ -222,8 +231,10 @@ class Forecaster:
         return self.transforms.inverse_all(scaled[..., : self.n_targets], ends, rows)
 
 
-    def _set_channels(self, panel: Panel, plan: Plan) -> None:
-        self.channels = Channels.of(panel, plan, bool(self.model_config.id_embedding))
+    def _set_channels(self, panel: Panel, plan: Plan, static: np.ndarray | None = None) -> None:
+        if plan.static and static is None:
+            static = covariates.static_matrix(self.static_table, panel, plan.static)
+        self.channels = Channels.of(panel, plan, bool(self.model_config.id_embedding), static)
 
     def _fit_transform(self, panel: Panel, plan: Plan) -> np.ndarray:
         """Fit each series' seasonal indices and scaler on its own data; the scaled rows."""
@@ -235,7 +246,7 @@ class Forecaster:
         skip = plan.level_span(window) - 1 if plan.head_kind == "sequence" and plan.level else 0
         net = RecurrentNet(self.model_config, self.channels.n_inputs, self.n_targets,
                            plan.head_kind, plan.emits, skip, len(self.panel),
-                           bool(self.channels.n_future))
+                           bool(self.channels.n_future), plan.quantiles)
         net.window = window  # the input length this member reads
         return net.to(self.device)
 
@@ -260,6 +271,7 @@ class Forecaster:
             intervals.check_levels(levels)
         with threads(self.threads):
             panel, scaled, ends = self._forecast(steps, y, strategy, future)
+        bands, scaled = scaled if scaled.ndim == 4 else None, forecasting.point(scaled, self.plan)
         network = self._inverse_all(scaled, ends)  # (B, steps, F), original units
         stored = self.classical if y is None else None  # fitted at fit time, for these series
         values = combination.final(network, panel, self.plan, stored, self.loaded) \
@@ -272,6 +284,11 @@ class Forecaster:
         if levels:
             values, columns = intervals.with_bands(values, columns, scaled, shift, self.calibration,
                                                    levels, lambda z: self._inverse_all(z, ends))
+        if bands is not None:  # each level moved with the point forecast by the combination
+            values, columns = with_quantiles(values, columns, [
+                self._inverse_all(bands[..., q], ends) + shift for q in range(bands.shape[3])],
+                self.plan.quantiles, list(panel.columns[: self.n_targets]))
+        if levels or bands is not None:
             forecasting.check_finite(values, panel.ids)
         return forecasting.frame(panel, values, columns, steps)
 
@@ -320,7 +337,7 @@ class Forecaster:
         copy = Forecaster.from_configs(self.model_config, self.series_config, self.train_config,
                                        self.ensemble, str(self.device))
         for name in ("aggregate", "threads", "freq", "long", "preset", "from_preset",
-                     "requested_train"):
+                     "requested_train", "static_table"):
             setattr(copy, name, getattr(self, name))
         return copy
 
@@ -329,14 +346,7 @@ class Forecaster:
         where each series' forecast begins: ``(B, steps, F)``, ``(B,)``."""
         with threads(self.threads):
             _, scaled, ends = self._forecast(steps, y, None, future)
-        return scaled, ends
-
-    def to_model_scale(self, values: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-        """``(B, h, F)`` targets in original units → the model's scale (NaN where a log meets a
-        value that is not positive); series ``b`` starts at position ``lengths[b]``."""
-        steps = np.asarray(lengths)[:, None] + np.arange(values.shape[1])
-        return self.transforms.forward_rows(np.arange(len(values)), values[..., : self.n_targets],
-                                            steps)
+        return forecasting.point(scaled, self.plan), ends
 
     def _inverse_all(self, scaled: np.ndarray, lengths: np.ndarray, rows=slice(None)) -> np.ndarray:
         """``(B, h, F)`` scaled → original units for the series ``rows`` (default all), series
@@ -346,22 +356,8 @@ class Forecaster:
     def forecast_with(self, net: RecurrentNet, steps: int) -> np.ndarray:
         """Forecast ``(steps, F)`` past the first series with one network, for instance the one
         being trained (the deck's picture of the forecast improving while training)."""
-        out = self.net_forecast(net, steps, np.array([0]))
+        out = forecasting.one_net(self, net, steps, np.array([0]))
         return self._inverse_all(out, self.panel.ends[:1], rows=[0])[0]
-
-    def net_forecast(self, net: RecurrentNet, steps: int, rows: np.ndarray, drop: int = 0
-                     ) -> np.ndarray:
-        """One network's forecast, on the model's scale, of ``steps`` past the fitted series
-        ``rows`` without their last ``drop`` points: ``(len(rows), steps, F)``."""
-        whole = self.panel.take(rows)
-        part = whole.head(drop) if drop else whole
-        known = covariates.scaled(self.plan, self.transforms, self.channels.known.start, part,
-                                  whole.tail(drop), steps, self.long[:2], rows) if drop else None
-        was_training = net.training
-        out = forecasting.forecast_panel([net], part, self.transforms, self.channels, self.plan,
-                                         steps, None, self.aggregate, self.device, rows, known)
-        net.train(was_training)
-        return out
 
     # -- saving --------------------------------------------------------------------------------
     @classmethod
@@ -373,7 +369,7 @@ class Forecaster:
         self.aggregate, self.calibration = saved.aggregate, saved.calibration
         self.classical, self.loaded, self.plan = saved.classical, True, plan
         self.transforms, self.panel, self.nets = saved.transforms, saved.panel, []
-        self._set_channels(saved.panel, plan)
+        self._set_channels(saved.panel, plan, saved.static)
         for k in range(self.ensemble):
             net, prefix = self._new_net(plan, plan.windows[k % len(plan.windows)], 0), f"member{k}."
             net.load_state_dict({name.removeprefix(prefix): t for name, t in saved.weights.items()

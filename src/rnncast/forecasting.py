@@ -27,6 +27,7 @@ import pandas as pd
 import torch
 from torch import Tensor
 
+from rnncast import covariates
 from rnncast.errors import DataError, ForecastError, SettingError
 from rnncast.networks import RecurrentNet
 from rnncast.plan import Plan, no_level, season_head
@@ -93,7 +94,8 @@ def direct(
     net: RecurrentNet, window: Tensor, steps: int, level: LevelFn = no_level,
     extend: ExtendFn = targets_only,
 ) -> Tensor:
-    """All steps from one pass per block of ``net.horizon``: ``(B, W, C) -> (B, steps, F)``."""
+    """All steps from one pass per block of ``net.horizon``: ``(B, W, C) -> (B, steps, F)``
+    (``(B, steps, F, Q)`` for a network of ``Q`` quantile levels, continued from the median)."""
     net.eval()
     blocks, done, F = [], 0, net.n_outputs
     while done < steps:
@@ -101,10 +103,12 @@ def direct(
         x = window - offset
         if net.known:  # the block's known inputs (future covariates, calendar) after the window
             x = torch.cat([x, extend(x.new_zeros(len(x), net.horizon, F), done)], dim=1)
-        block = net(x) + offset[..., :F]  # (B, horizon, F)
-        blocks.append(block)
+        block = net(x)
+        block = block + (offset[..., :F, None] if net.levels else offset[..., :F])
+        blocks.append(block)  # (B, horizon, F) or (B, horizon, F, Q)
+        point = block[..., net.levels.index(0.5)] if net.levels else block
         if done + block.shape[1] < steps:  # continue from the block, as if it were observed
-            window = torch.cat([window, extend(block, done)], dim=1)[:, -window.shape[1] :]
+            window = torch.cat([window, extend(point, done)], dim=1)[:, -window.shape[1] :]
         done += block.shape[1]
     return torch.cat(blocks, dim=1)[:, :steps]
 
@@ -112,6 +116,12 @@ def direct(
 STRATEGIES = {"recursive": recursive_rolling, "stateful": recursive_stateful, "direct": direct}
 CHUNK = 4096  # series forecast at a time (the activations of 4,096 windows take ~150 MB)
 LAST_YEAR = 9999  # of a forecast's dates (matplotlib's and most readers' last)
+
+
+def point(scaled: np.ndarray, plan: Plan) -> np.ndarray:
+    """The point forecast ``(B, h, F)`` of a forecast that may hold quantiles ``(B, h, F, Q)``:
+    their median."""
+    return scaled[..., plan.quantiles.index(0.5)] if scaled.ndim == 4 else scaled
 
 
 def check_finite(values: np.ndarray, ids: list[str] | None) -> None:
@@ -202,6 +212,21 @@ def forecast_panel(nets: list[RecurrentNet], panel, transforms, channels, plan: 
                               None if future is None else future[k : k + CHUNK]), aggregate)
              for k in range(0, len(panel), CHUNK)]
     return torch.cat(parts).double().cpu().numpy()
+
+
+def one_net(model, net: RecurrentNet, steps: int, rows: np.ndarray, drop: int = 0) -> np.ndarray:
+    """One network's forecast (for instance one being trained), on ``model``'s scale, of
+    ``steps`` past its fitted series ``rows`` without their last ``drop`` points:
+    ``(len(rows), steps, F)``; the future covariates, if any, from the points dropped."""
+    whole = model.panel.take(rows)
+    part = whole.head(drop) if drop else whole
+    known = covariates.scaled(model.plan, model.transforms, model.channels.known.start, part,
+                              whole.tail(drop), steps, model.long[:2], rows) if drop else None
+    was_training = net.training
+    out = forecast_panel([net], part, model.transforms, model.channels, model.plan, steps, None,
+                         model.aggregate, model.device, rows, known)
+    net.train(was_training)
+    return point(out, model.plan)
 
 
 def extender(channels, rows: np.ndarray, ends: np.ndarray, future: np.ndarray | None = None

@@ -141,5 +141,13 @@ def calibrate(model, y, horizon: int | None = None, origins: int | None = None,
         after = panel.cut(n, n + horizon)  # its future covariates are known (ex post)
         scaled, ends = helper.forecast_on_scale(horizon, seen, after)
         truth = after.values.reshape(len(panel), horizon, -1)[..., : scaled.shape[2]]
-        scores.append(np.abs(helper.to_model_scale(truth, ends) - scaled))
+        scores.append(np.abs(to_model_scale(helper, truth, ends) - scaled))
     return Calibration(np.concatenate(scores).astype(np.float32))
+
+
+def to_model_scale(model, values: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """``(B, h, F)`` targets in original units → ``model``'s scale (NaN where a log meets a
+    value that is not positive); series ``b`` starts at position ``lengths[b]``."""
+    steps = np.asarray(lengths)[:, None] + np.arange(values.shape[1])
+    return model.transforms.forward_rows(np.arange(len(values)), values[..., : model.n_targets],
+                                         steps)

@@ -7,6 +7,8 @@
   ``(B, horizon, F_out)``. With ``known`` inputs (future covariates), the input also holds the
   ``horizon`` forecast steps' known channels after the window, and a small decoder adds, step by
   step, what they tell: ``MLP([context_k(h_T), x_{T+k}])`` (NeuralForecast's RNN decoder).
+  With quantile ``levels``, one output per level: ``(B, horizon, F_out, Q)``, in order
+  (:func:`rnncast.quantiles.ordered`), trained on the pinball loss.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from torch import Tensor, nn
 
 from rnncast.cells import ACTIVATIONS, CELLS, INITS
 from rnncast.errors import SettingError, bounded
+from rnncast.quantiles import ordered, pinball
 from rnncast.recurrent import Recurrent, State
 
 HEADS = ("last", "sequence", "direct")
@@ -99,16 +102,17 @@ class RecurrentNet(nn.Module):
         skip: int = 0,
         n_ids: int = 0,
         known: bool = False,
+        levels: tuple[float, ...] = (),
     ) -> None:
         super().__init__()
         if head not in HEADS:
             raise SettingError(f"head must be one of {HEADS}, got {head!r}")
         if head != "direct" and horizon != 1:
             raise SettingError(f"head {head!r} predicts one step; horizon must be 1, got {horizon}")
-        if known and head != "direct":
-            raise SettingError("inputs known over the forecast need the direct head")
+        if (known or levels) and head != "direct":
+            raise SettingError("inputs known over the forecast and quantiles need the direct head")
         self.config, self.head, self.horizon, self.skip = config, head, horizon, skip
-        self.known = known
+        self.known, self.levels, Q = known, tuple(levels), max(len(levels), 1)
         self.n_inputs, self.n_outputs = n_inputs, n_outputs
         width = n_inputs
         self.embedding = None
@@ -120,12 +124,12 @@ class RecurrentNet(nn.Module):
             config.activation, config.init, config.forget_bias, config.layer_norm,
             chrono=config.chrono,
         )
-        self.output = nn.Linear(config.units, n_outputs * horizon)
+        self.output = nn.Linear(config.units, n_outputs * horizon * Q)
         if known:
             H = config.units
             self.context = nn.Linear(H, horizon * CONTEXT)
             self.decoder = nn.Sequential(nn.Linear(CONTEXT + width, H), nn.ReLU(),
-                                         nn.Linear(H, n_outputs))
+                                         nn.Linear(H, n_outputs * Q))
             nn.init.zeros_(self.decoder[2].weight)  # starts as the plain head
             nn.init.zeros_(self.decoder[2].bias)
 
@@ -148,11 +152,17 @@ class RecurrentNet(nn.Module):
         if self.head == "sequence":
             return self.output(out[:, self.skip :])  # (B, T - skip, F_out)
         h_T = out[:, -1]  # (B, H)
-        y = self.output(h_T).view(x.shape[0], self.horizon, self.n_outputs)
+        y = self.output(h_T).view(x.shape[0], self.horizon, -1)  # (B, h, F_out·Q)
         if self.known:
             context = self.context(h_T).view(x.shape[0], self.horizon, CONTEXT)
-            y = y + self.decoder(torch.cat([context, ahead], dim=2))  # (B, h, F_out)
-        return y
+            y = y + self.decoder(torch.cat([context, ahead], dim=2))
+        if self.levels:
+            return ordered(y.view(x.shape[0], self.horizon, self.n_outputs, -1))  # (B, h, F, Q)
+        return y  # (B, h, F_out)
+
+    def loss_fn(self, pred: Tensor, target: Tensor) -> Tensor:
+        """The pinball loss of this network's quantile levels (what it trains on)."""
+        return pinball(pred, target, pred.new_tensor(self.levels))
 
     def step(self, x: Tensor, state: State | None = None) -> tuple[Tensor, State]:
         """Run ``x: (B, T, I)`` from ``state``; the next-value prediction ``(B, F_out)`` and the

@@ -71,6 +71,8 @@ def write_model(model, folder: Path, version: str) -> None:
         tensors["seasonal"] = torch.tensor(transforms.seasonal, dtype=torch.float64)
     if model.classical is not None:  # the classical forecasts combined with the network's
         tensors["classical"] = torch.tensor(model.classical, dtype=torch.float64)
+    if model.channels.static is not None:  # the static covariates, encoded
+        tensors["static"] = torch.tensor(model.channels.static, dtype=torch.float64)
     if model.calibration is not None:  # forecast errors for prediction intervals
         tensors["calibration"] = torch.tensor(model.calibration.scores, dtype=torch.float32)
     config = {
@@ -112,6 +114,7 @@ class Saved:
     weights: dict  # member{k}.<parameter> -> tensor
     calibration: Calibration | None
     classical: np.ndarray | None = None  # (methods, series, steps, targets); NaN: none there
+    static: np.ndarray | None = None  # (series, channels): the static covariates, encoded
 
 
 def load_model(path: str | Path, build: Callable[[Saved], T]) -> T:
@@ -238,6 +241,12 @@ def _restore(config: dict, tensors: dict) -> Saved:
                f"tensor 'classical' must hold {len(plan.combine)} methods x {n} series "
                "of float64 forecasts")
         classical = classical.numpy()
+    static = tensors.pop("static", None)
+    if static is not None or plan.static:
+        _check(static is not None and static.dtype == torch.float64 and static.dim() == 2
+               and static.shape[0] == n and bool(torch.isfinite(static).all()),
+               f"tensor 'static' must hold the static covariates of {n} series (float64)")
+        static = static.numpy()
     calibration = None
     if "calibration" in tensors:
         calibration = Calibration(_finite_tensor(tensors, "calibration", 3, torch.float32).numpy())
@@ -246,8 +255,7 @@ def _restore(config: dict, tensors: dict) -> Saved:
         _check(bool(torch.isfinite(t).all()), f"weight '{name}' holds NaN or infinite values")
     return Saved(ModelConfig(**config["model"]), plan, TrainConfig(**config["train"]),
                  ensemble, aggregate, Transforms(kind, log, shift, scale, seasonal, targets), panel,
-                 tensors,
-                 calibration, classical)
+                 tensors, calibration, classical, static)
 
 
 def _plan(data: dict, key: str) -> Plan:

@@ -59,6 +59,8 @@ class Plan:
     season_strength: float | None = None
     second_season: int = 1
     future: tuple[str, ...] = ()
+    static: tuple[str, ...] = ()
+    quantiles: tuple[float, ...] = ()
     own_scale: bool = False
     reasons: tuple[str, ...] = field(default=(), compare=False)
 
@@ -74,6 +76,8 @@ class Plan:
             object.__setattr__(self, name, int(value))
         object.__setattr__(self, "covariates", tuple(self.covariates))
         object.__setattr__(self, "future", tuple(self.future))
+        object.__setattr__(self, "static", tuple(self.static))
+        object.__setattr__(self, "quantiles", tuple(self.quantiles))
         object.__setattr__(self, "combine", tuple(self.combine))
         object.__setattr__(self, "reasons", tuple(self.reasons))
 
@@ -180,7 +184,8 @@ class Plan:
                             validation=self.validation, refit=self.refit,
                             deseasonalize=self.deseasonalize, short=self.short,
                             covariates=self.covariates, calendar=self.calendar,
-                            combine=self.combine, zero_tail=self.zero_tail, future=self.future)
+                            combine=self.combine, zero_tail=self.zero_tail, future=self.future,
+                            static=self.static, quantiles=self.quantiles)
 
 
 def no_level(window):
@@ -287,13 +292,18 @@ def resolve(panel: Panel, settings: SeriesConfig, test: int | None = None) -> Pl
         if stopped:
             why.append(f"zeros for {stopped} series whose last {run} values are zero (stopped, as "
                        "a seasonal naive forecast would say)")
+    if settings.quantiles:
+        why.append("quantiles " + ", ".join(f"{100 * q:g}" for q in settings.quantiles) + ": one "
+                   "output each, trained on their pinball loss (the median's, the point forecast, "
+                   "is half the absolute error the recipe trains on)")
     plan = Plan(windows=windows, head=head, season=season, strategy=settings.strategy,
                 scaler=scaler, log=use_log, level=settings.level, deseasonalize=deseasonalize,
                 validation=0, refit=settings.refit, short=settings.short or (
                     "error" if panel.single else "pad"),
                 covariates=settings.covariates, calendar=settings.calendar, combine=combine,
                 zero_tail=settings.zero_tail, season_strength=strength, second_season=second,
-                future=settings.future, own_scale=True, reasons=tuple(why))
+                future=settings.future, static=settings.static, quantiles=settings.quantiles,
+                own_scale=True, reasons=tuple(why))
     validation = settings.validation
     if validation is None:
         validation = max(head, int(np.median(panel.lengths)) // 10)

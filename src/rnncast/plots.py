@@ -113,7 +113,8 @@ def plot_progress(truth: pd.Series, snapshots: list[tuple[int, np.ndarray]],
 def plot_future(history: pd.DataFrame, forecast: pd.DataFrame, path: str | Path,
                 title: str = "Forecast") -> Path:
     """The end of the history and the forecast past it, one line pair per target; prediction
-    intervals (columns ``lo-80``/``hi-80`` or ``<target>-lo-80``/…) as shaded bands."""
+    intervals (columns ``lo-80``/``hi-80`` or ``<target>-lo-80``/…) as shaded bands, quantiles
+    (``q-10`` … ``q-90``) as a fan."""
     fig, ax = _plt().subplots(figsize=(9, 4.2))
     tail = history.iloc[-max(3 * len(forecast), 48):]
     targets = [c for c in forecast.columns if c in history.columns]
@@ -126,6 +127,14 @@ def plot_future(history: pd.DataFrame, forecast: pd.DataFrame, path: str | Path,
             lo, hi = forecast[f"{prefix}lo-{level:g}"], forecast[f"{prefix}hi-{level:g}"]
             ax.fill_between(forecast.index, lo.values, hi.values, color=line.get_color(),
                             alpha=0.15 + 0.15 * k, lw=0, label=f"{column} {level:g}% interval")
+        quantiles = sorted(float(c.rsplit("-", 1)[1]) for c in forecast.columns
+                           if c.startswith(f"{prefix}q-"))
+        for k, (lo, hi) in enumerate(zip(quantiles, quantiles[::-1], strict=True)):  # a fan
+            if lo >= hi:
+                break
+            ax.fill_between(forecast.index, forecast[f"{prefix}q-{lo:g}"].values,
+                            forecast[f"{prefix}q-{hi:g}"].values, color=line.get_color(),
+                            alpha=0.15 + 0.1 * k, lw=0, label=f"{column} {lo:g}-{hi:g}% quantiles")
         ax.plot(forecast.index, forecast[column].values, lw=2, ls="--", color=line.get_color(),
                 label=f"{column} (forecast)")
     ax.axvline(forecast.index[0], color="#bbbbbb", lw=0.8)

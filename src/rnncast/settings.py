@@ -32,6 +32,9 @@ class SeriesConfig:
     ``covariates``: columns that are inputs only, known up to the forecast origin (past
     covariates, not forecast; direct strategy). ``future``: columns known over the forecast too
     (a promotion calendar, a weather forecast): inputs of the history and of every forecast step.
+    ``static``: columns constant within a series (a store's type, a market), fed at every step.
+    ``quantiles``: levels in (0, 1) the head forecasts, one output each, on the pinball loss
+    (the median, the point forecast, among them; direct strategy).
     ``calendar``: feed the position in the season (month of year, …) as sin/cos inputs.
     ``refit``: train each member again on all windows for the epochs early stopping chose
     (None: when an epoch visits every window, see :func:`rnncast.ensemble.train_members`).
@@ -57,16 +60,28 @@ class SeriesConfig:
     window_rule: tuple[tuple[float, int], ...] = WINDOW_RULE
     zero_tail: bool = True
     future: tuple[str, ...] = ()
+    static: tuple[str, ...] = ()
+    quantiles: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         if isinstance(self.window, list | tuple):
             object.__setattr__(self, "window", tuple(int(w) for w in self.window))
         object.__setattr__(self, "covariates", tuple(self.covariates or ()))
         object.__setattr__(self, "future", tuple(self.future or ()))
-        both = sorted(set(self.covariates) & set(self.future))
-        if both:
-            raise SettingError(f"column '{both[0]}' is given as a past and a future covariate; "
-                               "give it one role")
+        object.__setattr__(self, "static", tuple(self.static or ()))
+        object.__setattr__(self, "quantiles", tuple(sorted(float(q) for q in self.quantiles or ())))
+        if self.quantiles and (0.5 not in self.quantiles or not min(self.quantiles) > 0
+                               or not max(self.quantiles) < 1):
+            raise SettingError(f"quantile levels lie in (0, 1) and hold 0.5, got {self.quantiles}")
+        if self.quantiles and self.strategy != "direct":
+            raise SettingError(f"quantiles need strategy='direct', got {self.strategy!r}")
+        roles = [("past", self.covariates), ("future", self.future), ("static", self.static)]
+        for k, (a, first) in enumerate(roles):
+            for b, second in roles[k + 1 :]:
+                both = sorted(set(first) & set(second))
+                if both:
+                    raise SettingError(f"column '{both[0]}' is given as a {a} and a {b} "
+                                       "covariate; give it one role")
         object.__setattr__(self, "window_rule", tuple((float(f), int(m)) for f, m in self.window_rule))
         if not self.window_rule or any(f <= 0 or m < 1 for f, m in self.window_rule):
             raise SettingError("window_rule must list (seasons > 0, at least >= 1) pairs")

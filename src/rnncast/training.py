@@ -210,7 +210,7 @@ def train(
         raise DataError("nothing to train on: no series holds a window and the steps after it; "
                         "use a shorter window or head")
     validation = None if validation is None else _batches(validation)
-    loss_fn = LOSSES[config.loss]
+    loss_fn = net.loss_fn if getattr(net, "levels", ()) else LOSSES[config.loss]
     optimizer = OPTIMIZERS[config.optimizer](net.parameters(), lr=config.lr,
                                              weight_decay=config.weight_decay)
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(

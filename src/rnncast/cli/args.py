@@ -10,7 +10,9 @@ from pathlib import Path
 from rnncast.baselines import BUDGET, NAMES
 from rnncast.cells import ACTIVATIONS, CELLS
 from rnncast.classical import COMBINABLE
+from rnncast.data import read_table
 from rnncast.distributed import DEVICES
+from rnncast.errors import SettingError
 from rnncast.forecaster import Forecaster
 from rnncast.intervals import check_levels
 from rnncast.networks import ModelConfig
@@ -112,6 +114,12 @@ def interval_levels(text: str) -> list[float]:
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
     return values
+
+
+def quantile_levels(text: str) -> list[float]:
+    """Quantile levels as percentages (e.g. 10,50,90)."""
+    return number_list(float, lambda v: 0 < v < 100,
+                       "percentages between 0 and 100, comma-separated (e.g. 10,50,90)")(text)
 
 
 def cell_names(text: str) -> list[str]:
@@ -249,6 +257,16 @@ def model_arguments(p: argparse.ArgumentParser, lists: bool = False,
                    help="a column known over the forecast too (a promotion calendar, a weather or "
                         "load forecast): read in the history and at every forecast step; "
                         "`forecast --future FILE` gives its values then (repeat for more)")
+    g.add_argument("--static", action="append", default=[], metavar="COL",
+                   help="a column constant within each series (a store's type, a region): numbers "
+                        "or categories, fed at every step (repeat for more; read from the data, "
+                        "or from --static-file)")
+    g.add_argument("--quantiles", type=quantile_levels, metavar="LEVELS",
+                   help="forecast these quantiles too, e.g. 10,50,90: one output each on the "
+                        "pinball loss (the median is the point forecast), written as q-10, q-50, "
+                        "q-90 columns and drawn as a fan; evaluate scores their coverage")
+    g.add_argument("--static-file", type=Path, metavar="FILE",
+                   help="a table with the id column and the --static columns, a row per series")
     g.add_argument("--calendar", action="store_true",
                    help="feed the position in the season (month of year, weekday, …) as inputs")
     g.add_argument("--id-embedding", type=nonnegative_int, default=M.id_embedding, metavar="N",
@@ -309,14 +327,15 @@ def output_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def forecaster_from(args: argparse.Namespace) -> Forecaster:
-    return Forecaster(
+    model = Forecaster(
         cell=args.cell, window=args.window, head=args.head, units=args.units,
         layers=args.layers, activation=args.activation, layer_norm=args.layer_norm,
         strategy=args.strategy, season=args.season, scaler=args.scaler,
         log={"auto": "auto", "yes": True, "no": False, "log1p": "log1p"}[args.log], level=not args.no_level,
         deseasonalize={"auto": "auto", "yes": True, "no": False}[args.deseasonalize],
         combine=args.combine, preset=args.preset, zero_tail=not args.no_zero_tail,
-        short=args.short, past=args.covariate, future=args.future,
+        short=args.short, past=args.covariate, future=args.future, static=args.static,
+        quantiles=args.quantiles or (),
         calendar=args.calendar, id_embedding=args.id_embedding,
         validation=args.validation, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
         loss=args.loss, patience=args.patience, clip_norm=args.clip_norm,
@@ -325,4 +344,11 @@ def forecaster_from(args: argparse.Namespace) -> Forecaster:
         windows_per_epoch=args.epoch_windows, max_windows=args.max_windows, device=args.device,
         parallel=getattr(args, "parallel", TrainConfig.parallel),  # fit alone trains in several processes
     )
+    if args.static:  # their source: the data file, or --static-file
+        source = args.static_file or args.data
+        if not getattr(args, "id_col", None):
+            raise SettingError("--static describes the series of a panel: give --id-col too")
+        columns = [args.id_col, *([args.time_col] if args.time_col else []), *args.static]
+        model.static_table = read_table(source, columns, text=[args.id_col])
+    return model
 

@@ -59,7 +59,8 @@ def evaluate_holdout(args, data: SeriesData, test: int, model: Forecaster, bar: 
                      stages: Stages) -> Evaluation:
     return holdout(data, test, model, args.season, watch=True, callback=bar,
                    baselines=getattr(args, "baselines", None),
-                   budget=getattr(args, "baseline_budget", BUDGET), stages=stages)
+                   budget=getattr(args, "baseline_budget", BUDGET), stages=stages,
+                   levels=getattr(args, "intervals", None))
 
 
 def result_json(result: Evaluation, test: int) -> dict:
@@ -83,6 +84,7 @@ def result_json(result: Evaluation, test: int) -> dict:
         "choices": result.model.choices,
         "epochs_best": [h.best_epoch for h in result.model.histories],
         "window": list(result.model.plan.windows),
+        "bands": result.bands,
     }
 
 
@@ -97,6 +99,22 @@ def write_evaluation(result: Evaluation, out: Path, summary: dict, title: str | 
         write_text(out / "series_scores.csv", result.per_series.to_csv(index=False,
                                                                        float_format="%.6g"))
 
+
+
+def bands_line(bands: dict[str, dict[str, float] | None]) -> str:
+    """How well each band is calibrated, in one line."""
+    parts = []
+    for name, scores in bands.items():
+        if scores is None:
+            parts.append(f"{name}: too few errors for a bounded band")
+            continue
+        width = name.split()[-1].split("-")
+        share = f"{float(width[1]) - float(width[0]):g}%" if len(width) == 2 else f"{width[0]}%"
+        pinball = (f", scaled pinball {scores['scaled_pinball']:.3f}"
+                   if "scaled_pinball" in scores else "")
+        parts.append(f"{name} covers {scores['coverage']:.0%} of the test points (nominal "
+                     f"{share}), MSIS {scores['msis']:.2f}{pinball}")
+    return "bands: " + "; ".join(parts)
 
 
 def few_ids(ids: list[str] | None) -> str:

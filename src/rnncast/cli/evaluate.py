@@ -12,11 +12,13 @@ from rnncast.cli.args import (
     baseline_arguments,
     data_arguments,
     forecaster_from,
+    interval_levels,
     model_arguments,
     output_arguments,
     positive_int,
 )
 from rnncast.cli.common import (
+    bands_line,
     choices_text,
     default_steps,
     evaluate_holdout,
@@ -59,6 +61,10 @@ def add(verbs) -> None:
                          "tenth of the series)")
     model_arguments(ev)
     baseline_arguments(ev)
+    ev.add_argument("--intervals", type=interval_levels, metavar="LEVELS",
+                    help="also calibrate conformal intervals at these levels (e.g. 80) on the "
+                         "training part and score their coverage and interval score (MSIS) on the "
+                         "test, beside any --quantiles bands")
     ev.add_argument("--out", type=Path, help="directory for metrics.json, series_scores.csv and the plots")
     ev.add_argument("--report", type=Path, metavar="HTML",
                     help="write one self-contained HTML page: data, split, settings, plots, scores")
@@ -90,6 +96,8 @@ def run(args: argparse.Namespace, run: Outputs) -> dict:
             out["seconds"]["stages"] = stages.summary()
     say(args, score_table([(f"{args.data.name} (test {test})", result)]))
     say(args, sentence(result))
+    if result.bands:
+        say(args, bands_line(result.bands))
     say(args, choices_text(result.model))
     say(args, stages.line())
     if args.out:
