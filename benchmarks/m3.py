@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from rnncast import Forecaster, baselines, metrics
+from rnncast import Forecaster, baselines, metrics, quantiles
 from rnncast.cores import one_blas_thread
 from rnncast.intervals import coverage
 from rnncast.presets import PRESETS
@@ -181,7 +181,18 @@ def main() -> None:
         truth = np.concatenate([s.xx for s in series])
         intervals = {f"coverage_{v:g}": coverage(truth, banded[f"lo-{v:g}"], banded[f"hi-{v:g}"])
                      for v in levels}
+        intervals.update({f"msis_{v:g}": float(np.nanmean([quantiles.interval_scores(
+            s.xx[:, None], g[f"lo-{v:g}"].to_numpy()[:, None], g[f"hi-{v:g}"].to_numpy()[:, None],
+            v / 100, s.x[:, None], season)["msis"] for s, (_, g) in zip(
+                series, banded.groupby("id", sort=False), strict=True)])) for v in levels})
         intervals["calibrate_cpu_s"] = calibrate_cpu
+    if model.plan.quantiles:  # the quantile head's outermost band on the same test points
+        q = model.plan.quantiles
+        each = [quantiles.scores(s.xx[:, None], np.stack([g[quantiles.name(v)].to_numpy()
+                                                          for v in q], -1)[:, None], q,
+                                 s.x[:, None], season)
+                for s, (_, g) in zip(series, long.groupby("id", sort=False), strict=True)]
+        intervals["quantiles"] = {k: float(np.nanmean([e[k] for e in each])) for k in each[0]}
     cpu = time.process_time()
     with one_blas_thread():
         theta = [baselines.theta(s.x, horizon, season) for s in series]
@@ -223,6 +234,7 @@ def main() -> None:
         tag = "_tuning" + "".join(f"_{re.sub(r'[^A-Za-z0-9=.-]', '', x)}" for x in args.set) \
             if args.tuning else ""
         tag += "_intervals" if levels else ""
+        tag += "_quantiles" if model.plan.quantiles else ""
         name = f"m3_{args.frequency}_{args.preset}_seed{args.seed}{tag}.json"
         (RESULTS / name).write_text(line + "\n")
 

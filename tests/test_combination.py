@@ -77,8 +77,11 @@ def test_recipe_says_why_for_each_automatic_choice(monkeypatch):
     flat = as_panel(np.r_[-np.ones(3), np.arange(1.0, 40.0)])  # no season, some negative
     cfg = plan.resolve(flat, SeriesConfig())
     why = cfg.reasons
-    assert cfg.deseasonalize is False and cfg.scaler == "standard" and cfg.log is False
+    assert cfg.deseasonalize is False and cfg.scaler == "asinh" and cfg.log is False
     assert "deseasonalize off: no season" in why and "log off: some values are negative" in why
+    assert any(line.startswith("scaler asinh: some values are negative") for line in why)
+    log_off = plan.resolve(as_panel(np.arange(1.0, 40.0)), SeriesConfig(log=False))
+    assert log_off.scaler == "standard"  # none negative: standardised
     monkeypatch.setattr(plan, "COMBINE_SERIES", 1)
     cfg = plan.resolve(as_panel([monthly().to_numpy()] * 2), SeriesConfig())
     why = cfg.reasons

@@ -74,3 +74,21 @@ def test_a_long_series_takes_its_seasonal_indices_from_its_last_seasons():
     np.testing.assert_allclose(seasonal_indices(part, 4), new, atol=1e-9)
     short = y[: 4 * (LONG - 1)]
     assert recent_seasons(short, 4) is short  # shorter series: every season
+
+
+def test_the_asinh_scaler_is_a_log_for_values_of_both_signs():
+    prices = np.array([30.0, 35.0, -5.0, 40.0, 250.0, 33.0, 28.0])
+    other = np.array([2.0, 2.0, 2.0, 5.0])  # the MAD is 0 here: the standard deviation instead
+    panel = as_panel([prices, other])
+    fitted = Transforms.fit(panel, "asinh", False)
+    median, mad = 33.0, np.median(np.abs(prices - 33.0)) / 0.6745
+    z = fitted.forward_panel(panel)
+    np.testing.assert_allclose(z[:7, 0], np.arcsinh((prices - median) / mad))
+    np.testing.assert_allclose(fitted.shift[1], [2.0])
+    np.testing.assert_allclose(fitted.scale[1], [np.std(other)])
+    # rows one by one, and back
+    rows = fitted.forward_rows(np.array([0]), prices[None, :, None], np.arange(7)[None])
+    np.testing.assert_allclose(rows[0, :, 0], z[:7, 0])
+    back = fitted.inverse_all(rows, np.array([0]), [0])
+    np.testing.assert_allclose(back[0, :, 0], prices, rtol=1e-12)
+    assert z[4, 0] < 2 * np.log(2 * (250 - median) / mad)  # a spike is compressed like a log

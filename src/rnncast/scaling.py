@@ -14,7 +14,8 @@ import numpy as np
 
 from rnncast.errors import SettingError
 
-SCALERS = ("standard", "minmax", "none")
+SCALERS = ("standard", "minmax", "none", "asinh")
+ASINH = "asinh"  # asinh((y - median) / MAD) per series: a log for data of both signs (prices)
 LOG1P = "log1p"  # log(1 + y): for data with zeros but none below
 
 
@@ -32,8 +33,8 @@ class Scaler:
     scale: np.ndarray = field(default_factory=lambda: np.ones(0))
 
     def __post_init__(self) -> None:
-        if self.kind not in SCALERS:
-            raise SettingError(f"scaler must be one of {SCALERS}, got {self.kind!r}")
+        if self.kind not in SCALERS or self.kind == ASINH:
+            raise SettingError(f"scaler must be one of {SCALERS[:3]}, got {self.kind!r}")
 
     def fit(self, train: np.ndarray) -> Scaler:
         """Fit on the training part ``(T, F)`` (or ``(T,)``) only."""

@@ -7,11 +7,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from rnncast.errors import DataError, SettingError
 from rnncast.panel import Panel
 from rnncast.plan import Plan
-from rnncast.scaling import LOG1P, SCALERS, seasonal_indices
+from rnncast.scaling import ASINH, LOG1P, SCALERS, seasonal_indices
 
 ROWS = 1 << 20  # rows divided by their seasonal indices at a time
 
@@ -79,7 +80,14 @@ class Transforms:
             if how == "none" or cols.start == cols.stop:
                 continue
             part = data[:, cols]
-            if how == "standard":
+            if how == ASINH:  # the median and the MAD (the standard deviation where it is 0)
+                frame = pd.DataFrame(part).groupby(np.repeat(np.arange(len(panel)), panel.lengths))
+                shift = frame.median().to_numpy()
+                mad = (pd.DataFrame(np.abs(part - np.repeat(shift, panel.lengths, axis=0)))
+                       .groupby(np.repeat(np.arange(len(panel)), panel.lengths)).median()
+                       .to_numpy() / 0.6745)
+                scale = np.where(mad > 0, mad, frame.std(ddof=0).to_numpy())
+            elif how == "standard":
                 shift = np.add.reduceat(part, first, axis=0) / n
                 centred = np.repeat(shift, panel.lengths, axis=0)  # in place: one temporary
                 np.subtract(part, centred, out=centred)
@@ -154,6 +162,8 @@ class Transforms:
         if self.scaled:
             z -= np.repeat(self.shift, panel.lengths, axis=0)
             z /= np.repeat(self.scale, panel.lengths, axis=0)
+            if self.kind == ASINH:
+                np.arcsinh(z[:, self._logged(z.shape[1])], out=z[:, self._logged(z.shape[1])])
         return z
 
     def forward_rows(self, series: np.ndarray, values: np.ndarray, positions: np.ndarray
@@ -172,7 +182,10 @@ class Transforms:
             else:
                 with np.errstate(divide="ignore", invalid="ignore"):
                     z[..., cols] = np.where(part > 0, np.log(np.where(part > 0, part, 1.0)), np.nan)
-        return (z - self.shift[series][:, None, :F]) / self.scale[series][:, None, :F]
+        z = (z - self.shift[series][:, None, :F]) / self.scale[series][:, None, :F]
+        if self.kind == ASINH:
+            z[..., self._logged(F)] = np.arcsinh(z[..., self._logged(F)])
+        return z
 
     def covariates_forward(self, series: np.ndarray, values: np.ndarray, first: int) -> np.ndarray:
         """Covariate values ``(B, h, K)`` of the series ``series``, columns ``first …`` of the
@@ -184,7 +197,8 @@ class Transforms:
         """:meth:`forward_rows` backwards for the series ``rows`` (all by default), series
         ``b``'s ``h`` steps from position ``starts[b]``: ``(B, h, F)``."""
         F = scaled.shape[2]
-        values = scaled * self.scale[rows][:, None, :F] + self.shift[rows][:, None, :F]
+        values = np.sinh(scaled) if self.kind == ASINH else scaled
+        values = values * self.scale[rows][:, None, :F] + self.shift[rows][:, None, :F]
         if self.log == LOG1P:  # data of at least 0 are forecast at least 0
             values = np.maximum(np.expm1(values), 0.0)
         elif self.log:
