@@ -57,11 +57,12 @@ def mae(forecast: pd.DataFrame, column: str) -> dict[str, float]:
     return {**out, "overall": float(error.mean())}
 
 
-def rnncast_run(frame: pd.DataFrame, seed: int, future: list[str]) -> tuple[pd.DataFrame, float]:
+def rnncast_run(frame: pd.DataFrame, seed: int, future: list[str], **options
+                ) -> tuple[pd.DataFrame, float]:
     from rnncast import Forecaster
 
     start = cpu_seconds()
-    model = Forecaster(future=future, seed=seed)
+    model = Forecaster(future=future, seed=seed, **options)
     table = model.cross_validation(frame if future else frame[["unique_id", "ds", "y"]], h=H,
                                    n_windows=DAYS, step_size=H, refit=False)
     return table, cpu_seconds() - start
@@ -138,11 +139,23 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--peer-python", help="a Python with neuralforecast installed")
     parser.add_argument("--peer-child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--quantiles", action="store_true",
+                        help="only rnncast with the future columns and quantiles 10, 50, 90: the "
+                             "median's MAE and the 10-90 band's coverage")
     args = parser.parse_args()
     if args.peer_child:
         peer_child(args.seed)
         return
     frame, _ = data()
+    if args.quantiles:
+        table, cpu = rnncast_run(frame, args.seed, FUTURE, quantiles=(10, 90))
+        inside = (table["y"] >= table["rnncast-q-10"]) & (table["y"] <= table["rnncast-q-90"])
+        line = json.dumps({"benchmark": "epf_quantiles", "seed": args.seed, "future": FUTURE,
+                           "mae": mae(table, "rnncast"), "coverage_10_90": float(inside.mean()),
+                           "cpu_s": round(cpu, 1)})
+        print(line)
+        (RESULTS / f"epf_quantiles_seed{args.seed}.json").write_text(line + "\n")
+        return
     result: dict = {"benchmark": "epf", "seed": args.seed, "protocol":
                     "last 7 days held out; 24 h from each day origin; trained once (refit=False)",
                     "future": FUTURE}

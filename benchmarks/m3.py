@@ -8,7 +8,7 @@ trained on the training parts only, with early stopping on the last `h` points o
 series; the test parts are read only for the final scoring. One thread.
 
     python benchmarks/m3.py --frequency monthly [--preset accurate|fast] [--limit N] [--seed N]
-                            [--intervals 80,95]
+                            [--intervals 80,95] [--quantiles 10,90]
     python benchmarks/m3.py --frequency monthly --baselines   # the classical methods only
 
 Prints one JSON line (sMAPE as in M3: mean over the horizon of 200·|y−ŷ|/(|y|+|ŷ|), then over
@@ -113,6 +113,8 @@ def main() -> None:
                         help="override one Forecaster setting (with --tuning), e.g. --set window=24")
     parser.add_argument("--intervals", help="conformal interval levels, e.g. 80,95: calibrates on "
                                             "the training parts first and reports coverage_80, …")
+    parser.add_argument("--quantiles", help="quantile levels, e.g. 10,90: the head forecasts them "
+                        "too; their band's coverage and MSIS are scored on the test parts")
     parser.add_argument("--json", action="store_true", help="print only the JSON line")
     parser.add_argument("--baselines", action="store_true",
                         help="score only the classical methods (ETS with its form chosen by AICc, "
@@ -144,7 +146,10 @@ def main() -> None:
         return
     train = {str(s.sn): np.asarray(s.x, dtype=np.float64) for s in series}  # test parts unused
 
-    model = preset(args.preset, args.frequency, args.seed, dict(_setting(x) for x in args.set))
+    overrides = dict(_setting(x) for x in args.set)
+    if args.quantiles:
+        overrides["quantiles"] = tuple(float(v) for v in args.quantiles.split(","))
+    model = preset(args.preset, args.frequency, args.seed, overrides)
     levels = [float(v) for v in args.intervals.split(",")] if args.intervals else []
     calibrate_cpu = None
     if levels:  # a copy trained without the last h points of each training part measures errors

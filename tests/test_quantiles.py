@@ -35,9 +35,11 @@ def test_pinball_loss_by_hand():
 
 def test_levels_never_cross_and_gradients_match_autograd():
     raw = torch.randn(4, 3, 2, 5, dtype=torch.float64, requires_grad=True)
-    q = ordered(raw)
-    assert (q.diff(dim=-1) > 0).all()
-    assert torch.autograd.gradcheck(ordered, (raw,))
+    for median in (0, 2, 4):
+        q = ordered(raw, median)
+        assert (q.diff(dim=-1) > 0).all()
+        assert torch.equal(q[..., median], raw[..., median])  # the point output as it is
+        assert torch.autograd.gradcheck(lambda r, m=median: ordered(r, m), (raw,))
 
 
 def test_the_head_gives_one_output_per_level():
@@ -98,3 +100,17 @@ def test_quantiles_from_the_command_line(capsys, tmp_path):
     result = __import__("json").loads(capsys.readouterr().out)
     assert code == 0 and set(result["bands"]) == {"quantiles 10-90", "conformal 80"}
     assert set(result["bands"]["quantiles 10-90"]) == {"scaled_pinball", "coverage", "msis"}
+
+
+def test_cross_validation_gives_the_quantiles_beside_the_forecast():
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({"unique_id": np.repeat(["a", "b"], 80),
+                          "ds": np.tile(pd.date_range("2020-01-01", periods=80, freq="D"), 2),
+                          "y": 20 + rng.normal(0, 1, 160).cumsum()})
+    model = Forecaster(quantiles=(10, 90), window=14, head=7, season=7, ensemble=1, epochs=2,
+                       units=8, combine="none")
+    table = model.cross_validation(frame, h=7, n_windows=2, refit=False)
+    assert list(table.columns) == ["unique_id", "ds", "cutoff", "rnncast", "rnncast-q-10",
+                                   "rnncast-q-50", "rnncast-q-90", "y"]
+    assert (table["rnncast-q-50"] == table["rnncast"]).all() and len(table) == 2 * 2 * 7
+    assert (table["rnncast-q-10"] <= table["rnncast-q-90"]).all()

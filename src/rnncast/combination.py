@@ -64,7 +64,13 @@ def final(network: np.ndarray, panel: Panel, plan: Plan, stored: np.ndarray | No
 def judged_rows(panel: Panel, plan: Plan) -> np.ndarray | None:
     """The sample of series whose held-out ends judge an automatic combination (None: none
     to judge, or no series long enough)."""
-    if not plan.combine or not plan.validation:
+    return held_rows(panel, plan) if plan.combine else None
+
+
+def held_rows(panel: Panel, plan: Plan) -> np.ndarray | None:
+    """A sample of series whose ends, held out for early stopping, are long enough to judge
+    on (None: no validation, or no series long enough)."""
+    if not plan.validation:
         return None
     rows = spread(len(panel), JUDGED)
     rows = rows[panel.lengths[rows] - plan.validation >= plan.max_window]

@@ -91,14 +91,15 @@ def cross_validation(model, data, h: int, n_windows: int = 1, step_size: int | N
     """Every origin's forecast of ``h`` steps by copies of ``model`` (a Forecaster, left as it
     is) beside the truth, one row per series, step and origin: the id, the time, ``cutoff``
     (the origin's last seen stamp), the forecast (``rnncast``, or ``rnncast-<target>`` for
-    several targets) and the truth (each target's own name)."""
+    several targets; then ``rnncast-q-10`` … with quantiles) and the truth (each target's own
+    name)."""
     panel = model.layout(data)
     parts = []
     for fold in folds(panel, n_windows, h, lambda k: model.unfitted_copy(), step_size, refit,
                       callback):
         targets = list(fold.model.panel.columns[: fold.model.n_targets])
-        fold.forecast = fold.forecast[..., : len(targets)]  # (its quantiles: predict's columns)
         names = ["rnncast"] if len(targets) == 1 else [f"rnncast-{t}" for t in targets]
+        names += [f"rnncast-{c}" for c in quantile_columns(targets, fold.model.plan.quantiles)]
         N = len(fold.history)
         columns = {fold.history.time_name or "time": fold.truth.clock.labels(np.zeros(N), h),
                    "cutoff": np.repeat(fold.history.clock.labels(fold.history.lengths - 1, 1), h)}

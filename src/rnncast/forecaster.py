@@ -32,7 +32,7 @@ from rnncast.networks import ModelConfig, RecurrentNet, check_memory
 from rnncast.persistence import Saved, load_model, save_model
 from rnncast.plan import Plan, keep_long_enough
 from rnncast.plan import resolve as resolve_plan
-from rnncast.quantiles import levels_of, with_quantiles
+from rnncast.quantiles import held_truth, levels_of, recalibrated, shifted, with_quantiles
 from rnncast.sampling import training_windows
 from rnncast.settings import SeriesConfig, one_of, positive
 from rnncast.training import EpochInfo, History, TrainConfig, auto_batch, seed_everything
@@ -209,27 +209,29 @@ class Forecaster:
             first = sources[plan.windows[0]][0]
             torch.set_num_threads(auto_threads(self.train_config.batch_size or auto_batch(len(first))))
         judge = self.series_config.combine == "auto" and ranks.world == 1  # not a forced one
-        held, early = combination.judged_rows(panel, plan) if judge else None, []
+        held, early, early_q = combination.judged_rows(panel, plan) if judge else None, [], []
+        ends = combination.held_rows(panel, plan) if plan.quantiles and ranks.world == 1 else None
         steps = min(plan.validation, plan.head)  # each early-stopped member's held-out forecast
+
+        def early_stopped(net: RecurrentNet) -> None:  # forecasts of the held-out ends
+            for rows, out in ((held, early), (ends, early_q)):
+                if rows is not None:
+                    out.append(forecasting.one_net(self, net, steps, rows, plan.validation,
+                                                   bands=out is early_q))
         self.nets, self.histories = train_members(
             self.ensemble, plan.windows, sources, lambda w, seed: self._new_net(plan, w, seed),
-            self.train_config, plan.refit, callback, kept, ranks, None if held is None else
-            lambda net: early.append(forecasting.one_net(self, net, steps, held, plan.validation)))
+            self.train_config, plan.refit, callback, kept, ranks, early_stopped)
         if early:
-            self.plan = combination.judge(self.plan, self._held_out(early, held), panel, held)
+            self.plan = combination.judge(self.plan, forecasting.held_out(self, early, held),
+                                          panel, held)
+        if early_q:
+            self.plan = recalibrated(self.plan, early_q, held_truth(
+                panel, self.transforms, ends, plan.validation, steps, self.n_targets))
         # as many steps as a forecast is likely to ask for: a saved model keeps them (only the
         # process that saves needs them; another computes them if it forecasts)
         self.classical = combination.classical_for(self.plan, panel, self.n_targets) \
             if ranks.main else None
         return self
-
-    def _held_out(self, early: list[np.ndarray], rows: np.ndarray) -> np.ndarray:
-        """The early-stopped members' combined forecast of the held-out ends of the series
-        ``rows`` (``early``: each member's, on the model's scale), in original units."""
-        scaled = forecasting.combine([torch.from_numpy(e) for e in early], self.aggregate).numpy()
-        ends = self.panel.take(rows).head(self.plan.validation).ends
-        return self.transforms.inverse_all(scaled[..., : self.n_targets], ends, rows)
-
 
     def _set_channels(self, panel: Panel, plan: Plan, static: np.ndarray | None = None) -> None:
         if plan.static and static is None:
@@ -272,6 +274,8 @@ class Forecaster:
         with threads(self.threads):
             panel, scaled, ends = self._forecast(steps, y, strategy, future)
         bands, scaled = scaled if scaled.ndim == 4 else None, forecasting.point(scaled, self.plan)
+        bands = None if bands is None else shifted(bands, self.plan.quantiles,
+                                                        self.plan.quantile_shift)
         network = self._inverse_all(scaled, ends)  # (B, steps, F), original units
         stored = self.classical if y is None else None  # fitted at fit time, for these series
         values = combination.final(network, panel, self.plan, stored, self.loaded) \

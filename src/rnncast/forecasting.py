@@ -214,10 +214,12 @@ def forecast_panel(nets: list[RecurrentNet], panel, transforms, channels, plan: 
     return torch.cat(parts).double().cpu().numpy()
 
 
-def one_net(model, net: RecurrentNet, steps: int, rows: np.ndarray, drop: int = 0) -> np.ndarray:
+def one_net(model, net: RecurrentNet, steps: int, rows: np.ndarray, drop: int = 0,
+            bands: bool = False) -> np.ndarray:
     """One network's forecast (for instance one being trained), on ``model``'s scale, of
     ``steps`` past its fitted series ``rows`` without their last ``drop`` points:
-    ``(len(rows), steps, F)``; the future covariates, if any, from the points dropped."""
+    ``(len(rows), steps, F)`` (``bands``: with its quantiles, ``(…, F, Q)``); the future
+    covariates, if any, from the points dropped."""
     whole = model.panel.take(rows)
     part = whole.head(drop) if drop else whole
     known = covariates.scaled(model.plan, model.transforms, model.channels.known.start, part,
@@ -226,7 +228,15 @@ def one_net(model, net: RecurrentNet, steps: int, rows: np.ndarray, drop: int = 
     out = forecast_panel([net], part, model.transforms, model.channels, model.plan, steps, None,
                          model.aggregate, model.device, rows, known)
     net.train(was_training)
-    return point(out, model.plan)
+    return out if bands else point(out, model.plan)
+
+
+def held_out(model, early: list[np.ndarray], rows: np.ndarray) -> np.ndarray:
+    """``model``'s early-stopped members' combined forecast of the held-out ends of its series
+    ``rows`` (``early``: each member's, on the model's scale), in original units."""
+    scaled = combine([torch.from_numpy(e) for e in early], model.aggregate).numpy()
+    ends = model.panel.take(rows).head(model.plan.validation).ends
+    return model.transforms.inverse_all(scaled[..., : model.n_targets], ends, rows)
 
 
 def extender(channels, rows: np.ndarray, ends: np.ndarray, future: np.ndarray | None = None

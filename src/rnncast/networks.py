@@ -157,7 +157,8 @@ class RecurrentNet(nn.Module):
             context = self.context(h_T).view(x.shape[0], self.horizon, CONTEXT)
             y = y + self.decoder(torch.cat([context, ahead], dim=2))
         if self.levels:
-            return ordered(y.view(x.shape[0], self.horizon, self.n_outputs, -1))  # (B, h, F, Q)
+            return ordered(y.view(x.shape[0], self.horizon, self.n_outputs, -1),
+                           self.levels.index(0.5))  # (B, h, F, Q)
         return y  # (B, h, F_out)
 
     def loss_fn(self, pred: Tensor, target: Tensor) -> Tensor:

@@ -61,6 +61,7 @@ class Plan:
     future: tuple[str, ...] = ()
     static: tuple[str, ...] = ()
     quantiles: tuple[float, ...] = ()
+    quantile_shift: tuple[float, ...] = ()  # per level, on the model's scale (recalibration)
     own_scale: bool = False
     reasons: tuple[str, ...] = field(default=(), compare=False)
 
@@ -78,6 +79,7 @@ class Plan:
         object.__setattr__(self, "future", tuple(self.future))
         object.__setattr__(self, "static", tuple(self.static))
         object.__setattr__(self, "quantiles", tuple(self.quantiles))
+        object.__setattr__(self, "quantile_shift", tuple(float(x) for x in self.quantile_shift))
         object.__setattr__(self, "combine", tuple(self.combine))
         object.__setattr__(self, "reasons", tuple(self.reasons))
 

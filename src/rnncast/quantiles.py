@@ -24,10 +24,14 @@ def levels_of(percents) -> tuple[float, ...]:
     return tuple(sorted({p / 100 for p in values} | {MEDIAN}))
 
 
-def ordered(raw: Tensor) -> Tensor:
-    """Raw outputs ``(..., Q)`` → quantiles that never cross: the first, then increments
-    through a softplus (each level at least the one below)."""
-    return torch.cat([raw[..., :1], raw[..., :1] + torch.cumsum(F.softplus(raw[..., 1:]), -1)], -1)
+def ordered(raw: Tensor, median: int = 0) -> Tensor:
+    """Raw outputs ``(..., Q)`` → quantiles that never cross: the ``median``-th output as it
+    is (the point forecast, learnt as a point head's is), the others at softplus distances
+    below and above it, summed outward."""
+    centre = raw[..., median : median + 1]
+    below = centre - torch.cumsum(F.softplus(raw[..., :median].flip(-1)), -1).flip(-1)
+    above = centre + torch.cumsum(F.softplus(raw[..., median + 1 :]), -1)
+    return torch.cat([below, centre, above], -1)
 
 
 def pinball(pred: Tensor, target: Tensor, levels: Tensor) -> Tensor:
@@ -35,6 +39,47 @@ def pinball(pred: Tensor, target: Tensor, levels: Tensor) -> Tensor:
     ``levels (Q,)`` (at the median: half the absolute error)."""
     error = target[..., None] - pred
     return torch.maximum(levels * error, (levels - 1) * error).mean()
+
+
+def recalibrated(plan, forecasts: list[np.ndarray], truth: np.ndarray):
+    """``plan`` with each level shifted so that, on held-out ends of the training series, the
+    share of points below it is the level (conformalised quantiles, pooled over steps and
+    series): ``forecasts``: each early-stopped member's ``(B, h, F, Q)``, ``truth (B, h, F)``,
+    both on the model's scale. The median is left as it is (the point forecast)."""
+    bands = np.median(np.stack(forecasts), axis=0)
+    residual = (truth[..., None] - bands).reshape(-1, bands.shape[-1])  # (points, Q)
+    ok = np.isfinite(residual).all(axis=1)
+    shift = [0.0 if q == MEDIAN else float(np.quantile(residual[ok, j], q))
+             for j, q in enumerate(plan.quantiles)]
+    covered = np.mean((residual[ok, 0] >= 0) & (residual[ok, -1] <= 0))
+    return plan.with_reason(
+        f"quantiles recalibrated on the last {truth.shape[1]} held-out points of {len(truth)} "
+        f"series: the {100 * plan.quantiles[0]:g}-{100 * plan.quantiles[-1]:g} band covered "
+        f"{covered:.0%} there, shifted by " + ", ".join(f"{s:+.3f}" for s in shift)
+        + " on the model's scale", quantile_shift=tuple(shift))
+
+
+def held_truth(panel, transforms, rows: np.ndarray, validation: int, steps: int, targets: int
+               ) -> np.ndarray:
+    """The first ``steps`` of the last ``validation`` points of the series ``rows`` (their
+    held-out ends), targets only, on the model's scale: ``(B, steps, F)``."""
+    truth = panel.take(rows).tail(validation).head(validation - steps)
+    values = truth.values.reshape(len(rows), steps, -1)[..., :targets]
+    return transforms.forward_rows(rows, values, truth.starts[:, None] + np.arange(steps))
+
+
+def shifted(bands: np.ndarray, levels: tuple[float, ...], shift: tuple[float, ...]
+            ) -> np.ndarray:
+    """Quantile forecasts ``(…, Q)`` at ``levels`` moved by a recalibration's shifts, kept in
+    order outward from the median, which stays (the point forecast)."""
+    if not shift:
+        return bands
+    out, m = bands + np.asarray(shift), levels.index(MEDIAN)
+    for j in range(m - 1, -1, -1):
+        out[..., j] = np.minimum(out[..., j], out[..., j + 1])
+    for j in range(m + 1, len(levels)):
+        out[..., j] = np.maximum(out[..., j], out[..., j - 1])
+    return out
 
 
 def name(level: float) -> str:

@@ -229,7 +229,9 @@ def model_arguments(p: argparse.ArgumentParser, lists: bool = False,
     g.add_argument("--layer-norm", action="store_true", help="normalise gate pre-activations")
     g.add_argument("--scaler", choices=[*SCALERS, "auto"], default=S.scaler,
                    help="scaling fitted on the training part (auto: none when a log is taken, as "
-                        "the log and each window's level make series scale-free; else standard)")
+                        "the log and each window's level make series scale-free; asinh of the "
+                        "values standardised by median and MAD when some are negative, a log for "
+                        "both signs; else standard)")
     g.add_argument("--log", choices=["auto", "yes", "no", "log1p"], default="auto",
                    help="log-transform first (auto: log when all values are positive, log1p, "
                         "log(1 + y), when some are 0 and none below)")
