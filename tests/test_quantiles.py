@@ -114,3 +114,22 @@ def test_cross_validation_gives_the_quantiles_beside_the_forecast():
                                    "rnncast-q-50", "rnncast-q-90", "y"]
     assert (table["rnncast-q-50"] == table["rnncast"]).all() and len(table) == 2 * 2 * 7
     assert (table["rnncast-q-10"] <= table["rnncast-q-90"]).all()
+
+
+def test_a_chained_block_carries_the_spread_of_the_block_before():
+    from rnncast.forecasting import direct
+
+    torch.manual_seed(0)
+    net = RecurrentNet(ModelConfig(units=8), 1, 1, "direct", 3, levels=(0.1, 0.5, 0.9))
+    net.window = 6
+    window = torch.randn(4, 6, 1)
+    out = direct(net, window, 6)  # two blocks of 3
+    first = direct(net, window, 3)
+    torch.testing.assert_close(out[:, :3], first)  # the first block as it is
+    width = out[..., 0, 2] - out[..., 0, 0]  # (B, steps)
+    assert (width[:, 3:] >= width[:, 2:3] - 1e-6).all()  # never narrower than where it starts
+    # the second block by hand: its own spread and the first block's last, in quadrature
+    again = direct(net, torch.cat([window, first[..., 1]], 1)[:, -6:], 3)
+    own, carried = again - again[..., 1:2], first[:, -1:] - first[:, -1:, :, 1:2]
+    want = again[..., 1:2] + torch.sign(own) * torch.sqrt(own ** 2 + carried ** 2)
+    torch.testing.assert_close(out[:, 3:], want)

@@ -95,9 +95,11 @@ def direct(
     extend: ExtendFn = targets_only,
 ) -> Tensor:
     """All steps from one pass per block of ``net.horizon``: ``(B, W, C) -> (B, steps, F)``
-    (``(B, steps, F, Q)`` for a network of ``Q`` quantile levels, continued from the median)."""
+    (``(B, steps, F, Q)`` for a network of ``Q`` quantile levels, continued from the median; a
+    later block's distances from its median add, in quadrature, the previous block's last: it
+    starts from a forecast, not from data)."""
     net.eval()
-    blocks, done, F = [], 0, net.n_outputs
+    blocks, done, F, carry = [], 0, net.n_outputs, None
     while done < steps:
         offset = level(window)
         x = window - offset
@@ -105,6 +107,12 @@ def direct(
             x = torch.cat([x, extend(x.new_zeros(len(x), net.horizon, F), done)], dim=1)
         block = net(x)
         block = block + (offset[..., :F, None] if net.levels else offset[..., :F])
+        if net.levels:
+            centre = block[..., net.levels.index(0.5), None]
+            spread = block - centre  # (B, horizon, F, Q)
+            if carry is not None:
+                spread = torch.sign(spread) * torch.sqrt(spread ** 2 + carry[:, None] ** 2)
+            block, carry = centre + spread, spread[:, -1]
         blocks.append(block)  # (B, horizon, F) or (B, horizon, F, Q)
         point = block[..., net.levels.index(0.5)] if net.levels else block
         if done + block.shape[1] < steps:  # continue from the block, as if it were observed
