@@ -1,11 +1,13 @@
 """The network's forecast averaged with classical ones: the arithmetic, the Forecaster's use of
 it (fit, predict, intervals, saving) and the reasons the recipe gives."""
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from rnncast import Forecaster, baselines, plan
+from rnncast import Forecaster, baselines, combination, plan
 from rnncast.classical import classical_check, classical_forecasts
 from rnncast.combination import combined, held_out_scores
 from rnncast.data import as_panel
@@ -208,3 +210,19 @@ def test_a_combination_the_user_asked_for_is_never_judged():
     model = Forecaster(head=12, combine="theta", **FAST).fit(monthly(120))
     assert model.plan.combine == ("theta",)
     assert not any("after training" in line for line in model.choices)
+
+
+def test_mstl_is_the_partner_of_data_with_two_seasons_where_it_beats_theta():
+    rng = np.random.default_rng(0)
+    t = np.arange(3 * 365)
+    load = 100 * np.exp(0.15 * np.sin(2 * np.pi * t / 7) + 0.25 * np.sin(2 * np.pi * t / 365.25)
+                        + rng.normal(0, 0.03, len(t)))
+    y = pd.Series(load, index=pd.date_range("2015-01-01", periods=len(t), freq="D"))
+    cfg = plan.resolve(as_panel(y), SeriesConfig())
+    assert cfg.seasons == (7, 365) and cfg.combine == ("mstl",), cfg.reasons
+    line = next(r for r in cfg.reasons if r.startswith("combine mstl"))
+    assert "the mean of the network's and MSTL's forecasts" in line
+    scores = dict(re.findall(r"(theta|mstl|seasonal naive) (\d+\.\d+)", line))
+    assert float(scores["mstl"]) < float(scores["theta"]) < float(scores["seasonal naive"])
+    stored = combination.classical_for(cfg, as_panel(y), 1, 30)  # (methods, N, steps, targets)
+    assert stored.shape == (1, 1, 30, 1) and np.isfinite(stored).all()

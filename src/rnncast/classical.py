@@ -14,8 +14,9 @@ from rnncast.panel import Panel
 
 log = logging.getLogger(__name__)
 
-COMBINABLE = ("theta", "ets", "naive2", "seasonal_naive")
-LABELS = {"theta": "Theta", "ets": "ETS", "naive2": "Naive2", "seasonal_naive": "seasonal naive"}
+COMBINABLE = ("theta", "ets", "naive2", "seasonal_naive", "mstl")
+LABELS = {"theta": "Theta", "ets": "ETS", "naive2": "Naive2", "seasonal_naive": "seasonal naive",
+          "mstl": "MSTL"}
 SAMPLE = 100  # series the recipe's checks before training look at (spread over the panel)
 
 
@@ -25,8 +26,12 @@ def spread(n: int, most: int = SAMPLE) -> np.ndarray:
     return np.unique(np.linspace(0, n - 1, min(n, most)).astype(int))
 
 
-def one_forecast(name: str, y: np.ndarray, steps: int, season: int) -> np.ndarray:
-    """One classical method's forecast of ``y`` (1-D, finite); NaN where it cannot fit."""
+def one_forecast(name: str, y: np.ndarray, steps: int, season: int | tuple[int, ...]
+                 ) -> np.ndarray:
+    """One classical method's forecast of ``y`` (1-D, finite); NaN where it cannot fit.
+    ``season``: the season, or the seasons (MSTL reads them all, the others the first)."""
+    seasons = season if isinstance(season, tuple) else (season,)
+    season = seasons if name == "mstl" else seasons[0] if seasons else 1
     y = baselines.fitted_part(name, y)
     if len(y) < 4 or np.ptp(y) == 0:  # too little to fit, or a constant: repeat the last value
         return np.full(steps, y[-1] if len(y) else np.nan)
@@ -39,8 +44,8 @@ def one_forecast(name: str, y: np.ndarray, steps: int, season: int) -> np.ndarra
     return forecast if np.isfinite(forecast).all() else np.full(steps, np.nan)
 
 
-def classical_forecasts(panel: Panel, names: tuple[str, ...], steps: int, season: int,
-                        targets: int) -> np.ndarray:
+def classical_forecasts(panel: Panel, names: tuple[str, ...], steps: int,
+                        season: int | tuple[int, ...], targets: int) -> np.ndarray:
     """``(methods, N, steps, targets)``: each method's forecast of each series' target columns
     from all of its data; NaN where a method cannot forecast a series (too short, no fit)."""
     out = np.full((len(names), len(panel), steps, targets), np.nan)
@@ -59,12 +64,13 @@ def classical_forecasts(panel: Panel, names: tuple[str, ...], steps: int, season
     return out
 
 
-def classical_check(panel: Panel, horizon: int, season: int, methods: tuple[str, ...] = ("theta",)
+def classical_check(panel: Panel, horizon: int, season: int, methods: tuple[str, ...] = ("theta",),
+                    seasons: tuple[int, ...] = (), sample: int = SAMPLE
                     ) -> tuple[dict[str, float], int] | None:
     """Mean MASE of each method and of the seasonal naive forecast on the last ``horizon``
-    points of up to :data:`SAMPLE` series spread over the panel, and how many series that was;
-    None when too few series are long enough."""
-    rows = spread(len(panel))
+    points of up to ``sample`` series spread over the panel, and how many series that was;
+    None when too few series are long enough. ``seasons``: every season, for MSTL."""
+    rows = spread(len(panel), sample)
     scores = []
     for k in rows:
         y = panel.rows(k)[:, 0]
@@ -72,7 +78,7 @@ def classical_check(panel: Panel, horizon: int, season: int, methods: tuple[str,
         if len(y) < horizon + max(2 * season, 4) + 1:
             continue
         past, future = y[:-horizon], y[-horizon:]
-        forecasts = [one_forecast(name, past, horizon, season) for name in methods]
+        forecasts = [one_forecast(name, past, horizon, seasons or season) for name in methods]
         forecasts.append(baselines.seasonal_naive(past, horizon, season))
         row = [metrics.mase(future, f, past, season) for f in forecasts]
         if np.isfinite(row).all():

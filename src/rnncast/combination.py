@@ -43,7 +43,12 @@ def classical_for(plan: Plan, panel: Panel, targets: int, steps: int | None = No
     if not plan.combine:
         return None
     steps = steps or max(2 * plan.head, 2 * plan.season, 24)
-    return classical_forecasts(panel, plan.combine, steps, plan.season, targets)
+    return classical_forecasts(panel, plan.combine, steps, partners_season(plan), targets)
+
+
+def partners_season(plan: Plan) -> int | tuple[int, ...]:
+    """What the classical partners read: the season, or both seasons when MSTL is one."""
+    return plan.seasons if "mstl" in plan.combine and len(plan.seasons) > 1 else plan.season
 
 
 def final(network: np.ndarray, panel: Panel, plan: Plan, stored: np.ndarray | None,
@@ -86,7 +91,7 @@ def judge(plan: Plan, network: np.ndarray, panel: Panel, rows: np.ndarray) -> Pl
     taken = panel.take(rows)
     head = taken.head(plan.validation)
     truth = taken.tail(plan.validation).values.reshape(len(rows), plan.validation, -1)
-    classical = classical_forecasts(head, plan.combine, steps, plan.season, targets)
+    classical = classical_forecasts(head, plan.combine, steps, partners_season(plan), targets)
     alone, mean = held_out_scores(network, classical, truth[:, :steps, :targets], head,
                                   plan.season)
     drop = alone < (1 - MARGIN) * mean

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 
 import numpy as np
 
-from rnncast.classical import LABELS, classical_check, median_strength, spread
+from rnncast.classical import LABELS, SAMPLE, classical_check, median_strength, spread
 from rnncast.errors import DataError, SettingError
 from rnncast.panel import Panel
 from rnncast.scaling import ASINH, LOG1P, first_level, window_level
@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 CHECK_STEPS = 6  # the fewest steps the classical methods are compared over without a season
 COMBINE_SERIES = 20_000  # most series for an automatic combination (Theta: ~10 ms a series)
+MSTL_SERIES, MSTL_SAMPLE = 200, 20  # MSTL fits take ~0.5 s a series: checked on 20 of at most 200
 
 
 @dataclass(frozen=True)
@@ -293,7 +294,7 @@ def resolve(panel: Panel, settings: SeriesConfig, test: int | None = None) -> Pl
     combine = settings.combine
     if combine == "auto":
         combine, reason = auto_combine(panel, (*settings.covariates, *settings.future), head,
-                                       season)
+                                       season, (season, second) if second > 1 else ())
         why.append(reason)
     if settings.zero_tail:
         run = zero_run(season)
@@ -339,30 +340,35 @@ def auto_deseasonalize(panel: Panel, season: int) -> tuple[bool, float | None, s
                             "autocorrelation passes a 90% test is divided by its seasonal indices")
 
 
-def auto_combine(panel: Panel, covariates: tuple[str, ...], head: int, season: int
-                 ) -> tuple[tuple[str, ...], str]:
+def auto_combine(panel: Panel, covariates: tuple[str, ...], head: int, season: int,
+                 seasons: tuple[int, ...] = ()) -> tuple[tuple[str, ...], str]:
     """Average with the classical methods that are worth it: for one target without covariates
     (a univariate method would dilute what the other columns tell the network), in a panel
     small enough for their fits. Theta joins when it beats the seasonal naive forecast over the
     last ``head`` points of a sample of training series; without a season, where its fits are
-    cheap, ETS joins too when it beats Theta there. Nothing the network learnt decides."""
+    cheap, ETS joins too when it beats Theta there; with two ``seasons`` (daily, hourly data) in
+    a small panel, MSTL takes Theta's place where it beats it there. Nothing the network learnt
+    decides."""
     if covariates or panel.values.shape[1] > 1:
         return (), ("combine none: the network reads other columns too, which a univariate "
                     "method cannot (--combine theta to force)")
     if len(panel) > COMBINE_SERIES:
         return (), (f"combine none: {len(panel):,} series are more than the {COMBINE_SERIES:,} "
                     "for which per-series Theta fits stay cheap (--combine theta to force)")
-    methods = ("theta", "ets") if season <= 1 else ("theta",)
+    two = len(seasons) > 1 and len(panel) <= MSTL_SERIES
+    methods = ("theta", "ets") if season <= 1 else ("theta", "mstl") if two else ("theta",)
     # a season is the natural span to compare over; without one, one step says little
     steps = head if season > 1 else max(head, CHECK_STEPS)
-    check = classical_check(panel, steps, season, methods)
+    check = classical_check(panel, steps, season, methods, seasons if two else (),
+                            MSTL_SAMPLE if two else SAMPLE)
     if check is None:
         return ("theta",), ("combine theta: the mean of the network's and Theta's forecasts, "
                             "series by series (the series are too short to check Theta first)")
     scores, n = check
     said = (f"on the last {steps} points of {n} training series, MASE "
             + ", ".join(f"{name.replace('_', ' ')} {score:.3f}" for name, score in scores.items()))
-    chosen = ("theta",) if scores["theta"] < scores["seasonal_naive"] else ()
+    best = "mstl" if two and scores["mstl"] < scores["theta"] else "theta"
+    chosen = (best,) if scores[best] < scores["seasonal_naive"] else ()
     if chosen and "ets" in scores and scores["ets"] < scores["theta"]:
         chosen = ("theta", "ets")
     if not chosen:
