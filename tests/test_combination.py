@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rnncast import Forecaster, baselines, combination, plan
+from rnncast import Forecaster, baselines, combination, partners, plan
 from rnncast.classical import classical_check, classical_forecasts
 from rnncast.combination import combined, held_out_scores
 from rnncast.data import as_panel
@@ -79,12 +79,15 @@ def test_recipe_says_why_for_each_automatic_choice(monkeypatch):
     flat = as_panel(np.r_[-np.ones(3), np.arange(1.0, 40.0)])  # no season, some negative
     cfg = plan.resolve(flat, SeriesConfig())
     why = cfg.reasons
-    assert cfg.deseasonalize is False and cfg.scaler == "asinh" and cfg.log is False
+    assert cfg.deseasonalize is False and cfg.scaler == "standard" and cfg.log is False
     assert "deseasonalize off: no season" in why and "log off: some values are negative" in why
-    assert any(line.startswith("scaler asinh: some values are negative") for line in why)
+    assert any(line.startswith("scaler standard: no log (--scaler asinh") for line in why)
+    asked = plan.resolve(flat, SeriesConfig(scaler="asinh"))
+    assert asked.scaler == "asinh" and asked.log is False  # asinh is the log for both signs
+    assert "log off: the asinh scaler is a log for values of both signs" in asked.reasons
     log_off = plan.resolve(as_panel(np.arange(1.0, 40.0)), SeriesConfig(log=False))
     assert log_off.scaler == "standard"  # none negative: standardised
-    monkeypatch.setattr(plan, "COMBINE_SERIES", 1)
+    monkeypatch.setattr(partners, "COMBINE_SERIES", 1)
     cfg = plan.resolve(as_panel([monthly().to_numpy()] * 2), SeriesConfig())
     why = cfg.reasons
     assert cfg.combine == () and any(line.startswith("combine none: 2 series") for line in why)

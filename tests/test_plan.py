@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rnncast import Forecaster, classical, plan
+from rnncast import Forecaster, classical, partners
 from rnncast.cli import main
 from rnncast.data import as_panel
 from rnncast.errors import DataError
@@ -78,7 +78,7 @@ def test_pairs_count_what_sequence_training_needs_so_a_short_series_is_named_not
 def counted(monkeypatch):
     """How many times a command checks the classical methods and fits STL decompositions."""
     calls = {"checks": 0, "stl": 0}
-    check, strength = plan.classical_check, classical.seasonal_strength
+    check, strength = partners.classical_check, classical.seasonal_strength
 
     def counting_check(*args, **kwargs):
         calls["checks"] += 1
@@ -88,7 +88,7 @@ def counted(monkeypatch):
         calls["stl"] += 1
         return strength(*args, **kwargs)
 
-    monkeypatch.setattr(plan, "classical_check", counting_check)
+    monkeypatch.setattr(partners, "classical_check", counting_check)
     monkeypatch.setattr(classical, "seasonal_strength", counting_strength)
     return calls
 

@@ -9,6 +9,7 @@ import logging
 import numpy as np
 import pandas as pd
 
+from rnncast import holiday
 from rnncast.errors import DataError
 from rnncast.panel import Panel
 from rnncast.plan import Plan
@@ -24,7 +25,11 @@ def scaled(plan: Plan, transforms: Transforms, first: int, panel: Panel, future,
     ``first`` in the layout); None for a model without them."""
     if not plan.future:
         return None
-    values = future_values(panel, future, list(plan.future), steps, names)
+    given = plan.given_future
+    values = future_values(panel, future, list(given), steps, names) if given else None
+    if plan.holidays:  # built from the stamps, whatever the user gives
+        built = holiday.ahead(panel, steps, plan.holidays)
+        values = built if values is None else np.concatenate([values, built], axis=2)
     rows = np.arange(len(panel)) if rows is None else rows
     return transforms.covariates_forward(rows, values, first)
 

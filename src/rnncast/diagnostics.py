@@ -20,7 +20,7 @@ from torch import Tensor
 from rnncast.data import as_panel
 from rnncast.datasets import adding_problem
 from rnncast.errors import TrainingDiverged
-from rnncast.features import Channels, targets_first
+from rnncast.features import Channels, laid_out
 from rnncast.networks import ModelConfig, RecurrentNet
 from rnncast.plan import keep_long_enough, resolve
 from rnncast.sampling import training_windows
@@ -151,7 +151,7 @@ def pairs(y, settings: SeriesConfig, window: int | None = None) -> tuple[Tensor,
     ``settings`` trains on from the data ``y``, for input length ``window`` (default: the
     plan's first)."""
     inputs = (*settings.covariates, *settings.future)
-    panel = targets_first(as_panel(y, inputs), inputs)
+    panel = laid_out(as_panel(y, inputs), settings)
     plan = resolve(panel, settings)
     panel = keep_long_enough(panel, plan)
     channels = Channels.of(panel, plan, False)

@@ -149,8 +149,8 @@ def holdout(
     for level, scores in (band_scores(model, train, truth, levels, evaluation.season)
                           if levels else {}).items():
         evaluation.bands[f"conformal {level}"] = scores
-    if plan.future:
-        evaluation.notes.append(f"the network read the recorded values of {', '.join(plan.future)} "
+    if plan.given_future:
+        evaluation.notes.append(f"the network read the recorded values of {', '.join(plan.given_future)} "
                                 "over the test range (ex-post: a real forecast reads forecasts of "
                                 "them)")
     return evaluation

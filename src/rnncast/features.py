@@ -12,8 +12,10 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from rnncast.errors import DataError
+from rnncast.holiday import with_holidays
 from rnncast.panel import Panel
 from rnncast.plan import Plan
+from rnncast.settings import SeriesConfig
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,13 @@ def targets_first(panel: Panel, covariates: tuple[str, ...]) -> Panel:
     if len(order) == len(covariates):
         raise DataError("every column is a covariate: at least one column must be forecast")
     return panel.with_columns(order)
+
+
+def laid_out(panel: Panel, settings: SeriesConfig) -> Panel:
+    """``panel``'s columns as a model with ``settings`` reads them: targets, past covariates,
+    future ones (the holidays column, built from the stamps, last)."""
+    panel = targets_first(panel, (*settings.covariates, *settings.future))
+    return with_holidays(panel, settings.holidays) if settings.holidays else panel
 
 
 def like(panel: Panel, columns: list[str], phase0: np.ndarray, season: int) -> Panel:

@@ -68,7 +68,7 @@ class Forecaster:
         combine: str | tuple[str, ...] = S.combine, short: str | None = None,
         past: list[str] | tuple[str, ...] | None = None, quantiles: tuple[float, ...] = (),
         future: list[str] | tuple[str, ...] | None = None, static: tuple[str, ...] = S.static,
-        calendar: bool = S.calendar,
+        calendar: bool = S.calendar, holidays: str | None = None,
         covariates: list[str] | tuple[str, ...] | None = None,  # the old name of ``past``
         window_rule: tuple[tuple[float, int], ...] | None = None, zero_tail: bool = S.zero_tail,
         validation: int | None = None, refit: bool | None = None,
@@ -97,7 +97,7 @@ class Forecaster:
                                           tuple(past or ()), calendar, combine,
                                           chosen["window_rule"], zero_tail, tuple(future or ()),
                                           tuple(static or ()),
-                                          levels_of(quantiles) if quantiles else ())
+                                          levels_of(quantiles) if quantiles else (), holidays)
         self.train_config = TrainConfig(
             epochs=chosen["epochs"], batch_size=chosen.get("batch_size"), lr=lr,
             loss=chosen["loss"], patience=chosen["patience"], clip_norm=clip_norm,
@@ -160,7 +160,7 @@ class Forecaster:
         inputs = (*self.series_config.covariates, *self.series_config.future)
         if isinstance(y, pd.DataFrame) and set(self.series_config.static or [0]) <= set(y.columns):
             self.static_table = y  # the long table holds the static columns
-        return features.targets_first(as_panel(y, inputs, self.freq, self.long), inputs)
+        return features.laid_out(as_panel(y, inputs, self.freq, self.long), self.series_config)
 
     def resolve(self, y, test: int | None = None) -> Plan:
         """What the data ``y`` decide under this model's settings (``test``: the length of a

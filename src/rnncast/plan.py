@@ -14,17 +14,15 @@ from dataclasses import asdict, dataclass, field, fields, replace
 
 import numpy as np
 
-from rnncast.classical import LABELS, SAMPLE, classical_check, median_strength, spread
+from rnncast.classical import median_strength, spread
 from rnncast.errors import DataError, SettingError
+from rnncast.holiday import HOLIDAY
 from rnncast.panel import Panel
+from rnncast.partners import auto_combine
 from rnncast.scaling import ASINH, LOG1P, first_level, window_level
 from rnncast.settings import SeriesConfig
 
 log = logging.getLogger(__name__)
-
-CHECK_STEPS = 6  # the fewest steps the classical methods are compared over without a season
-COMBINE_SERIES = 20_000  # most series for an automatic combination (Theta: ~10 ms a series)
-MSTL_SERIES, MSTL_SAMPLE = 200, 20  # MSTL fits take ~0.5 s a series: checked on 20 of at most 200
 
 
 @dataclass(frozen=True)
@@ -64,6 +62,7 @@ class Plan:
     quantiles: tuple[float, ...] = ()
     quantile_shift: tuple[float, ...] = ()  # per level, on the model's scale (recalibration)
     own_scale: bool = False
+    holidays: str | None = None  # the country whose holidays make the last future column
     reasons: tuple[str, ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
@@ -88,6 +87,11 @@ class Plan:
     def inputs_only(self) -> tuple[str, ...]:
         """The columns read but not forecast, in the layout's order: past, then future."""
         return (*self.covariates, *self.future)
+
+    @property
+    def given_future(self) -> tuple[str, ...]:
+        """The future columns the user gives (the holidays column is built from the stamps)."""
+        return self.future[:-1] if self.holidays else self.future
 
     @property
     def max_window(self) -> int:
@@ -187,8 +191,9 @@ class Plan:
                             validation=self.validation, refit=self.refit,
                             deseasonalize=self.deseasonalize, short=self.short,
                             covariates=self.covariates, calendar=self.calendar,
-                            combine=self.combine, zero_tail=self.zero_tail, future=self.future,
-                            static=self.static, quantiles=self.quantiles)
+                            combine=self.combine, zero_tail=self.zero_tail,
+                            future=self.given_future, static=self.static,
+                            quantiles=self.quantiles, holidays=self.holidays)
 
 
 def no_level(window):
@@ -263,8 +268,12 @@ def resolve(panel: Panel, settings: SeriesConfig, test: int | None = None) -> Pl
         rule = ", ".join(f"{f:g} seasons of {season}, at least {m}" for f, m in settings.window_rule)
         why.append(f"window {window}: {rule}")
     windows = window if isinstance(window, tuple) else (window,)
+    future = (*settings.future, HOLIDAY) if settings.holidays else settings.future
+    if settings.holidays:
+        why.append(f"future column '{HOLIDAY}': the public holidays of {settings.holidays} (the "
+                   "holidays package), 1 on a holiday (a count per period for coarser data)")
     targets = panel.values[:, : panel.values.shape[1] - len(settings.covariates)
-                           - len(settings.future)]  # covariates are standardised on their own
+                           - len(future)]  # covariates are standardised on their own
     positive_data = bool((targets > 0).all())
     use_log = settings.log
     if use_log == "auto" and settings.scaler == ASINH:
@@ -284,16 +293,13 @@ def resolve(panel: Panel, settings: SeriesConfig, test: int | None = None) -> Pl
         why.append(reason)
     scaler = settings.scaler
     if scaler == "auto":
-        negative = not use_log and bool((targets < 0).any())
-        scaler = "none" if use_log else ASINH if negative else "standard"
+        scaler = "none" if use_log else "standard"
         why.append(f"scaler {scaler}: " + (
             "the log and each window's level make series scale-free" if use_log else
-            "some values are negative: the asinh of each series standardised by its median and "
-            "MAD, a log for both signs (EPF prices: MAE 9.47 against 12.78 standardised)"
-            if negative else "no log"))
+            "no log (--scaler asinh, a log for values of both signs, may suit prices with spikes)"))
     combine = settings.combine
     if combine == "auto":
-        combine, reason = auto_combine(panel, (*settings.covariates, *settings.future), head,
+        combine, reason = auto_combine(panel, (*settings.covariates, *future), head,
                                        season, (season, second) if second > 1 else ())
         why.append(reason)
     if settings.zero_tail:
@@ -312,8 +318,8 @@ def resolve(panel: Panel, settings: SeriesConfig, test: int | None = None) -> Pl
                     "error" if panel.single else "pad"),
                 covariates=settings.covariates, calendar=settings.calendar, combine=combine,
                 zero_tail=settings.zero_tail, season_strength=strength, second_season=second,
-                future=settings.future, static=settings.static, quantiles=settings.quantiles,
-                own_scale=True, reasons=tuple(why))
+                future=future, static=settings.static, quantiles=settings.quantiles,
+                own_scale=True, holidays=settings.holidays, reasons=tuple(why))
     validation = settings.validation
     if validation is None:
         validation = max(head, int(np.median(panel.lengths)) // 10)
@@ -338,44 +344,6 @@ def auto_deseasonalize(panel: Panel, season: int) -> tuple[bool, float | None, s
     said = "" if strength is None else f" (median seasonal strength {strength:.2f})"
     return True, strength, (f"deseasonalize on: season {season}{said}; each positive series whose "
                             "autocorrelation passes a 90% test is divided by its seasonal indices")
-
-
-def auto_combine(panel: Panel, covariates: tuple[str, ...], head: int, season: int,
-                 seasons: tuple[int, ...] = ()) -> tuple[tuple[str, ...], str]:
-    """Average with the classical methods that are worth it: for one target without covariates
-    (a univariate method would dilute what the other columns tell the network), in a panel
-    small enough for their fits. Theta joins when it beats the seasonal naive forecast over the
-    last ``head`` points of a sample of training series; without a season, where its fits are
-    cheap, ETS joins too when it beats Theta there; with two ``seasons`` (daily, hourly data) in
-    a small panel, MSTL takes Theta's place where it beats it there. Nothing the network learnt
-    decides."""
-    if covariates or panel.values.shape[1] > 1:
-        return (), ("combine none: the network reads other columns too, which a univariate "
-                    "method cannot (--combine theta to force)")
-    if len(panel) > COMBINE_SERIES:
-        return (), (f"combine none: {len(panel):,} series are more than the {COMBINE_SERIES:,} "
-                    "for which per-series Theta fits stay cheap (--combine theta to force)")
-    two = len(seasons) > 1 and len(panel) <= MSTL_SERIES
-    methods = ("theta", "ets") if season <= 1 else ("theta", "mstl") if two else ("theta",)
-    # a season is the natural span to compare over; without one, one step says little
-    steps = head if season > 1 else max(head, CHECK_STEPS)
-    check = classical_check(panel, steps, season, methods, seasons if two else (),
-                            MSTL_SAMPLE if two else SAMPLE)
-    if check is None:
-        return ("theta",), ("combine theta: the mean of the network's and Theta's forecasts, "
-                            "series by series (the series are too short to check Theta first)")
-    scores, n = check
-    said = (f"on the last {steps} points of {n} training series, MASE "
-            + ", ".join(f"{name.replace('_', ' ')} {score:.3f}" for name, score in scores.items()))
-    best = "mstl" if two and scores["mstl"] < scores["theta"] else "theta"
-    chosen = (best,) if scores[best] < scores["seasonal_naive"] else ()
-    if chosen and "ets" in scores and scores["ets"] < scores["theta"]:
-        chosen = ("theta", "ets")
-    if not chosen:
-        return (), f"combine none: {said} (--combine theta to force)"
-    names = ["the network's", *(LABELS[name] + "'s" for name in chosen)]
-    names = ", ".join(names[:-1]) + " and " + names[-1]
-    return chosen, f"combine {','.join(chosen)}: the mean of {names} forecasts; {said}"
 
 
 def keep_long_enough(panel: Panel, plan: Plan) -> Panel:

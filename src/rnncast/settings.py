@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from rnncast.classical import COMBINABLE
 from rnncast.errors import SettingError, bounded
+from rnncast.holiday import HOLIDAY, country_of
 from rnncast.scaling import LOG1P, SCALERS
 
 STRATEGIES = ("direct", "recursive", "stateful")
@@ -35,6 +36,8 @@ class SeriesConfig:
     ``static``: columns constant within a series (a store's type, a market), fed at every step.
     ``quantiles``: levels in (0, 1) the head forecasts, one output each, on the pinball loss
     (the median, the point forecast, among them; direct strategy).
+    ``holidays``: a country code (``AU``, ``AU-VIC``) whose public holidays become the future
+    covariate ``holiday``, built from the time stamps (the forecast needs no file for it).
     ``calendar``: feed the position in the season (month of year, …) as sin/cos inputs.
     ``refit``: train each member again on all windows for the epochs early stopping chose
     (None: when an epoch visits every window, see :func:`rnncast.ensemble.train_members`).
@@ -62,6 +65,7 @@ class SeriesConfig:
     future: tuple[str, ...] = ()
     static: tuple[str, ...] = ()
     quantiles: tuple[float, ...] = ()
+    holidays: str | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.window, list | tuple):
@@ -95,7 +99,12 @@ class SeriesConfig:
         if self.covariates and self.strategy != "direct":
             raise SettingError("covariates are known only up to the forecast origin, so they need "
                                f"strategy='direct', got {self.strategy!r}")
-        if self.future and self.strategy != "direct":
+        if self.holidays is not None:
+            object.__setattr__(self, "holidays", "-".join(filter(None, country_of(self.holidays))))
+            if HOLIDAY in (*self.covariates, *self.future, *self.static):
+                raise SettingError(f"holidays={self.holidays!r} builds the column '{HOLIDAY}'; "
+                                   "the data's own column of that name needs another name")
+        if (self.future or self.holidays) and self.strategy != "direct":
             raise SettingError("future covariates enter the direct head's forecast steps, so they "
                                f"need strategy='direct', got {self.strategy!r}")
         if self.scaler not in (*SCALERS, "auto"):

@@ -16,7 +16,7 @@ from rnncast.errors import SettingError
 from rnncast.forecaster import Forecaster
 from rnncast.intervals import check_levels
 from rnncast.networks import ModelConfig
-from rnncast.plan import COMBINE_SERIES
+from rnncast.partners import COMBINE_SERIES
 from rnncast.presets import ENSEMBLE, PRESETS
 from rnncast.scaling import SCALERS
 from rnncast.settings import SHORT, STRATEGIES, SeriesConfig
@@ -259,6 +259,10 @@ def model_arguments(p: argparse.ArgumentParser, lists: bool = False,
                    help="a column known over the forecast too (a promotion calendar, a weather or "
                         "load forecast): read in the history and at every forecast step; "
                         "`forecast --future FILE` gives its values then (repeat for more)")
+    g.add_argument("--holidays", metavar="COUNTRY",
+                   help="public holidays as a future column 'holiday' built from the dates "
+                        "(the holidays package): an ISO code such as US, DE or AU-VIC (a region "
+                        "after the dash); forecasts need no file for it")
     g.add_argument("--static", action="append", default=[], metavar="COL",
                    help="a column constant within each series (a store's type, a region): numbers "
                         "or categories, fed at every step (repeat for more; read from the data, "
@@ -337,7 +341,7 @@ def forecaster_from(args: argparse.Namespace) -> Forecaster:
         deseasonalize={"auto": "auto", "yes": True, "no": False}[args.deseasonalize],
         combine=args.combine, preset=args.preset, zero_tail=not args.no_zero_tail,
         short=args.short, past=args.covariate, future=args.future, static=args.static,
-        quantiles=args.quantiles or (),
+        quantiles=args.quantiles or (), holidays=args.holidays,
         calendar=args.calendar, id_embedding=args.id_embedding,
         validation=args.validation, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
         loss=args.loss, patience=args.patience, clip_norm=args.clip_norm,

@@ -86,14 +86,14 @@ def run(args: argparse.Namespace, run: Outputs) -> dict:
                            f"steps; forecast at most that many, or fit again with a longer --horizon")
     future = None
     if args.future is not None:
-        if not model.plan.future:
+        if not model.plan.given_future:
             raise RnncastError(f"--future {args.future}: the model reads no future covariates "
                                "(fit with --future COL to give some)")
         text = [] if panel.single else [panel.id_name]
         future = read_table(args.future, text=text)
-    elif model.plan.future:
+    elif model.plan.given_future:
         raise RnncastError(f"{args.model}: the model reads the future covariates "
-                           f"{', '.join(model.plan.future)}; give their values over the forecast "
+                           f"{', '.join(model.plan.given_future)}; give their values over the forecast "
                            "with --future FILE")
     try:
         forecast = model.predict(args.horizon, y=history, levels=args.intervals, future=future)

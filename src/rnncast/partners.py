@@ -1,0 +1,49 @@
+"""The classical partners the plan chooses for the network: which of Theta, ETS and MSTL join
+its forecast, judged on the ends of the training series before anything is trained."""
+
+from __future__ import annotations
+
+from rnncast.classical import LABELS, SAMPLE, classical_check
+from rnncast.panel import Panel
+
+CHECK_STEPS = 6  # the fewest steps the classical methods are compared over without a season
+COMBINE_SERIES = 20_000  # most series for an automatic combination (Theta: ~10 ms a series)
+MSTL_SERIES, MSTL_SAMPLE = 200, 20  # MSTL fits take ~0.5 s a series: checked on 20 of at most 200
+
+
+def auto_combine(panel: Panel, covariates: tuple[str, ...], head: int, season: int,
+                 seasons: tuple[int, ...] = ()) -> tuple[tuple[str, ...], str]:
+    """Average with the classical methods that are worth it: for one target without covariates
+    (a univariate method would dilute what the other columns tell the network), in a panel
+    small enough for their fits. Theta joins when it beats the seasonal naive forecast over the
+    last ``head`` points of a sample of training series; without a season, where its fits are
+    cheap, ETS joins too when it beats Theta there; with two ``seasons`` (daily, hourly data) in
+    a small panel, MSTL takes Theta's place where it beats it there. Nothing the network learnt
+    decides."""
+    if covariates or panel.values.shape[1] > 1:
+        return (), ("combine none: the network reads other columns too, which a univariate "
+                    "method cannot (--combine theta to force)")
+    if len(panel) > COMBINE_SERIES:
+        return (), (f"combine none: {len(panel):,} series are more than the {COMBINE_SERIES:,} "
+                    "for which per-series Theta fits stay cheap (--combine theta to force)")
+    two = len(seasons) > 1 and len(panel) <= MSTL_SERIES
+    methods = ("theta", "ets") if season <= 1 else ("theta", "mstl") if two else ("theta",)
+    # a season is the natural span to compare over; without one, one step says little
+    steps = head if season > 1 else max(head, CHECK_STEPS)
+    check = classical_check(panel, steps, season, methods, seasons if two else (),
+                            MSTL_SAMPLE if two else SAMPLE)
+    if check is None:
+        return ("theta",), ("combine theta: the mean of the network's and Theta's forecasts, "
+                            "series by series (the series are too short to check Theta first)")
+    scores, n = check
+    said = (f"on the last {steps} points of {n} training series, MASE "
+            + ", ".join(f"{name.replace('_', ' ')} {score:.3f}" for name, score in scores.items()))
+    best = "mstl" if two and scores["mstl"] < scores["theta"] else "theta"
+    chosen = (best,) if scores[best] < scores["seasonal_naive"] else ()
+    if chosen and "ets" in scores and scores["ets"] < scores["theta"]:
+        chosen = ("theta", "ets")
+    if not chosen:
+        return (), f"combine none: {said} (--combine theta to force)"
+    names = ["the network's", *(LABELS[name] + "'s" for name in chosen)]
+    names = ", ".join(names[:-1]) + " and " + names[-1]
+    return chosen, f"combine {','.join(chosen)}: the mean of {names} forecasts; {said}"
