@@ -96,3 +96,18 @@ def test_mstl_follows_a_day_and_a_week_that_one_season_cannot():
     panel = type("P", (), {"single": False})()
     assert "mstl" in baselines.default_names(panel, (48, 336))
     assert "mstl" not in baselines.default_names(panel, (48,))
+
+
+def test_arima_with_regressors_reads_the_known_future_and_skips_constant_columns():
+    rng = np.random.default_rng(0)
+    n, h = 200, 10
+    promo = (rng.random(n + h) < 0.3).astype(float)
+    y = 50 + 20 * promo[:n] + rng.normal(0, 0.5, n)
+    rows = np.c_[np.r_[y, np.full(h, np.nan)], promo, np.zeros(n + h)]  # a constant column too
+    forecast = baselines.arima_x(rows, h)
+    assert np.abs(forecast - (50 + 20 * promo[n:])).max() < 2.5  # each step's own promotion
+    assert np.ptp(baselines.auto_arima(y, h)) < 10  # without the regressor it cannot know
+    assert baselines.one("arima_x", rows, h, 1).shape == (h, 1)
+    panel = type("P", (), {"single": False})()
+    assert "arima_x" in baselines.default_names(panel, (), known=True)
+    assert "arima_x" not in baselines.default_names(panel, ())

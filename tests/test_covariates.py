@@ -189,6 +189,13 @@ def test_evaluate_reads_the_recorded_future_and_says_so(capsys, tmp_path):
     result = json.loads(out)
     assert any("recorded values of promo" in note for note in result["baseline_notes"])
     assert result["settings"]["plan"]["future"] == ["promo"]
+    # ARIMA with the same future column beside the network: it reads each step's promotion
+    assert result["baselines"]["arima_x"]["mase"] < 0.5 * result["baselines"]["ets"]["mase"]
+    code, _, err = run(capsys, "evaluate", tmp_path / "sales.csv", "--id-col", "store",
+                       "--time-col", "ds", "--target", "sales", "--test", "12", "--epochs", "1",
+                       "--ensemble", "1", "--baselines", "naive,arima_x", "--quiet")
+    assert code == 1 and err.strip().endswith("the arima_x baseline needs one target and future "
+                                              "covariates (--future)")
 
 
 def with_statics(frame: pd.DataFrame) -> pd.DataFrame:

@@ -93,6 +93,24 @@ def auto_arima(y, horizon: int, season: int = 1) -> np.ndarray:
     return _statsforecast("AutoARIMA", y, horizon, season)
 
 
+def arima_x(rows, horizon: int, season: int = 1) -> np.ndarray:
+    """ARIMA with regressors (statsforecast's AutoARIMA with ``X``): ``rows (T + horizon,
+    1 + K)`` hold the target (unused over the forecast) and K future covariates known over the
+    forecast too, the usual partner of a model that reads them; a regressor constant over the
+    training part is left out (it would make the regression singular)."""
+    import statsforecast.models as models
+
+    rows = np.asarray(rows, dtype=np.float64)
+    y, x = rows[:-horizon, 0], rows[:, 1:]
+    x = x[:, x[:-horizon].std(axis=0) > 0]
+    season = season if season > 1 and len(y) >= 2 * season else 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = models.AutoARIMA(season_length=season)
+        given = dict(X=x[:-horizon], X_future=x[-horizon:]) if x.shape[1] else {}
+        return np.asarray(model.forecast(y=y, h=horizon, **given)["mean"], dtype=np.float64)
+
+
 def mstl(y, horizon: int, seasons: tuple[int, ...]) -> np.ndarray:
     """Several seasons at once: STL's seasonal parts for each of ``seasons`` that the series
     holds twice, ETS without a season on the rest (statsforecast's MSTL), on logs when every
@@ -162,7 +180,8 @@ UNIVARIATE = {"naive": naive, "seasonal_naive": seasonal_naive, "naive2": naive2
               "ets": ets, "sarimax": sarimax, "auto_theta": auto_theta, "auto_ces": auto_ces,
               "auto_arima": auto_arima, "mstl": mstl}
 SEASONS = ("mstl",)  # given every season of the plan, not the first alone
-NAMES = (*UNIVARIATE, "varmax")
+KNOWN = ("arima_x",)  # given the target and the future covariates, over the forecast too
+NAMES = (*UNIVARIATE, "varmax", *KNOWN)
 CHEAP = ("naive", "seasonal_naive", "naive2")  # no model fitted: always run, never skipped
 SEASONAL = ("seasonal_naive", "naive2")  # the same as naive without a season
 BUDGET = 300  # seconds the fitted baselines of one evaluation may take, over all series
@@ -179,12 +198,15 @@ def fitted_part(name: str, y: np.ndarray) -> np.ndarray:
     return y if name in CHEAP else y[-RECENT:]
 
 
-def default_names(panel: Panel, seasons: tuple[int, ...] = ()) -> list[str]:
+def default_names(panel: Panel, seasons: tuple[int, ...] = (), known: bool = False) -> list[str]:
     """Naive, seasonal naive, Naive2, Theta and ETS with its form chosen per series (each target
-    on its own); MSTL where there are two ``seasons``; SARIMAX for one univariate series, VARMAX
+    on its own); ARIMA with the future covariates where the model reads some (``known``, one
+    target); MSTL where there are two ``seasons``; SARIMAX for one univariate series, VARMAX
     for one multivariate series (on panels, statsmodels' fits run in parallel within a time
     budget)."""
     names = ["naive", "seasonal_naive", "naive2", "theta", "ets"]
+    if known:
+        names.append("arima_x")
     if len(seasons) > 1:
         names.append("mstl")
     if panel.single:
@@ -241,12 +263,15 @@ def _chunk(name: str, trains: list[np.ndarray], horizon: int, season: int) -> li
 
 
 def one(name: str, train: np.ndarray, horizon: int, season: int) -> np.ndarray:
-    """One baseline's forecast ``(horizon, F)`` of a training part ``(T, F)``; NaN (scored as
+    """One baseline's forecast ``(horizon, F)`` of a training part ``(T, F)`` (for
+    :data:`KNOWN`, one target with its covariates over the forecast too); NaN (scored as
     unavailable) when a statistical model cannot be fitted to these data."""
     train = fitted_part(name, train)
     try:
         if name == "varmax":
             return varmax(train, horizon)
+        if name in KNOWN:
+            return arima_x(train, horizon, season)[:, None]
         return np.column_stack([UNIVARIATE[name](col, horizon, season) for col in train.T])
     except Exception as error:  # statsmodels raises many kinds on short or degenerate data
         if name in ("naive", "seasonal_naive"):

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from rnncast import crossval, metrics, quantiles
-from rnncast.baselines import BUDGET, CHEAP, NAMES, RECENT, SEASONAL, SEASONS, default_names
+from rnncast.baselines import BUDGET, CHEAP, KNOWN, NAMES, RECENT, SEASONAL, SEASONS, default_names
 from rnncast.baselines import run as run_baseline
 from rnncast.classical import median_strength, spread
 from rnncast.cores import one_blas_thread
@@ -123,6 +123,8 @@ def holdout(
     if plan is None:
         with stages("recipe", "choosing the recipe from the training part"):
             plan = model.resolve(train, test=test)  # on the training part only, once
+    check_known(baselines or [], bool(plan.future)
+                and panel.values.shape[1] - len(plan.inputs_only) == 1)  # before training
     shortest = int(panel.lengths.min())
     if shortest < plan.max_window + test + 1 and (panel.single or plan.short == "error"):
         raise DataError(f"series of {shortest} points is too short for window {plan.max_window} "
@@ -162,6 +164,8 @@ def score_forecast(model: Forecaster, history: Panel, truth: Panel, forecast: np
     """Score ``model``'s ``forecast (N, test, targets)`` of ``truth``'s rows after ``history``
     (NaN rows: series it skipped, left out) and the baselines' forecasts of the same points."""
     targets = model.panel.columns[: model.n_targets]  # covariates are not scored
+    known = [*targets, *model.plan.future] if len(targets) == 1 and model.plan.future else None
+    with_known = (history.with_columns(known), truth.with_columns(known)) if known else None
     truth, history = truth.with_columns(targets), history.with_columns(targets)
     bands, levels, F = None, model.plan.quantiles, len(targets)
     if levels:  # the quantiles' columns follow the targets', level by level
@@ -174,10 +178,11 @@ def score_forecast(model: Forecaster, history: Panel, truth: Panel, forecast: np
     forecasts = [forecast[k] for k in kept]
     truths, trains = [truth.rows(k) for k in kept], [history.rows(k) for k in kept]
     seasons = model.plan.seasons if m == model.plan.season else (m,)
-    names = baselines if baselines is not None else default_names(history, seasons)
+    names = baselines if baselines is not None else default_names(history, seasons, bool(known))
     unknown = sorted(set(names) - set(NAMES))
     if unknown:
         raise DataError(f"unknown baseline {unknown[0]!r}; choose from {', '.join(NAMES)}")
+    check_known(names, bool(known))
     if baselines is None and m <= 1:
         names = [name for name in names if name not in SEASONAL]  # rows that repeat naive
     notes, left_out = [], []
@@ -186,7 +191,8 @@ def score_forecast(model: Forecaster, history: Panel, truth: Panel, forecast: np
     for name in names:
         start = time.perf_counter()
         with one_blas_thread(), stages("baselines", f"baseline {name.replace('_', ' ')}"):
-            values = run_baseline(name, trains, test, seasons if name in SEASONS else m, budget)
+            values = run_baseline(name, with_future(with_known, kept) if name in KNOWN else trains,
+                                  test, seasons if name in SEASONS else m, budget)
         seconds[name] = time.perf_counter() - start
         if values is None:
             left_out.append(name)
@@ -235,6 +241,18 @@ def score_forecast(model: Forecaster, history: Panel, truth: Panel, forecast: np
         evaluation.season_strength = median_strength([trains[k][:, 0] for k in spread(len(trains))],
                                                      m)
     return evaluation
+
+
+def check_known(names: list[str], known: bool) -> None:
+    if set(names) & set(KNOWN) and not known:
+        raise DataError("the arima_x baseline needs one target and future covariates (--future)")
+
+
+def with_future(panels: tuple[Panel, Panel], kept: list[int]) -> list[np.ndarray]:
+    """Per series: the training rows and the test's future covariates (its target NaN)."""
+    history, truth = panels
+    return [np.r_[history.rows(k), np.c_[np.full(truth.lengths[k], np.nan), truth.rows(k)[:, 1:]]]
+            for k in kept]
 
 
 def _per_series(ids: list, scores: dict[str, list[list[dict[str, float]]]]) -> pd.DataFrame:

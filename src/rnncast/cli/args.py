@@ -60,7 +60,8 @@ def baseline_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--baselines", type=baseline_names,
                    help=f"comma-separated, from {', '.join(NAMES)} (default: naive, seasonal "
                         "naive, Naive2, Theta and ETS with its form chosen per series; MSTL where "
-                        "the data have two seasons; SARIMAX, or VARMAX, for a single series)")
+                        "the data have two seasons; arima_x, ARIMA with the future covariates, where "
+                        "the model reads some; SARIMAX, or VARMAX, for a single series)")
     p.add_argument("--baseline-budget", type=positive_float, default=BUDGET, metavar="SECONDS",
                    help="the most time a fitted baseline (Theta, ETS, SARIMAX) may take over all "
                         "series, run in parallel; one that would take longer is left out with a note; "
