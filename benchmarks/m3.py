@@ -8,7 +8,7 @@ trained on the training parts only, with early stopping on the last `h` points o
 series; the test parts are read only for the final scoring. One thread.
 
     python benchmarks/m3.py --frequency monthly [--preset accurate|fast] [--limit N] [--seed N]
-                            [--intervals 80,95] [--quantiles 10,90]
+                            [--intervals 80,95] [--quantiles 10,90] [--peer-python PY]
     python benchmarks/m3.py --frequency monthly --baselines   # the classical methods only
 
 Prints one JSON line (sMAPE as in M3: mean over the horizon of 200·|y−ŷ|/(|y|+|ŷ|), then over
@@ -22,6 +22,8 @@ import ast
 import json
 import os
 import re
+import subprocess
+import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -99,6 +101,23 @@ def classical(series, horizon: int, season: int, workers: int,
     return out
 
 
+def peer(python: str, series, horizon: int, season: int, seed: int) -> dict:
+    """NeuralForecast's RNN on the same training parts (``benchmarks/peer_nf.py`` run by
+    ``python``, a Python with neuralforecast; one thread): its scores and CPU seconds."""
+    with tempfile.TemporaryDirectory() as folder:
+        given, got = Path(folder) / "in.npz", Path(folder) / "out.npz"
+        np.savez(given, values=np.concatenate([s.x for s in series]),
+                 lengths=np.array([len(s.x) for s in series]))
+        child = subprocess.run([python, str(Path(__file__).parent / "peer_nf.py"), str(given),
+                                str(got), "--h", str(horizon), "--season", str(season), "--seed",
+                                str(seed)], capture_output=True, text=True)
+        if child.returncode:
+            return {"error": (child.stderr.strip().splitlines() or ["failed"])[-1]}
+        out = np.load(got)
+        return {**score_all(list(out["forecasts"]), series, season),
+                "fit_cpu_s": float(out["fit_cpu_s"]), "predict_cpu_s": float(out["predict_cpu_s"])}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frequency", choices=sorted(SEASON), default="monthly")
@@ -116,6 +135,9 @@ def main() -> None:
     parser.add_argument("--quantiles", help="quantile levels, e.g. 10,90: the head forecasts them "
                         "too; their band's coverage and MSIS are scored on the test parts")
     parser.add_argument("--json", action="store_true", help="print only the JSON line")
+    parser.add_argument("--peer-python", metavar="PY",
+                        help="a Python with neuralforecast: its RNN on the same training parts, "
+                             "in the same run (benchmarks/peer_nf.py)")
     parser.add_argument("--baselines", action="store_true",
                         help="score only the classical methods (ETS with its form chosen by AICc, "
                              "Theta, Naive2, seasonal naive), in parallel over the series")
@@ -224,6 +246,8 @@ def main() -> None:
         "seasonal_naive": score_all(snaive, series, season),
         "settings": model.config(), "ensemble": model.ensemble,
     }
+    if args.peer_python:
+        result["neuralforecast_rnn"] = peer(args.peer_python, series, horizon, season, args.seed)
     if args.frequency == "monthly" and args.preset == "accurate" and not args.tuning:
         result["chosen_after_test"] = ("the input lengths 1.5/2/3 seasons (18/24/36) were kept "
                                        "after seeing test scores in session 4; the blind tuning "
@@ -240,6 +264,7 @@ def main() -> None:
             if args.tuning else ""
         tag += "_intervals" if levels else ""
         tag += "_quantiles" if model.plan.quantiles else ""
+        tag += "_peer" if args.peer_python else ""
         name = f"m3_{args.frequency}_{args.preset}_seed{args.seed}{tag}.json"
         (RESULTS / name).write_text(line + "\n")
 

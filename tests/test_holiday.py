@@ -105,3 +105,18 @@ def test_holidays_from_the_command_line_need_no_future_file(capsys, tmp_path):
     code, _, err = run(capsys, "forecast", model, "--horizon", "14", "--future",
                        tmp_path / "load.csv", "--out", tmp_path / "other.csv")
     assert code == 1 and "reads no future covariates" in err
+
+
+@pytest.mark.slow
+def test_evaluate_with_holidays_scores_the_network_that_reads_them(capsys, tmp_path):
+    daily(2).rename_axis("day").rename("load").to_csv(tmp_path / "load.csv")
+    code, out, err = run(capsys, "evaluate", tmp_path / "load.csv", "--time-col", "day",
+                         "--target", "load", "--test", "28", "--holidays", "DE", "--epochs", "3",
+                         "--ensemble", "1", "--units", "8", "--json", "--quiet")
+    assert code == 0, err
+    import json
+
+    result = json.loads(out)
+    assert result["settings"]["plan"]["future"] == [HOLIDAY]
+    assert "arima_x" in result["baselines"]  # ARIMA with the holidays beside the network
+    assert not any("recorded values" in note for note in result["baseline_notes"])  # built, not read

@@ -65,9 +65,11 @@ def _coarser_than_a_day(offset) -> bool:
 
 
 def with_holidays(panel: Panel, code: str) -> Panel:
-    """``panel`` with the column ``holiday`` appended (the last future covariate)."""
+    """``panel`` with the column ``holiday`` appended (the last future covariate), once."""
     if panel.clock.kind != DATES or panel.freq is None:
         raise DataError(f"--holidays {code} needs dates with a frequency in the time column")
+    if panel.columns[-1] == HOLIDAY and len(panel.columns) > 1:
+        return panel  # laid out already (evaluate lays out, then resolves the training part)
     if HOLIDAY in panel.columns:
         raise DataError(f"the data have a column '{HOLIDAY}' already: give it as --future "
                         f"{HOLIDAY} or drop --holidays")

@@ -1,12 +1,13 @@
 """Built-in holidays on data kept aside from development: Victoria's daily electricity demand
 (fpp3's ``vic_elec``, half-hourly, summed per day, 2012-2014), its last 28 days (4-31 December
-2014: Christmas, Boxing Day) held out, through `rnncast evaluate --test 28` with every default,
-without and with `--holidays AU-VIC`. Nothing was chosen on these data.
+2014: Christmas, Boxing Day) held out, through `rnncast evaluate --test 28` with every default:
+without holidays, with `--holidays AU-VIC` (built from the dates), and with the data's own 0/1
+holiday column as `--future`. Nothing was chosen on these data.
 
 One JSON line (RMSE and MAE of the network both ways and of every baseline, CPU seconds), written
 to benchmarks/results/holidays_seed<N>.json.
 
-    python benchmarks/holidays.py [--seed N]
+    python benchmarks/vic_holidays.py [--seed N]
 """
 
 from __future__ import annotations
@@ -26,9 +27,13 @@ RESULTS = Path(__file__).parent / "results"
 
 
 def daily_demand() -> pd.DataFrame:
-    frame = pd.read_csv(files("tsdata") / "fpp3" / "vic_elec.csv", usecols=["Date", "Demand"])
-    return frame.groupby("Date", as_index=False)["Demand"].sum().rename(
-        columns={"Date": "day", "Demand": "demand"})
+    """Demand summed per day, with the data's own 0/1 holiday column (``Holiday``)."""
+    frame = pd.read_csv(files("tsdata") / "fpp3" / "vic_elec.csv",
+                        usecols=["Date", "Demand", "Holiday"])
+    days = frame.groupby("Date", as_index=False).agg(demand=("Demand", "sum"),
+                                                     holiday=("Holiday", "max"))
+    return days.rename(columns={"Date": "day", "holiday": "given_holiday"}).assign(
+        given_holiday=lambda d: d["given_holiday"].astype(int))
 
 
 def children_cpu() -> float:
@@ -58,7 +63,8 @@ def main() -> None:
         path = Path(folder) / "vic_elec_daily.csv"
         daily_demand().to_csv(path, index=False)
         runs = {name: evaluate(path, args.seed, extra)
-                for name, extra in (("defaults", []), ("holidays", ["--holidays", "AU-VIC"]))}
+                for name, extra in (("defaults", []), ("holidays", ["--holidays", "AU-VIC"]),
+                                    ("given_column", ["--future", "given_holiday"]))}
     line = json.dumps({"benchmark": "holidays", "data": "vic_elec daily, last 28 days",
                        "seed": args.seed, **runs})
     print(line)
