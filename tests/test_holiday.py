@@ -4,6 +4,7 @@ against the calendar, the checks, and a forecast that needs no file for them."""
 import numpy as np
 import pandas as pd
 import pytest
+from test_covariates import LONG, promoted, split
 
 from rnncast import Forecaster
 from rnncast.cli import main
@@ -120,3 +121,14 @@ def test_evaluate_with_holidays_scores_the_network_that_reads_them(capsys, tmp_p
     assert result["settings"]["plan"]["future"] == [HOLIDAY]
     assert "arima_x" in result["baselines"]  # ARIMA with the holidays beside the network
     assert not any("recorded values" in note for note in result["baseline_notes"])  # built, not read
+
+
+def test_holidays_beside_given_future_columns_take_only_those_from_the_user():
+    train, test = split(promoted(120), 7)
+    model = Forecaster(future=["promo"], holidays="DE", ensemble=1, epochs=2, units=8,
+                       combine="none", seed=0).fit(train, **LONG)
+    assert model.plan.future == ("promo", HOLIDAY) and model.plan.given_future == ("promo",)
+    forecast = model.predict(7, future=test[["store", "ds", "promo"]])  # no holiday column given
+    assert len(forecast) == 14 and np.isfinite(forecast["sales"]).all()
+    with pytest.raises(DataError, match="future covariate 'promo'"):
+        model.predict(7)
