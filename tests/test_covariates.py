@@ -254,3 +254,12 @@ def test_static_columns_from_the_command_line(capsys, tmp_path):
                        tmp_path / "kind.csv", "--out", tmp_path / "m")
     assert code == 0, err
     assert Forecaster.load(tmp_path / "m").plan.static == ("kind",)
+
+
+
+def test_no_classical_partner_sits_beside_future_columns_or_past_ones():
+    train, _ = split(promoted(300), 12)
+    panel = targets_first(as_panel(train, ("promo",), None, ("store", "ds", "sales")), ("promo",))
+    for role in ("future", "covariates"):  # EPF: MSTL beside the day-ahead columns, 11.10 vs 9.58
+        plan = resolve(panel, SeriesConfig(**{role: ("promo",)}))
+        assert plan.combine == () and any("reads other columns" in line for line in plan.reasons)
