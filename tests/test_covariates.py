@@ -77,8 +77,8 @@ def test_the_future_values_are_checked_stamp_by_stamp():
 def test_roles_are_checked_when_the_model_is_built():
     with pytest.raises(SettingError, match="'x' is given as a past and a future covariate"):
         Forecaster(past=["x"], future=["x"])
-    with pytest.raises(SettingError, match=r"future covariates .* need strategy='direct'"):
-        Forecaster(future=["x"], strategy="recursive")
+    with pytest.raises(SettingError, match=r"future covariates .* not 'stateful'"):
+        Forecaster(future=["x"], strategy="stateful")
     with pytest.raises(SettingError, match=r"past=.* and covariates=.* name the same setting"):
         Forecaster(past=["x"], covariates=["y"])
     assert Forecaster(covariates=["x"]).series_config.covariates == ("x",)  # the old name
@@ -263,3 +263,21 @@ def test_no_classical_partner_sits_beside_future_columns_or_past_ones():
     for role in ("future", "covariates"):  # EPF: MSTL beside the day-ahead columns, 11.10 vs 9.58
         plan = resolve(panel, SeriesConfig(**{role: ("promo",)}))
         assert plan.combine == () and any("reads other columns" in line for line in plan.reasons)
+
+
+@pytest.mark.slow
+def test_a_recursive_forecast_reads_the_known_inputs_of_each_step_it_predicts(tmp_path):
+    train, test = split(promoted(), 12)
+    settings = {**FAST, "head": None, "strategy": "recursive"}
+    errors = {}
+    for future in ([], ["promo"]):
+        model = Forecaster(future=future, seed=0, **settings).fit(train, **LONG)
+        assert model.nets[0].known == bool(future) and model.plan.emits == 1
+        given = test[["store", "ds", "promo"]] if future else None
+        forecast = model.predict(12, future=given)
+        errors[bool(future)] = np.sqrt(np.mean((forecast["sales"].to_numpy()
+                                                - test["sales"].to_numpy()) ** 2))
+    assert errors[True] < 0.5 * errors[False], errors
+    model.save(tmp_path / "model")
+    again = Forecaster.load(tmp_path / "model").predict(12, future=given)
+    np.testing.assert_array_equal(again["sales"].to_numpy(), forecast["sales"].to_numpy())

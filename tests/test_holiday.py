@@ -38,8 +38,8 @@ def test_unknown_countries_regions_and_clashing_columns_are_one_line_errors():
     assert SeriesConfig(holidays="au-vic").holidays == "AU-VIC"
     with pytest.raises(SettingError, match="builds the column 'holiday'"):
         SeriesConfig(holidays="DE", future=("holiday",))
-    with pytest.raises(SettingError, match="strategy='direct'"):
-        SeriesConfig(holidays="DE", strategy="recursive")
+    with pytest.raises(SettingError, match="not 'stateful'"):
+        SeriesConfig(holidays="DE", strategy="stateful")
     positions = as_panel(np.arange(30.0))
     with pytest.raises(DataError, match="needs dates"):
         with_holidays(positions, "DE")

@@ -65,7 +65,10 @@ def recursive_rolling(
     preds, F = [], net.n_outputs
     for k in range(steps):
         offset = level(window)  # (B, 1, C)
-        nxt = net(window - offset)[:, -1:] + offset[..., :F]  # (B, 1, F)
+        x = window - offset
+        if net.known:  # the known inputs (future covariates) of the step it predicts
+            x = torch.cat([x, extend(x.new_zeros(len(x), 1, F), k)], dim=1)
+        nxt = net(x)[:, -1:] + offset[..., :F]  # (B, 1, F)
         preds.append(nxt)
         window = torch.cat([window[:, 1:], extend(nxt, k)], dim=1)  # drop the oldest, append
     return torch.cat(preds, dim=1)

@@ -109,8 +109,11 @@ class RecurrentNet(nn.Module):
             raise SettingError(f"head must be one of {HEADS}, got {head!r}")
         if head != "direct" and horizon != 1:
             raise SettingError(f"head {head!r} predicts one step; horizon must be 1, got {horizon}")
-        if (known or levels) and head != "direct":
-            raise SettingError("inputs known over the forecast and quantiles need the direct head")
+        if levels and head != "direct":
+            raise SettingError("quantiles need the direct head")
+        if known and head == "sequence":
+            raise SettingError("inputs known over the forecast need a head that forecasts ahead "
+                               "(direct, or one step for the recursive strategy)")
         self.config, self.head, self.horizon, self.skip = config, head, horizon, skip
         self.known, self.levels, Q = known, tuple(levels), max(len(levels), 1)
         self.n_inputs, self.n_outputs = n_inputs, n_outputs

@@ -104,9 +104,9 @@ class SeriesConfig:
             if HOLIDAY in (*self.covariates, *self.future, *self.static):
                 raise SettingError(f"holidays={self.holidays!r} builds the column '{HOLIDAY}'; "
                                    "the data's own column of that name needs another name")
-        if (self.future or self.holidays) and self.strategy != "direct":
-            raise SettingError("future covariates enter the direct head's forecast steps, so they "
-                               f"need strategy='direct', got {self.strategy!r}")
+        if (self.future or self.holidays) and self.strategy == "stateful":
+            raise SettingError("future covariates enter the steps a head forecasts: use "
+                               "strategy='direct' or 'recursive', not 'stateful'")
         if self.scaler not in (*SCALERS, "auto"):
             raise SettingError(f"scaler must be one of {SCALERS}, got {self.scaler!r}")
         if self.log not in (True, False, "auto", LOG1P):
