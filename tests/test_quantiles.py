@@ -8,9 +8,20 @@ import torch
 
 from rnncast import Forecaster
 from rnncast.cli import main
+from rnncast.data import as_panel
 from rnncast.errors import SettingError
 from rnncast.networks import ModelConfig, RecurrentNet
-from rnncast.quantiles import interval_scores, levels_of, ordered, pinball, scores
+from rnncast.quantiles import (
+    ORIGINS,
+    held_truth,
+    interval_scores,
+    levels_of,
+    ordered,
+    origins,
+    pinball,
+    scores,
+)
+from rnncast.transforms import Transforms
 
 
 def test_levels_are_fractions_with_the_median():
@@ -133,3 +144,16 @@ def test_a_chained_block_carries_the_spread_of_the_block_before():
     own, carried = again - again[..., 1:2], first[:, -1:] - first[:, -1:, :, 1:2]
     want = again[..., 1:2] + torch.sign(own) * torch.sqrt(own ** 2 + carried ** 2)
     torch.testing.assert_close(out[:, 3:], want)
+
+
+def test_levels_are_recalibrated_on_the_most_recent_origins_of_the_held_out_ends():
+    assert origins(12, 12) == [12]  # M3-like ends: one block
+    assert origins(40, 12) == [40, 28, 16]  # every head, the last block inside the ends
+    assert origins(1608, 168) == [1440, 1272, 1104, 936, 768, 600, 432, 264]  # EPF: 9 weeks
+    assert len(origins(10_000, 24)) == ORIGINS
+    panel = as_panel({"a": np.arange(20.0), "b": 100 + np.arange(20.0)})
+    plain = Transforms.fit(panel, "none", False)
+    truth = held_truth(panel, plain, np.array([0, 1]), [8, 4], 3, 1)
+    # origin by origin: rows 12-14 of each series, then rows 16-18
+    np.testing.assert_array_equal(truth[..., 0], [[12, 13, 14], [112, 113, 114],
+                                                  [16, 17, 18], [116, 117, 118]])

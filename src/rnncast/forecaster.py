@@ -32,7 +32,7 @@ from rnncast.networks import ModelConfig, RecurrentNet, check_memory
 from rnncast.persistence import Saved, load_model, save_model
 from rnncast.plan import Plan, keep_long_enough
 from rnncast.plan import resolve as resolve_plan
-from rnncast.quantiles import held_truth, levels_of, recalibrated, shifted, with_quantiles
+from rnncast.quantiles import held_truth, levels_of, origins, recalibrated, shifted, with_quantiles
 from rnncast.sampling import training_windows
 from rnncast.settings import SeriesConfig, one_of, positive
 from rnncast.training import EpochInfo, History, TrainConfig, auto_batch, seed_everything
@@ -213,11 +213,14 @@ class Forecaster:
         ends = combination.held_rows(panel, plan) if plan.quantiles and ranks.world == 1 else None
         steps = min(plan.validation, plan.head)  # each early-stopped member's held-out forecast
 
+        drops = origins(plan.validation, steps)  # the quantiles': several origins
+
         def early_stopped(net: RecurrentNet) -> None:  # forecasts of the held-out ends
-            for rows, out in ((held, early), (ends, early_q)):
-                if rows is not None:
-                    out.append(forecasting.one_net(self, net, steps, rows, plan.validation,
-                                                   bands=out is early_q))
+            if held is not None:
+                early.append(forecasting.one_net(self, net, steps, held, plan.validation))
+            if ends is not None:
+                early_q.append(np.concatenate([forecasting.one_net(self, net, steps, ends, d, True)
+                                               for d in drops]))
         self.nets, self.histories = train_members(
             self.ensemble, plan.windows, sources, lambda w, seed: self._new_net(plan, w, seed),
             self.train_config, plan.refit, callback, kept, ranks, early_stopped)
@@ -226,9 +229,8 @@ class Forecaster:
                                           panel, held)
         if early_q:
             self.plan = recalibrated(self.plan, early_q, held_truth(
-                panel, self.transforms, ends, plan.validation, steps, self.n_targets))
-        # as many steps as a forecast is likely to ask for: a saved model keeps them (only the
-        # process that saves needs them; another computes them if it forecasts)
+                panel, self.transforms, ends, drops, steps, self.n_targets))
+        # as many steps as a forecast is likely to ask for, kept by the process that saves
         self.classical = combination.classical_for(self.plan, panel, self.n_targets) \
             if ranks.main else None
         return self

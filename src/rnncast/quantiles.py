@@ -53,19 +53,35 @@ def recalibrated(plan, forecasts: list[np.ndarray], truth: np.ndarray):
              for j, q in enumerate(plan.quantiles)]
     covered = np.mean((residual[ok, 0] >= 0) & (residual[ok, -1] <= 0))
     return plan.with_reason(
-        f"quantiles recalibrated on the last {truth.shape[1]} held-out points of {len(truth)} "
-        f"series: the {100 * plan.quantiles[0]:g}-{100 * plan.quantiles[-1]:g} band covered "
+        f"quantiles recalibrated on {len(truth):,} held-out forecasts of {truth.shape[1]} steps "
+        f"(series by origin, up to {ORIGINS} origins in each series' end): the "
+        f"{100 * plan.quantiles[0]:g}-{100 * plan.quantiles[-1]:g} band covered "
         f"{covered:.0%} there, shifted by " + ", ".join(f"{s:+.3f}" for s in shift)
         + " on the model's scale", quantile_shift=tuple(shift))
 
 
-def held_truth(panel, transforms, rows: np.ndarray, validation: int, steps: int, targets: int
+ORIGINS = 8  # most forecast origins in the held-out ends that the levels are recalibrated on
+
+
+def origins(validation: int, steps: int) -> list[int]:
+    """Where the held-out forecasts start, as points dropped from each series' end: every
+    ``steps`` through the ``validation`` points, the most recent :data:`ORIGINS` (one block when
+    the ends hold one, as on M3; nine weeks of hours hold eight)."""
+    drops = list(range(validation, steps - 1, -steps))
+    return drops[-ORIGINS:]
+
+
+def held_truth(panel, transforms, rows: np.ndarray, drops: list[int], steps: int, targets: int
                ) -> np.ndarray:
-    """The first ``steps`` of the last ``validation`` points of the series ``rows`` (their
-    held-out ends), targets only, on the model's scale: ``(B, steps, F)``."""
-    truth = panel.take(rows).tail(validation).head(validation - steps)
-    values = truth.values.reshape(len(rows), steps, -1)[..., :targets]
-    return transforms.forward_rows(rows, values, truth.starts[:, None] + np.arange(steps))
+    """The ``steps`` after each origin (``drops``: points dropped from each end) of the series
+    ``rows``, targets only, on the model's scale: ``(len(drops)·B, steps, F)``, origin by
+    origin."""
+    out = []
+    for drop in drops:
+        truth = panel.take(rows).tail(drop).head(drop - steps)
+        values = truth.values.reshape(len(rows), steps, -1)[..., :targets]
+        out.append(transforms.forward_rows(rows, values, truth.starts[:, None] + np.arange(steps)))
+    return np.concatenate(out)
 
 
 def shifted(bands: np.ndarray, levels: tuple[float, ...], shift: tuple[float, ...]
