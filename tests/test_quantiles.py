@@ -148,6 +148,7 @@ def test_a_chained_block_carries_the_spread_of_the_block_before():
 
 def test_levels_are_recalibrated_on_the_most_recent_origins_of_the_held_out_ends():
     assert origins(12, 12) == [12]  # M3-like ends: one block
+    assert origins(0, 0) == []  # nothing held out (validation=0)
     assert origins(40, 12) == [40, 28, 16]  # every head, the last block inside the ends
     assert origins(1608, 168) == [1440, 1272, 1104, 936, 768, 600, 432, 264]  # EPF: 9 weeks
     assert len(origins(10_000, 24)) == ORIGINS

@@ -67,6 +67,8 @@ def origins(validation: int, steps: int) -> list[int]:
     """Where the held-out forecasts start, as points dropped from each series' end: every
     ``steps`` through the ``validation`` points, the most recent :data:`ORIGINS` (one block when
     the ends hold one, as on M3; nine weeks of hours hold eight)."""
+    if steps < 1:  # nothing held out
+        return []
     drops = list(range(validation, steps - 1, -steps))
     return drops[-ORIGINS:]
 
