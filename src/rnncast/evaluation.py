@@ -165,7 +165,7 @@ def score_forecast(model: Forecaster, history: Panel, truth: Panel, forecast: np
     (NaN rows: series it skipped, left out) and the baselines' forecasts of the same points."""
     targets = model.panel.columns[: model.n_targets]  # covariates are not scored
     known = [*targets, *model.plan.future] if len(targets) == 1 and model.plan.future else None
-    with_known = (history.with_columns(known), truth.with_columns(known)) if known else None
+    full = history, truth  # with the future columns, for the baselines that read them
     truth, history = truth.with_columns(targets), history.with_columns(targets)
     bands, levels, F = None, model.plan.quantiles, len(targets)
     if levels:  # the quantiles' columns follow the targets', level by level
@@ -191,7 +191,7 @@ def score_forecast(model: Forecaster, history: Panel, truth: Panel, forecast: np
     for name in names:
         start = time.perf_counter()
         with one_blas_thread(), stages("baselines", f"baseline {name.replace('_', ' ')}"):
-            values = run_baseline(name, with_future(with_known, kept) if name in KNOWN else trains,
+            values = run_baseline(name, with_future(*full, known, kept) if name in KNOWN else trains,
                                   test, seasons if name in SEASONS else m, budget)
         seconds[name] = time.perf_counter() - start
         if values is None:
@@ -248,9 +248,11 @@ def check_known(names: list[str], known: bool) -> None:
         raise DataError("the arima_x baseline needs one target and future covariates (--future)")
 
 
-def with_future(panels: tuple[Panel, Panel], kept: list[int]) -> list[np.ndarray]:
-    """Per series: the training rows and the test's future covariates (its target NaN)."""
-    history, truth = panels
+def with_future(history: Panel, truth: Panel, columns: list[str], kept: list[int]
+                ) -> list[np.ndarray]:
+    """Per series: the training rows of ``columns`` (the target, then the future covariates)
+    and the test's future covariates (its target NaN)."""
+    history, truth = history.with_columns(columns), truth.with_columns(columns)
     return [np.r_[history.rows(k), np.c_[np.full(truth.lengths[k], np.nan), truth.rows(k)[:, 1:]]]
             for k in kept]
 

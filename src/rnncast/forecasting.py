@@ -66,7 +66,7 @@ def recursive_rolling(
     for k in range(steps):
         offset = level(window)  # (B, 1, C)
         x = window - offset
-        if getattr(net, "known", False):  # the inputs known for the step it predicts (any net)
+        if net.known:  # the known inputs (future covariates) of the step it predicts
             x = torch.cat([x, extend(x.new_zeros(len(x), 1, F), k)], dim=1)
         nxt = net(x)[:, -1:] + offset[..., :F]  # (B, 1, F)
         preds.append(nxt)

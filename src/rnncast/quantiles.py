@@ -78,9 +78,9 @@ def held_truth(panel, transforms, rows: np.ndarray, drops: list[int], steps: int
     """The ``steps`` after each origin (``drops``: points dropped from each end) of the series
     ``rows``, targets only, on the model's scale: ``(len(drops)·B, steps, F)``, origin by
     origin."""
-    out = []
+    out, part = [], panel.take(rows)
     for drop in drops:
-        truth = panel.take(rows).tail(drop).head(drop - steps)
+        truth = part.tail(drop).head(drop - steps)
         values = truth.values.reshape(len(rows), steps, -1)[..., :targets]
         out.append(transforms.forward_rows(rows, values, truth.starts[:, None] + np.arange(steps)))
     return np.concatenate(out)
