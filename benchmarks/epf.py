@@ -23,6 +23,7 @@ One JSON line, written to benchmarks/results/epf_seed<N>.json.
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import resource
 import subprocess
@@ -64,7 +65,7 @@ def rnncast_run(frame: pd.DataFrame, seed: int, future: list[str], **options
     from rnncast import Forecaster
 
     start = cpu_seconds()
-    model = Forecaster(future=future, seed=seed, **OPTIONS, **options)
+    model = Forecaster(future=future, seed=seed, **{**OPTIONS, **options})
     table = model.cross_validation(frame if future else frame[["unique_id", "ds", "y"]], h=H,
                                    n_windows=DAYS, step_size=H, refit=False)
     return table, cpu_seconds() - start
@@ -136,6 +137,25 @@ def peer_child(seed: int) -> None:
     print(json.dumps({"mae": mae(table.reset_index(), "LSTM"), "cpu_s": cpu_seconds() - start}))
 
 
+def option(text: str) -> tuple[str, object]:
+    """``"window=168"`` -> ``("window", 168)``; a value Python cannot read stays a string."""
+    name, _, value = text.partition("=")
+    try:
+        return name, ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        return name, value
+
+
+def trial(frame: pd.DataFrame, seed: int, options: dict) -> None:
+    table, cpu = rnncast_run(frame, seed, FUTURE, **options)
+    line = json.dumps({"benchmark": "epf_trial", "seed": seed, "future": FUTURE,
+                       "options": {**OPTIONS, **options}, "mae": mae(table, "rnncast"),
+                       "cpu_s": round(cpu, 1)})
+    print(line)
+    tag = "".join(f"_{k}={v}" for k, v in options.items()).replace(" ", "")
+    (RESULTS / f"epf_seed{seed}{tag}.json").write_text(line + "\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=0)
@@ -144,11 +164,17 @@ def main() -> None:
     parser.add_argument("--quantiles", action="store_true",
                         help="only rnncast with the future columns and quantiles 10, 50, 90: the "
                              "median's MAE and the 10-90 band's coverage")
+    parser.add_argument("--set", action="append", default=[], metavar="OPTION=VALUE",
+                        help="a Forecaster option for a trial (window=168); only rnncast with "
+                             "the future columns runs, written to epf_seed<N>_<option>.json")
     args = parser.parse_args()
     if args.peer_child:
         peer_child(args.seed)
         return
     frame, _ = data()
+    if args.set:
+        trial(frame, args.seed, dict(option(s) for s in args.set))
+        return
     if args.quantiles:
         table, cpu = rnncast_run(frame, args.seed, FUTURE, quantiles=(10, 90))
         inside = (table["y"] >= table["rnncast-q-10"]) & (table["y"] <= table["rnncast-q-90"])

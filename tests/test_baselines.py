@@ -111,3 +111,38 @@ def test_arima_with_regressors_reads_the_known_future_and_skips_constant_columns
     panel = type("P", (), {"single": False})()
     assert "arima_x" in baselines.default_names(panel, (), known=True)
     assert "arima_x" not in baselines.default_names(panel, ())
+
+
+def hourly_driven(days: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """An hourly series: a daily shape, a weekday effect and 3 units per unit of a driver
+    known a day ahead (a load forecast, say); ``(y, x)``."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(24 * days)
+    x = rng.normal(size=len(t))
+    y = 20 + 5 * np.sin(2 * np.pi * t / 24) + 2 * (t // 24 % 7 == 6) + 3 * x \
+        + rng.normal(0, 0.1, len(t))
+    return y, x
+
+
+def test_the_ridge_with_future_columns_reads_each_step_of_the_driver():
+    y, x = hourly_driven(400)
+    h = 24
+    rows = np.c_[np.r_[y[:-h], np.full(h, np.nan)], x]
+    forecast = baselines.ridge_x(rows, h, (24, 168))
+    assert np.abs(forecast - y[-h:]).mean() < 0.6  # each step's driver, the day's shape
+    assert np.abs(baselines.seasonal_naive(y[:-h], h, 24) - y[-h:]).mean() > 2
+    blind = baselines.ridge_x(np.c_[rows[:, :1], np.zeros(len(rows))], h, (24, 168))
+    assert np.abs(blind - y[-h:]).mean() > 2  # without the driver it cannot know
+    assert baselines.one("ridge_x", rows, h, (24, 168)).shape == (h, 1)
+    short = rows[-(24 * 2 + h):]  # two days: fewer than the three it reads back
+    with pytest.raises(ValueError, match="ridge_x needs"):
+        baselines.ridge_x(short, h, 24)
+
+
+def test_the_ridge_reads_a_fixed_span_so_a_saved_tail_forecasts_alike():
+    y, x = hourly_driven(1_200)
+    rows = np.c_[np.r_[y[:-24], np.full(24, np.nan)], x]
+    span = baselines.ridge_span(24, 168) + 24
+    assert len(rows) > span
+    np.testing.assert_array_equal(baselines.ridge_x(rows, 24, (24, 168)),
+                                  baselines.ridge_x(rows[-span:], 24, (24, 168)))

@@ -194,7 +194,7 @@ def test_the_combination_is_dropped_where_the_network_alone_is_clearly_better(mo
     y = monthly(120)
     real = combination.classical_forecasts
 
-    def fake(panel, names, steps, season, targets):
+    def fake(panel, names, steps, season, targets, ahead=None):
         if len(panel.rows(0)) == len(y) - 12:  # the held-out judgement: truth (+ error)
             return y.to_numpy()[-12:][None, None, :steps, None] + error
         return real(panel, names, steps, season, targets)
@@ -229,3 +229,47 @@ def test_mstl_is_the_partner_of_data_with_two_seasons_where_it_beats_theta():
     assert float(scores["mstl"]) < float(scores["theta"]) < float(scores["seasonal naive"])
     stored = combination.classical_for(cfg, as_panel(y), 1, 30)  # (methods, N, steps, targets)
     assert stored.shape == (1, 1, 30, 1) and np.isfinite(stored).all()
+
+
+def driven_hours(days: int, seed: int = 0) -> pd.DataFrame:
+    """Two hourly series moved 3 units per unit of a driver known a day ahead (``load``)."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(24 * days)
+    parts = []
+    for market in ("BE", "FR"):
+        load = rng.normal(size=len(t))
+        price = 20 + 5 * np.sin(2 * np.pi * t / 24) + 3 * load + rng.normal(0, 0.1, len(t))
+        parts.append(pd.DataFrame({"market": market, "ds": pd.date_range(
+            "2020-01-01", periods=len(t), freq="h"), "price": price, "load": load}))
+    return pd.concat(parts, ignore_index=True)
+
+
+@pytest.mark.slow
+def test_the_ridge_joins_a_network_with_future_columns_and_reads_the_given_future(tmp_path):
+    frame = driven_hours(250)  # the 200 days of origins the ridge needs and more
+    last = frame.groupby("market").cumcount(ascending=False) < 24
+    train, test = frame[~last], frame[last]
+    names = dict(id_col="market", time_col="ds", target_col="price")
+    model = Forecaster(future=["load"], head=24, units=8, epochs=1, ensemble=1, seed=0).fit(
+        train, **names)
+    assert model.plan.combine == ("ridge_x",), model.choices
+    assert any(line.startswith("combine kept after training") for line in model.choices)
+    given = test[["market", "ds", "load"]]
+    both = model.predict(24, future=given)["price"].to_numpy().reshape(2, 24)
+    alone = model.predict(24, future=given, combined=False)["price"].to_numpy().reshape(2, 24)
+    for k, (_, part) in enumerate(frame.groupby("market")):
+        price = part["price"].to_numpy()
+        ridge = baselines.ridge_x(np.c_[np.r_[price[:-24], np.full(24, np.nan)], part["load"]],
+                                  24, model.plan.seasons)
+        np.testing.assert_allclose(both[k], (alone[k] + ridge) / 2, rtol=1e-9)
+        naive = np.abs(price[-48:-24] - price[-24:]).mean()  # the same hour the day before
+        assert np.abs(ridge - price[-24:]).mean() < 0.5 * naive  # it reads each hour's load
+    model.save(tmp_path / "m")  # the tails it keeps hold what the ridge reads
+    loaded = Forecaster.load(tmp_path / "m").predict(24, future=given)["price"].to_numpy()
+    np.testing.assert_allclose(loaded, both.ravel(), rtol=1e-9)
+
+
+def test_the_ridge_is_refused_without_future_columns():
+    panel = as_panel(monthly(), (), None)
+    with pytest.raises(SettingError, match="combine ridge_x reads the future columns"):
+        plan.resolve(panel, SeriesConfig(combine=("ridge_x",)))

@@ -111,6 +111,75 @@ def arima_x(rows, horizon: int, season: int = 1) -> np.ndarray:
         return np.asarray(model.forecast(y=y, h=horizon, **given)["mean"], dtype=np.float64)
 
 
+RIDGE_LAGS = 3  # seasons of the target a ridge forecast reads back from its origin
+RIDGE_ORIGINS = 200  # fewest origins a season apart for one model per step at the origin's phase
+RIDGE_MOST = 1_000  # most origins: a ridge forecast reads the last ridge_span(...) points only
+
+
+def ridge_span(season: int, week: int = 0) -> int:
+    """How many of a series' last points :func:`ridge_x` reads (a saved model keeps them)."""
+    return RIDGE_LAGS * max(season, 4) + week + RIDGE_MOST * season
+
+
+def ridge_x(rows, horizon: int, season: int | tuple[int, ...] = 1) -> np.ndarray:
+    """A linear forecast with the future covariates, after the LEAR model of day-ahead prices
+    (Lago et al. 2021): one ridge regression per step (penalty by generalised cross-validation,
+    scikit-learn's RidgeCV) on the last :data:`RIDGE_LAGS` seasons of the target, the same steps a
+    week before (with a second season), and the future columns over the forecast, the season
+    before it and the week before it; asinh of median/MAD-standardised values, as LEAR reads
+    prices. ``rows (T + horizon, 1 + K)`` as for :func:`arima_x`. Trained on the origins a
+    season apart at the forecast origin's phase (every origin, with the phase as dummies, where
+    the series hold fewer than :data:`RIDGE_ORIGINS` such)."""
+    from sklearn.linear_model import RidgeCV
+
+    rows = np.asarray(rows, dtype=np.float64)
+    seasons = season if isinstance(season, tuple) else (season,)
+    m = max(seasons[0] if seasons else 1, 1)
+    week = seasons[1] if len(seasons) > 1 and seasons[1] >= horizon else 0
+    rows = rows[-(ridge_span(m, week) + horizon):]
+    T = len(rows) - horizon
+    z = _robust_asinh(rows, T)  # (T + horizon, 1 + K)
+    y, x = z[:, 0], z[:, 1:]
+    lags = RIDGE_LAGS * max(m, 4)
+    first = lags - 1 + week  # the first origin with every input
+    stride = m if (T - 1 - first) // m >= RIDGE_ORIGINS else 1
+    origins = np.arange(T - 1, first - 1, -stride)[::-1]
+    if len(origins) < 3:
+        raise ValueError(f"ridge_x needs {first + 3} points or more, got {T}")
+
+    def inputs(e: int) -> np.ndarray:
+        ahead = slice(e + 1, e + 1 + horizon)
+        before = slice(e + 1 - week, e + 1 + horizon - week)
+        parts = [y[e - lags + 1 : e + 1], x[ahead].ravel(), x[e - m + 1 : e + 1].ravel()]
+        if week:
+            parts += [y[before], x[before].ravel()]
+            parts.append(np.arange(week // m) == ((e + 1) % week) // m)  # the day of the week
+        if stride == 1 and m > 1:
+            parts.append(np.arange(m) == (e + 1) % m)
+        return np.concatenate(parts)
+
+    fitted = origins[origins + horizon < T]
+    X = np.stack([inputs(e) for e in fitted])
+    Y = np.stack([y[e + 1 : e + 1 + horizon] for e in fitted])
+    model = RidgeCV(alphas=np.logspace(-2, 4, 25)).fit(X, Y)
+    out = model.predict(inputs(T - 1)[None])[0]
+    median, scale = _centre(rows[:T, 0])
+    return np.sinh(out) * scale + median
+
+
+def _centre(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The median and the MAD (as a standard deviation; 1 where it is 0) of ``a`` by column."""
+    median = np.median(a, axis=0)
+    mad = np.median(np.abs(a - median), axis=0) / 0.6745
+    return median, np.where(mad > 0, mad, 1.0)
+
+
+def _robust_asinh(rows: np.ndarray, T: int) -> np.ndarray:
+    """asinh of ``rows`` standardised by the median and MAD of their first ``T`` rows."""
+    median, scale = _centre(rows[:T])
+    return np.arcsinh((rows - median) / scale)
+
+
 def mstl(y, horizon: int, seasons: tuple[int, ...]) -> np.ndarray:
     """Several seasons at once: STL's seasonal parts for each of ``seasons`` that the series
     holds twice, ETS without a season on the rest (statsforecast's MSTL), on logs when every
@@ -179,10 +248,13 @@ def varmax(y, horizon: int, order: int = 1) -> np.ndarray:
 UNIVARIATE = {"naive": naive, "seasonal_naive": seasonal_naive, "naive2": naive2, "theta": theta,
               "ets": ets, "sarimax": sarimax, "auto_theta": auto_theta, "auto_ces": auto_ces,
               "auto_arima": auto_arima, "mstl": mstl}
-SEASONS = ("mstl",)  # given every season of the plan, not the first alone
-KNOWN = ("arima_x",)  # given the target and the future covariates, over the forecast too
-NAMES = (*UNIVARIATE, "varmax", *KNOWN)
 CHEAP = ("naive", "seasonal_naive", "naive2")  # no model fitted: always run, never skipped
+SEASONS = ("mstl", "ridge_x")  # given every season of the plan, not the first alone
+# given the target and the future covariates, over the forecast too
+WITH_KNOWN = {"arima_x": arima_x, "ridge_x": ridge_x}
+KNOWN = tuple(WITH_KNOWN)
+WHOLE = (*CHEAP, "ridge_x")  # fitted to the whole series (a model per step needs origins)
+NAMES = (*UNIVARIATE, "varmax", *KNOWN)
 SEASONAL = ("seasonal_naive", "naive2")  # the same as naive without a season
 BUDGET = 300  # seconds the fitted baselines of one evaluation may take, over all series
 SHORT = 2_000  # points: a longer series is fitted in a worker that the budget can stop
@@ -194,8 +266,8 @@ RECENT = 2_000
 
 def fitted_part(name: str, y: np.ndarray) -> np.ndarray:
     """What baseline ``name`` is fitted to: the last :data:`RECENT` points of ``y`` for a
-    fitted model, all of it for the cheap ones."""
-    return y if name in CHEAP else y[-RECENT:]
+    fitted model, all of it for the cheap ones and the ridge (one model per step)."""
+    return y if name in WHOLE else y[-RECENT:]
 
 
 def default_names(panel: Panel, seasons: tuple[int, ...] = (), known: bool = False) -> list[str]:
@@ -206,7 +278,7 @@ def default_names(panel: Panel, seasons: tuple[int, ...] = (), known: bool = Fal
     budget)."""
     names = ["naive", "seasonal_naive", "naive2", "theta", "ets"]
     if known:
-        names.append("arima_x")
+        names += ["arima_x", "ridge_x"]
     if len(seasons) > 1:
         names.append("mstl")
     if panel.single:
@@ -271,7 +343,7 @@ def one(name: str, train: np.ndarray, horizon: int, season: int) -> np.ndarray:
         if name == "varmax":
             return varmax(train, horizon)
         if name in KNOWN:
-            return arima_x(train, horizon, season)[:, None]
+            return WITH_KNOWN[name](train, horizon, season)[:, None]
         return np.column_stack([UNIVARIATE[name](col, horizon, season) for col in train.T])
     except Exception as error:  # statsmodels raises many kinds on short or degenerate data
         if name in ("naive", "seasonal_naive"):

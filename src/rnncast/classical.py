@@ -14,9 +14,9 @@ from rnncast.panel import Panel
 
 log = logging.getLogger(__name__)
 
-COMBINABLE = ("theta", "ets", "naive2", "seasonal_naive", "mstl")
+COMBINABLE = ("theta", "ets", "naive2", "seasonal_naive", "mstl", "ridge_x")
 LABELS = {"theta": "Theta", "ets": "ETS", "naive2": "Naive2", "seasonal_naive": "seasonal naive",
-          "mstl": "MSTL"}
+          "mstl": "MSTL", "ridge_x": "the ridge with the future columns"}
 SAMPLE = 100  # series the recipe's checks before training look at (spread over the panel)
 
 
@@ -45,23 +45,46 @@ def one_forecast(name: str, y: np.ndarray, steps: int, season: int | tuple[int, 
 
 
 def classical_forecasts(panel: Panel, names: tuple[str, ...], steps: int,
-                        season: int | tuple[int, ...], targets: int) -> np.ndarray:
+                        season: int | tuple[int, ...], targets: int,
+                        ahead: np.ndarray | None = None) -> np.ndarray:
     """``(methods, N, steps, targets)``: each method's forecast of each series' target columns
-    from all of its data; NaN where a method cannot forecast a series (too short, no fit)."""
+    from all of its data; NaN where a method cannot forecast a series (too short, no fit).
+    ``ahead (N, steps, K)``: the future covariates over the forecast, for a method that reads
+    them (:data:`~rnncast.baselines.KNOWN`; their past: the panel's last K columns)."""
     out = np.full((len(names), len(panel), steps, targets), np.nan)
     failed = 0
     for k in range(len(panel)):
         rows = panel.rows(k)
         for j in range(targets):
             y = rows[:, j]
-            y = y[np.isfinite(y)]
+            seen = np.isfinite(y)
             for i, name in enumerate(names):
-                out[i, k, :, j] = one_forecast(name, y, steps, season)
+                out[i, k, :, j] = (known_forecast(name, rows[seen], ahead[k], steps, season)
+                                   if name in baselines.KNOWN else
+                                   one_forecast(name, y[seen], steps, season))
         failed += bool(np.isnan(out[:, k]).any())
     if failed:
         log.info("a classical forecast failed for %d series; the network's forecast stands alone "
                  "there", failed)
     return out
+
+
+def known_forecast(name: str, rows: np.ndarray, ahead: np.ndarray, steps: int,
+                   season: int | tuple[int, ...]) -> np.ndarray:
+    """A method with future covariates (:data:`~rnncast.baselines.KNOWN`): its forecast of the
+    first column of ``rows (T, C)`` from it and the last K columns, given their values
+    ``ahead (steps, K)``; NaN where it cannot fit."""
+    seasons = season if isinstance(season, tuple) else (season,)
+    season = seasons if name in baselines.SEASONS else seasons[0] if seasons else 1
+    K = ahead.shape[1]
+    data = np.r_[np.c_[rows[:, :1], rows[:, -K:]], np.c_[np.full(steps, np.nan), ahead]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            forecast = baselines.WITH_KNOWN[name](baselines.fitted_part(name, data), steps, season)
+        except (ValueError, ArithmeticError, np.linalg.LinAlgError, IndexError):
+            return np.full(steps, np.nan)
+    return forecast if np.isfinite(forecast).all() else np.full(steps, np.nan)
 
 
 def classical_check(panel: Panel, horizon: int, season: int, methods: tuple[str, ...] = ("theta",),

@@ -10,6 +10,7 @@ import logging
 import numpy as np
 
 from rnncast import metrics
+from rnncast.baselines import KNOWN
 from rnncast.classical import LABELS, classical_forecasts, spread
 from rnncast.panel import Panel
 from rnncast.plan import Plan, zero_run
@@ -38,31 +39,35 @@ def combined(network: np.ndarray, classical: np.ndarray) -> np.ndarray:
 def classical_for(plan: Plan, panel: Panel, targets: int, steps: int | None = None
                   ) -> np.ndarray | None:
     """The classical forecasts the plan averages in, ``(methods, N, steps, targets)`` (None: it
-    combines none); by default as many steps as a forecast is likely to ask for, which a saved
-    model keeps."""
-    if not plan.combine:
+    combines none, or one that reads the future covariates, known at forecast time only); by
+    default as many steps as a forecast is likely to ask for, which a saved model keeps."""
+    if not plan.combine or set(plan.combine) & set(KNOWN):
         return None
     steps = steps or max(2 * plan.head, 2 * plan.season, 24)
     return classical_forecasts(panel, plan.combine, steps, partners_season(plan), targets)
 
 
 def partners_season(plan: Plan) -> int | tuple[int, ...]:
-    """What the classical partners read: the season, or both seasons when MSTL is one."""
-    return plan.seasons if "mstl" in plan.combine and len(plan.seasons) > 1 else plan.season
+    """What the classical partners read: the season, or both seasons when MSTL or the ridge is
+    one."""
+    two = {"mstl", "ridge_x"} & set(plan.combine) and len(plan.seasons) > 1
+    return plan.seasons if two else plan.season
 
 
 def final(network: np.ndarray, panel: Panel, plan: Plan, stored: np.ndarray | None,
-          loaded: bool) -> np.ndarray:
+          loaded: bool, ahead: np.ndarray | None = None) -> np.ndarray:
     """The network's forecast ``(N, h, F)`` of ``panel`` averaged with the classical ones the
     plan names: those made at fit time (``stored``) where they cover the steps, else new ones
-    (for a loaded model, from the tails it keeps: said)."""
+    (for a loaded model, from the tails it keeps: said); ``ahead``: the future covariates over
+    the forecast (their units), for a partner that reads them."""
     if not plan.combine:
         return network
     if stored is None or stored.shape[2] < network.shape[1]:
         if stored is not None and loaded:
             log.warning("this saved model holds classical forecasts for %d steps; the longer "
                         "forecast combines ones fitted to the stored tails only", stored.shape[2])
-        stored = classical_for(plan, panel, network.shape[2], network.shape[1])
+        stored = classical_forecasts(panel, plan.combine, network.shape[1], partners_season(plan),
+                                     network.shape[2], ahead)
     return combined(network, stored)
 
 
@@ -91,7 +96,9 @@ def judge(plan: Plan, network: np.ndarray, panel: Panel, rows: np.ndarray) -> Pl
     taken = panel.take(rows)
     head = taken.head(plan.validation)
     truth = taken.tail(plan.validation).values.reshape(len(rows), plan.validation, -1)
-    classical = classical_forecasts(head, plan.combine, steps, partners_season(plan), targets)
+    ahead = truth[:, :steps, truth.shape[2] - len(plan.future):] if plan.future else None
+    classical = classical_forecasts(head, plan.combine, steps, partners_season(plan), targets,
+                                    ahead)
     alone, mean = held_out_scores(network, classical, truth[:, :steps, :targets], head,
                                   plan.season)
     drop = alone < (1 - MARGIN) * mean

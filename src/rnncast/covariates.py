@@ -18,11 +18,10 @@ from rnncast.transforms import Transforms
 log = logging.getLogger(__name__)
 
 
-def scaled(plan: Plan, transforms: Transforms, first: int, panel: Panel, future, steps: int,
-           names: tuple[str, str], rows: np.ndarray | None = None) -> np.ndarray | None:
-    """The future covariates over ``steps`` after ``panel``'s series (the fitted series
-    ``rows``, default all) on the model's scale ``(N, steps, K)`` (their columns start at
-    ``first`` in the layout); None for a model without them."""
+def ahead(plan: Plan, panel: Panel, future, steps: int, names: tuple[str, str]
+          ) -> np.ndarray | None:
+    """The future covariates over ``steps`` after ``panel``'s series, in their units ``(N,
+    steps, K)`` (the holidays built from the stamps); None for a model without them."""
     if not plan.future:
         return None
     given = plan.given_future
@@ -30,7 +29,16 @@ def scaled(plan: Plan, transforms: Transforms, first: int, panel: Panel, future,
     if plan.holidays:  # built from the stamps, whatever the user gives
         built = holiday.ahead(panel, steps, plan.holidays)
         values = built if values is None else np.concatenate([values, built], axis=2)
-    rows = np.arange(len(panel)) if rows is None else rows
+    return values
+
+
+def scaled(transforms: Transforms, first: int, values: np.ndarray | None,
+           rows: np.ndarray | None = None) -> np.ndarray | None:
+    """:func:`ahead`'s ``values`` of the fitted series ``rows`` (default all) on the model's
+    scale (their columns start at ``first`` in the layout); None for none."""
+    if values is None:
+        return None
+    rows = np.arange(len(values)) if rows is None else rows
     return transforms.covariates_forward(rows, values, first)
 
 

@@ -274,13 +274,12 @@ class Forecaster:
         if levels:
             intervals.check_levels(levels)
         with threads(self.threads):
-            panel, scaled, ends = self._forecast(steps, y, strategy, future)
+            panel, scaled, ahead = self._forecast(steps, y, strategy, future)
         bands, scaled = scaled if scaled.ndim == 4 else None, forecasting.point(scaled, self.plan)
-        bands = None if bands is None else shifted(bands, self.plan.quantiles,
-                                                        self.plan.quantile_shift)
-        network = self._inverse_all(scaled, ends)  # (B, steps, F), original units
+        bands = None if bands is None else shifted(bands, self.plan.quantiles, self.plan.quantile_shift)
+        network = self._inverse_all(scaled, ends := panel.ends)  # (B, steps, F), original units
         stored = self.classical if y is None else None  # fitted at fit time, for these series
-        values = combination.final(network, panel, self.plan, stored, self.loaded) \
+        values = combination.final(network, panel, self.plan, stored, self.loaded, ahead) \
             if combined else network
         if self.plan.zero_tail:  # a series that has stopped stays stopped
             values = combination.stopped_at_zero(values, panel, self.plan.season)
@@ -299,7 +298,8 @@ class Forecaster:
         return forecasting.frame(panel, values, columns, steps)
 
     def _forecast(self, steps: int, y=None, strategy: str | None = None, future=None):
-        """``(panel, scaled (B, steps, F), ends (B,))``: the forecast on the model's scale."""
+        """``(panel, scaled (B, steps, F), ahead)``: the forecast on the model's scale, the future
+        covariates over it (their units; None without)."""
         if not self.nets:
             raise NotFitted("call fit() before predict()")
         positive("horizon", steps)
@@ -311,12 +311,12 @@ class Forecaster:
         forecasting.say_if_chained(self.plan, steps)
         if self.threads is None:
             torch.set_num_threads(auto_threads(len(panel)))
-        known = covariates.scaled(self.plan, self.transforms, self.channels.known.start, panel,
-                                  future, steps, self.long[:2])  # (N, steps, K) or None
+        ahead = covariates.ahead(self.plan, panel, future, steps, self.long[:2])
+        known = covariates.scaled(self.transforms, self.channels.known.start, ahead)
         scaled = forecasting.forecast_panel(self.nets, panel, self.transforms, self.channels,
                                             self.plan, steps, strategy, self.aggregate, self.device,
                                             future=known)
-        return panel, scaled, panel.ends
+        return panel, scaled, ahead
 
     # -- prediction intervals ------------------------------------------------------------------
     def calibrate(self, y, horizon: int | None = None, origins: int | None = None,
@@ -351,8 +351,8 @@ class Forecaster:
         """The forecast on the model's scale (after log, seasonal adjustment and scaling), and
         where each series' forecast begins: ``(B, steps, F)``, ``(B,)``."""
         with threads(self.threads):
-            _, scaled, ends = self._forecast(steps, y, None, future)
-        return forecasting.point(scaled, self.plan), ends
+            panel, scaled, _ = self._forecast(steps, y, None, future)
+        return forecasting.point(scaled, self.plan), panel.ends
 
     def _inverse_all(self, scaled: np.ndarray, lengths: np.ndarray, rows=slice(None)) -> np.ndarray:
         """``(B, h, F)`` scaled → original units for the series ``rows`` (default all), series

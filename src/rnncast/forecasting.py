@@ -233,8 +233,8 @@ def one_net(model, net: RecurrentNet, steps: int, rows: np.ndarray, drop: int = 
     covariates, if any, from the points dropped."""
     whole = model.panel.take(rows)
     part = whole.head(drop) if drop else whole
-    known = covariates.scaled(model.plan, model.transforms, model.channels.known.start, part,
-                              whole.tail(drop), steps, model.long[:2], rows) if drop else None
+    known = covariates.scaled(model.transforms, model.channels.known.start, covariates.ahead(
+        model.plan, part, whole.tail(drop), steps, model.long[:2]), rows) if drop else None
     was_training = net.training
     out = forecast_panel([net], part, model.transforms, model.channels, model.plan, steps, None,
                          model.aggregate, model.device, rows, known)

@@ -3,24 +3,37 @@ its forecast, judged on the ends of the training series before anything is train
 
 from __future__ import annotations
 
+import numpy as np
+
+from rnncast.baselines import RIDGE_LAGS, RIDGE_ORIGINS
 from rnncast.classical import LABELS, SAMPLE, classical_check
 from rnncast.panel import Panel
 
 CHECK_STEPS = 6  # the fewest steps the classical methods are compared over without a season
 COMBINE_SERIES = 20_000  # most series for an automatic combination (Theta: ~10 ms a series)
 MSTL_SERIES, MSTL_SAMPLE = 200, 20  # MSTL fits take ~0.5 s a series: checked on 20 of at most 200
+RIDGE_SERIES = 200  # most series for the ridge beside future columns (~0.2 s a series a forecast)
 
 
-def auto_combine(panel: Panel, covariates: tuple[str, ...], head: int, season: int,
-                 seasons: tuple[int, ...] = ()) -> tuple[tuple[str, ...], str]:
-    """Average with the classical methods that are worth it: for one target without covariates
-    (a univariate method would dilute what the other columns tell the network), in a panel
+def auto_combine(panel: Panel, past: tuple[str, ...], future: tuple[str, ...], head: int,
+                 season: int, seasons: tuple[int, ...] = ()) -> tuple[tuple[str, ...], str]:
+    """Average with the classical methods that are worth it. Beside future columns, the ridge
+    that reads them (:func:`~rnncast.baselines.ridge_x`) for one target in a small panel of
+    series that hold :data:`RIDGE_ORIGINS` seasons or more (hourly prices, daily demand: where it
+    was measured); the judgement after training may drop it. Otherwise for one target without
+    covariates (a univariate method would dilute what the other columns tell the network), in a panel
     small enough for their fits. Theta joins when it beats the seasonal naive forecast over the
     last ``head`` points of a sample of training series; without a season, where its fits are
     cheap, ETS joins too when it beats Theta there; with two ``seasons`` (daily, hourly data) in
     a small panel, MSTL takes Theta's place where it beats it there. Nothing the network learnt
     decides."""
-    if covariates or panel.values.shape[1] > 1:
+    if future and panel.values.shape[1] == 1 + len(past) + len(future) and season > 1 \
+            and len(panel) <= RIDGE_SERIES and ridge_fits(panel, season, seasons):
+        return ("ridge_x",), (
+            f"combine ridge_x: the mean of the network's forecast and a ridge regression's on the "
+            f"last {RIDGE_LAGS} seasons and the future columns, one per step (as LEAR forecasts "
+            "day-ahead prices), unless the held-out ends say otherwise after training")
+    if past or future or panel.values.shape[1] > 1:
         return (), ("combine none: the network reads other columns too, which a univariate "
                     "method cannot (--combine theta to force)")
     if len(panel) > COMBINE_SERIES:
@@ -47,3 +60,9 @@ def auto_combine(panel: Panel, covariates: tuple[str, ...], head: int, season: i
     names = ["the network's", *(LABELS[name] + "'s" for name in chosen)]
     names = ", ".join(names[:-1]) + " and " + names[-1]
     return chosen, f"combine {','.join(chosen)}: the mean of {names} forecasts; {said}"
+
+
+def ridge_fits(panel: Panel, season: int, seasons: tuple[int, ...]) -> bool:
+    """Whether most series hold :data:`RIDGE_ORIGINS` origins a season apart for the ridge."""
+    need = RIDGE_LAGS * season + (seasons[-1] if seasons else 0) + RIDGE_ORIGINS * season
+    return bool(np.median(panel.lengths) >= need)

@@ -20,6 +20,7 @@ import torch
 from safetensors.torch import load_file, save
 
 from rnncast import files
+from rnncast.baselines import ridge_span
 from rnncast.errors import ModelFileError, SettingError, describe
 from rnncast.intervals import Calibration
 from rnncast.networks import ModelConfig
@@ -55,7 +56,8 @@ def write_model(model, folder: Path, version: str) -> None:
     tensors = {f"member{k}.{name}": p.detach().cpu().contiguous()
                for k, net in enumerate(model.nets) for name, p in net.state_dict().items()}
     # what each series needs to forecast again, and enough of its past to draw beside a forecast
-    tails = panel.tail(max(plan.max_window, 4 * plan.season, 3 * plan.head, 48))
+    ridge = ridge_span(plan.season, plan.second_season) if "ridge_x" in plan.combine else 0
+    tails = panel.tail(max(plan.max_window, 4 * plan.season, 3 * plan.head, 48, ridge))
     tensors["history"] = torch.from_numpy(np.ascontiguousarray(tails.values, dtype=np.float64))
     tensors["tail_lengths"] = torch.from_numpy(tails.lengths.astype(np.int64))
     tensors["ends"] = torch.from_numpy(tails.ends.astype(np.int64))

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 
 import numpy as np
 
+from rnncast.baselines import KNOWN
 from rnncast.classical import median_strength, spread
 from rnncast.errors import DataError, SettingError
 from rnncast.holiday import HOLIDAY
@@ -299,9 +300,12 @@ def resolve(panel: Panel, settings: SeriesConfig, test: int | None = None) -> Pl
             "no log (--scaler asinh, a log for values of both signs, may suit prices with spikes)"))
     combine = settings.combine
     if combine == "auto":
-        combine, reason = auto_combine(panel, (*settings.covariates, *future), head,
+        combine, reason = auto_combine(panel, settings.covariates, future, head,
                                        season, (season, second) if second > 1 else ())
         why.append(reason)
+    elif set(combine) & set(KNOWN) and (not future or targets.shape[1] > 1):
+        raise SettingError("combine ridge_x reads the future columns of one target: give them "
+                           "(--future COL) or combine another method")
     if settings.zero_tail:
         run = zero_run(season)
         stopped = int((panel.trailing_zeros(1) >= run).sum())

@@ -60,8 +60,9 @@ def baseline_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--baselines", type=baseline_names,
                    help=f"comma-separated, from {', '.join(NAMES)} (default: naive, seasonal "
                         "naive, Naive2, Theta and ETS with its form chosen per series; MSTL where "
-                        "the data have two seasons; arima_x, ARIMA with the future covariates, where "
-                        "the model reads some; SARIMAX, or VARMAX, for a single series)")
+                        "the data have two seasons; arima_x and ridge_x, ARIMA and a LEAR-style "
+                        "ridge with the future covariates, where the model reads some; SARIMAX, "
+                        "or VARMAX, for a single series)")
     p.add_argument("--baseline-budget", type=positive_float, default=BUDGET, metavar="SECONDS",
                    help="the most time a fitted baseline (Theta, ETS, SARIMAX) may take over all "
                         "series, run in parallel; one that would take longer is left out with a note; "
@@ -248,7 +249,8 @@ def model_arguments(p: argparse.ArgumentParser, lists: bool = False,
                         f"series: {', '.join(COMBINABLE)} or none, comma-separated (auto: theta "
                         "where it beats the seasonal naive forecast on the ends of the training "
                         "series, and ETS too, without a season, where it beats Theta; one "
-                        f"target, no covariates, up to {COMBINE_SERIES:,} series)")
+                        f"target, no covariates, up to {COMBINE_SERIES:,} series; with future "
+                        "columns, ridge_x on long series a season apart, judged after training)")
     g.add_argument("--no-zero-tail", action="store_true",
                    help="forecast a series whose last season is all zeros like any other (default: "
                         "zeros, as it has stopped)")
