@@ -6,7 +6,8 @@ origins with the true history up to it, the networks trained once before the fir
 
 - rnncast with its defaults and the asinh scaler (`--scaler asinh`, a log for prices of both
   signs) on the prices alone, and with the day-ahead columns as future covariates
-  (`future=[...]`, `--future COL`);
+  (`future=[...]`, `--future COL`; the recipe averages the network with its ridge partner that
+  reads them, `ridge_x`, unless the held-out ends say otherwise);
 - seasonal naive: the same hour the day before;
 - a LEAR-style lasso (Lago et al. 2021), the published strong baseline for day-ahead prices: per
   hour of the day, scikit-learn's LassoLarsIC (AIC) on the asinh of median/MAD-standardised
@@ -18,6 +19,8 @@ origins with the true history up to it, the networks trained once before the fir
 One JSON line, written to benchmarks/results/epf_seed<N>.json.
 
     python benchmarks/epf.py [--seed N] [--peer-python /path/to/python]
+    python benchmarks/epf.py --quantiles [--seed N]      # the 10-90 band's coverage
+    python benchmarks/epf.py --set window=168 [--seed N] # a trial of one option
 """
 
 from __future__ import annotations
@@ -117,9 +120,10 @@ def peer(python: str, seed: int) -> dict:
     start = time.perf_counter()
     child = subprocess.run([python, __file__, "--peer-child", "--seed", str(seed)],
                            capture_output=True, text=True)
-    if child.returncode:
-        return {"error": child.stderr.strip().splitlines()[-1]}
-    result = json.loads(child.stdout.strip().splitlines()[-1])
+    lines = child.stdout.strip().splitlines()
+    if child.returncode or not lines:
+        return {"error": (child.stderr.strip().splitlines() or ["no output"])[-1]}
+    result = json.loads(lines[-1])
     return {**result, "wall_s": round(time.perf_counter() - start, 1)}
 
 

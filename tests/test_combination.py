@@ -2,6 +2,8 @@
 it (fit, predict, intervals, saving) and the reasons the recipe gives."""
 
 import re
+from dataclasses import replace
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -13,6 +15,7 @@ from rnncast.combination import combined, held_out_scores
 from rnncast.data import as_panel
 from rnncast.errors import SettingError
 from rnncast.settings import SeriesConfig
+from rnncast.transforms import Transforms
 
 FAST = dict(units=8, epochs=15, ensemble=1, patience=5)
 
@@ -273,3 +276,21 @@ def test_the_ridge_is_refused_without_future_columns():
     panel = as_panel(monthly(), (), None)
     with pytest.raises(SettingError, match="combine ridge_x reads the future columns"):
         plan.resolve(panel, SeriesConfig(combine=("ridge_x",)))
+
+
+def test_quantile_levels_are_recalibrated_around_the_combined_forecast():
+    panel = as_panel({"a": np.arange(20.0), "b": 100 + np.arange(20.0)})
+    base = plan.resolve(panel, SeriesConfig(season=4, combine="none", deseasonalize=False))
+    model = SimpleNamespace(panel=panel, transforms=Transforms.fit(panel, "none", False),
+                            plan=replace(base, quantiles=(0.1, 0.5, 0.9),
+                                         combine=("seasonal_naive",)))
+    bands = np.zeros((4, 3, 1, 3))  # origin by origin (8, then 4 points before the ends)
+    bands[..., 0], bands[..., 2] = -1.0, 1.0  # the network: a median of 0, levels at -1 and 1
+    out = combination.moved(model, [bands], np.array([0, 1]), [8, 4], 3)
+    # the mean with seasonal naive (the last 4 values again) moves every level by half of it
+    np.testing.assert_allclose(out[0, :, 0], [[3, 4, 5], [3.5, 4.5, 5.5], [4, 5, 6]])  # a: 8, 9, 10
+    np.testing.assert_allclose(out[3, :, 0, 1], [56, 56.5, 57])  # b from 4 before: 112, 113, 114
+    alone = SimpleNamespace(**{**vars(model), "plan": replace(model.plan, combine=())})
+    members = [bands - 1.0, bands, bands + 5.0]
+    np.testing.assert_array_equal(combination.moved(alone, members, np.array([0, 1]), [8, 4], 3),
+                                  bands)  # no combination: the members' median as it is

@@ -210,7 +210,7 @@ class Forecaster:
             torch.set_num_threads(auto_threads(self.train_config.batch_size or auto_batch(len(first))))
         judge = self.series_config.combine == "auto" and ranks.world == 1  # not a forced one
         held, early, early_q = combination.judged_rows(panel, plan) if judge else None, [], []
-        ends = combination.held_rows(panel, plan) if plan.quantiles and ranks.world == 1 else None
+        ends = combination.quantile_rows(panel, plan) if plan.quantiles and ranks.world == 1 else None
         steps = min(plan.validation, plan.head)  # each early-stopped member's held-out forecast
 
         drops = origins(plan.validation, steps)  # the quantiles': several origins
@@ -227,12 +227,12 @@ class Forecaster:
         if early:
             self.plan = combination.judge(self.plan, forecasting.held_out(self, early, held),
                                           panel, held)
-        if early_q:
-            self.plan = recalibrated(self.plan, early_q, held_truth(
+        if early_q:  # around the forecast the user gets: the combination moves the bands
+            bands = combination.moved(self, early_q, ends, drops, steps)
+            self.plan = recalibrated(self.plan, bands, held_truth(
                 panel, self.transforms, ends, drops, steps, self.n_targets))
-        # as many steps as a forecast is likely to ask for, kept by the process that saves
         self.classical = combination.classical_for(self.plan, panel, self.n_targets) \
-            if ranks.main else None
+            if ranks.main else None  # kept by the process that saves
         return self
 
     def _set_channels(self, panel: Panel, plan: Plan, static: np.ndarray | None = None) -> None:

@@ -41,12 +41,12 @@ def pinball(pred: Tensor, target: Tensor, levels: Tensor) -> Tensor:
     return torch.maximum(levels * error, (levels - 1) * error).mean()
 
 
-def recalibrated(plan, forecasts: list[np.ndarray], truth: np.ndarray):
+def recalibrated(plan, bands: np.ndarray, truth: np.ndarray):
     """``plan`` with each level shifted so that, on held-out ends of the training series, the
     share of points below it is the level (conformalised quantiles, pooled over steps and
-    series): ``forecasts``: each early-stopped member's ``(B, h, F, Q)``, ``truth (B, h, F)``,
-    both on the model's scale. The median is left as it is (the point forecast)."""
-    bands = np.median(np.stack(forecasts), axis=0)
+    series): ``bands``: the forecast's levels ``(B, h, F, Q)`` (the members' median, moved as
+    the combination moves the point), ``truth (B, h, F)``, both on the model's scale. The median
+    is left as it is (the point forecast)."""
     residual = (truth[..., None] - bands).reshape(-1, bands.shape[-1])  # (points, Q)
     ok = np.isfinite(residual).all(axis=1)
     shift = [0.0 if q == MEDIAN else float(np.quantile(residual[ok, j], q))
