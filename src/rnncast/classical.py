@@ -30,15 +30,22 @@ def one_forecast(name: str, y: np.ndarray, steps: int, season: int | tuple[int, 
                  ) -> np.ndarray:
     """One classical method's forecast of ``y`` (1-D, finite); NaN where it cannot fit.
     ``season``: the season, or the seasons (MSTL reads them all, the others the first)."""
-    seasons = season if isinstance(season, tuple) else (season,)
-    season = seasons if name == "mstl" else seasons[0] if seasons else 1
     y = baselines.fitted_part(name, y)
     if len(y) < 4 or np.ptp(y) == 0:  # too little to fit, or a constant: repeat the last value
         return np.full(steps, y[-1] if len(y) else np.nan)
+    return _guarded(getattr(baselines, name), name, y, steps, season)
+
+
+def _guarded(method, name: str, data: np.ndarray, steps: int, season: int | tuple[int, ...]
+             ) -> np.ndarray:
+    """``method(data, steps, season)`` given the season(s) ``name`` reads, quietly; NaN where
+    it cannot fit or gives a value that is not finite."""
+    seasons = season if isinstance(season, tuple) else (season,)
+    season = seasons if name in baselines.SEASONS else seasons[0] if seasons else 1
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            forecast = np.asarray(getattr(baselines, name)(y, steps, season), dtype=np.float64)
+            forecast = np.asarray(method(data, steps, season), dtype=np.float64)
         except (ValueError, ArithmeticError, np.linalg.LinAlgError, IndexError):
             return np.full(steps, np.nan)
     return forecast if np.isfinite(forecast).all() else np.full(steps, np.nan)
@@ -74,17 +81,10 @@ def known_forecast(name: str, rows: np.ndarray, ahead: np.ndarray, steps: int,
     """A method with future covariates (:data:`~rnncast.baselines.KNOWN`): its forecast of the
     first column of ``rows (T, C)`` from it and the last K columns, given their values
     ``ahead (steps, K)``; NaN where it cannot fit."""
-    seasons = season if isinstance(season, tuple) else (season,)
-    season = seasons if name in baselines.SEASONS else seasons[0] if seasons else 1
     K = ahead.shape[1]
     data = np.r_[np.c_[rows[:, :1], rows[:, -K:]], np.c_[np.full(steps, np.nan), ahead]]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            forecast = baselines.WITH_KNOWN[name](baselines.fitted_part(name, data), steps, season)
-        except (ValueError, ArithmeticError, np.linalg.LinAlgError, IndexError):
-            return np.full(steps, np.nan)
-    return forecast if np.isfinite(forecast).all() else np.full(steps, np.nan)
+    return _guarded(baselines.WITH_KNOWN[name], name, baselines.fitted_part(name, data), steps,
+                    season)
 
 
 def classical_check(panel: Panel, horizon: int, season: int, methods: tuple[str, ...] = ("theta",),

@@ -10,10 +10,11 @@ import logging
 import numpy as np
 
 from rnncast import metrics
-from rnncast.baselines import KNOWN
+from rnncast.baselines import KNOWN, SEASONS
 from rnncast.classical import LABELS, classical_forecasts, spread
 from rnncast.panel import Panel
 from rnncast.plan import Plan, zero_run
+from rnncast.quantiles import MEDIAN
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ def classical_for(plan: Plan, panel: Panel, targets: int, steps: int | None = No
 def partners_season(plan: Plan) -> int | tuple[int, ...]:
     """What the classical partners read: the season, or both seasons when MSTL or the ridge is
     one."""
-    two = {"mstl", "ridge_x"} & set(plan.combine) and len(plan.seasons) > 1
+    two = set(SEASONS) & set(plan.combine) and len(plan.seasons) > 1
     return plan.seasons if two else plan.season
 
 
@@ -110,15 +111,19 @@ def moved(model, forecasts: list[np.ndarray], rows: np.ndarray, drops: list[int]
     for i, drop in enumerate(drops):
         history, after = part.head(drop), part.tail(drop).head(drop - steps)
         positions = after.starts[:, None] + np.arange(steps)
-        median = bands[i * B : (i + 1) * B, :, :, plan.quantiles.index(0.5)]
+        median = bands[i * B : (i + 1) * B, :, :, plan.quantiles.index(MEDIAN)]
         network = model.transforms.inverse_all(median, history.ends, rows)
-        ahead = after.values.reshape(B, steps, -1)[..., -len(plan.future):] if plan.future \
-            else None
+        ahead = future_part(after.values.reshape(B, steps, -1), plan)
         both = combined(network, classical_forecasts(history, plan.combine, steps,
                                                      partners_season(plan), F, ahead))
         move = model.transforms.forward_rows(rows, both, positions) - median
         bands[i * B : (i + 1) * B] += np.nan_to_num(move)[..., None]
     return bands
+
+
+def future_part(values: np.ndarray, plan: Plan) -> np.ndarray | None:
+    """The future columns (the layout's last) of ``values (B, steps, C)``; None without."""
+    return values[..., values.shape[2] - len(plan.future):] if plan.future else None
 
 
 def judge(plan: Plan, network: np.ndarray, panel: Panel, rows: np.ndarray) -> Plan:
@@ -130,7 +135,7 @@ def judge(plan: Plan, network: np.ndarray, panel: Panel, rows: np.ndarray) -> Pl
     taken = panel.take(rows)
     head = taken.head(plan.validation)
     truth = taken.tail(plan.validation).values.reshape(len(rows), plan.validation, -1)
-    ahead = truth[:, :steps, truth.shape[2] - len(plan.future):] if plan.future else None
+    ahead = future_part(truth[:, :steps], plan)
     classical = classical_forecasts(head, plan.combine, steps, partners_season(plan), targets,
                                     ahead)
     alone, mean = held_out_scores(network, classical, truth[:, :steps, :targets], head,
