@@ -29,8 +29,13 @@ def test_theta_follows_a_linear_trend_half_way():
     assert forecast[0] == pytest.approx(y[-1] + 1.0, rel=0.05)  # theta=2: half the slope
 
 
+def test_dynamic_optimised_theta_learns_the_whole_slope_that_classical_theta_halves():
+    y = 10 + 2.0 * np.arange(50)
+    np.testing.assert_allclose(baselines.dotm(y, 4, 1), y[-1] + 2.0 * np.arange(1, 5), rtol=1e-3)
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("fn", [baselines.sarimax, baselines.ets, baselines.auto_theta,
+@pytest.mark.parametrize("fn", [baselines.sarimax, baselines.ets, baselines.auto_theta, baselines.dotm,
                                 baselines.auto_ces, baselines.auto_arima])
 def test_fitted_baselines_on_a_seasonal_series(fn):
     t = np.arange(72)

@@ -521,8 +521,8 @@ def test_fit_json_says_the_recipe_choices_and_takes_a_preset(capsys, monthly_csv
     assert code == 0, err
     report = json.loads(out)
     assert report["settings"]["train"]["loss"] == "mae"  # the fast point's
-    assert report["settings"]["plan"]["combine"] == ["theta"]
-    assert any(c.startswith("combine theta:") for c in report["choices"])
+    assert report["settings"]["plan"]["combine"] == ["dotm"]
+    assert any(c.startswith("combine dotm:") for c in report["choices"])
     assert any(c.startswith("deseasonalize on: season 12") for c in report["choices"])
     with pytest.raises(SystemExit) as exit_info:
         main(["fit", str(monthly_csv), "--target", "sales", "--combine", "theta,prophet",

@@ -75,7 +75,7 @@ def test_combine_none_and_unknown_methods():
 def test_recipe_says_why_for_each_automatic_choice(monkeypatch):
     cfg = plan.resolve(as_panel(monthly()), SeriesConfig())
     why = cfg.reasons
-    assert cfg.deseasonalize is True and cfg.scaler == "none" and cfg.combine == ("theta",)
+    assert cfg.deseasonalize is True and cfg.scaler == "none" and cfg.combine == ("dotm",)
     assert cfg.log is True and cfg.windows == (36,)
     assert any(line.startswith("deseasonalize on: season 12 (median seasonal strength") for line in why)
     assert "scaler none: the log and each window's level make series scale-free" in why
@@ -141,15 +141,15 @@ def test_theta_is_combined_only_where_it_beats_the_seasonal_naive_forecast():
     why = cfg.reasons
     assert cfg.combine == ()
     assert any(line.startswith("combine none: on the last 4 points of 1 training series, MASE "
-                               "theta 1.168, seasonal naive 0.921") for line in why)
+                               "dynamic optimised Theta 1.186, seasonal naive 0.921") for line in why)
     y = steps.rows(0)[:, 0]  # the check by hand: MASE of each on the last 4 points
     past, future = y[:-4], y[-4:]
     scale = np.mean(np.abs(past[4:] - past[:-4]))
     naive = np.mean(np.abs(future - past[-4:])) / scale
-    theta = np.mean(np.abs(future - baselines.theta(past, 4, 4))) / scale
-    scores, n = classical_check(steps, 4, 4)
-    assert n == 1 and scores.keys() == {"theta", "seasonal_naive"}
-    np.testing.assert_allclose([scores["theta"], scores["seasonal_naive"]], [theta, naive])
+    theta = np.mean(np.abs(future - baselines.dotm(past, 4, 4))) / scale
+    scores, n = classical_check(steps, 4, 4, (partners.THETA,))
+    assert n == 1 and scores.keys() == {"dotm", "seasonal_naive"}
+    np.testing.assert_allclose([scores["dotm"], scores["seasonal_naive"]], [theta, naive])
 
 
 @pytest.mark.slow
@@ -159,12 +159,13 @@ def test_without_a_season_ets_joins_where_it_beats_theta():
     panel = as_panel([50 + 2 * t + rng.normal(size=60) for _ in range(8)])
     cfg = plan.resolve(panel, SeriesConfig())
     why = cfg.reasons
-    assert cfg.combine == ("theta", "ets")
+    assert cfg.combine == ("dotm", "ets")
     line = next(line for line in why if line.startswith("combine"))
-    assert line.startswith("combine theta,ets: the mean of the network's, Theta's and ETS's "
-                           "forecasts; on the last 6 points of 8 training series, MASE theta")
-    scores, _ = classical_check(panel, 1, 1, ("theta", "ets"))
-    assert scores["ets"] < scores["theta"] < scores["seasonal_naive"]
+    assert line.startswith("combine dotm,ets: the mean of the network's, dynamic optimised "
+                           "Theta's and ETS's forecasts; on the last 6 points of 8 training "
+                           "series, MASE dynamic optimised Theta")
+    scores, _ = classical_check(panel, 1, 1, ("dotm", "ets"))
+    assert scores["ets"] < scores["dotm"] < scores["seasonal_naive"]
 
 
 def test_trailing_zeros_are_counted_per_series_and_column():
@@ -228,8 +229,9 @@ def test_mstl_is_the_partner_of_data_with_two_seasons_where_it_beats_theta():
     assert cfg.seasons == (7, 365) and cfg.combine == ("mstl",), cfg.reasons
     line = next(r for r in cfg.reasons if r.startswith("combine mstl"))
     assert "the mean of the network's and MSTL's forecasts" in line
-    scores = dict(re.findall(r"(theta|mstl|seasonal naive) (\d+\.\d+)", line))
-    assert float(scores["mstl"]) < float(scores["theta"]) < float(scores["seasonal naive"])
+    scores = dict(re.findall(r"(optimised Theta|MSTL|seasonal naive) (\d+\.\d+)", line))
+    assert float(scores["MSTL"]) < float(scores["optimised Theta"]) \
+        < float(scores["seasonal naive"])
     stored = combination.classical_for(cfg, as_panel(y), 1, 30)  # (methods, N, steps, targets)
     assert stored.shape == (1, 1, 30, 1) and np.isfinite(stored).all()
 

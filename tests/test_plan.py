@@ -36,7 +36,7 @@ def test_every_automatic_choice_is_concrete_and_has_its_reason():
     assert p.deseasonalize is True and p.validation == 12 and p.short == "error"
     assert p.season_strength is not None and p.season_strength > 0.5
     assert [r.split(":")[0] for r in p.reasons] == [
-        "window 36", "log on", "deseasonalize on", "scaler none", "combine theta"]
+        "window 36", "log on", "deseasonalize on", "scaler none", "combine dotm"]
 
 
 def test_a_single_series_too_short_to_hold_out_validation_trains_without():

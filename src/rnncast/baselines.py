@@ -81,6 +81,14 @@ def auto_theta(y, horizon: int, season: int = 1) -> np.ndarray:
     return _statsforecast("AutoTheta", y, horizon, season)
 
 
+def dotm(y, horizon: int, season: int = 1) -> np.ndarray:
+    """The dynamic optimised Theta method (Fiorucci et al. 2016): Theta with its theta and
+    smoothing chosen by likelihood, on the seasonally adjusted series; statsforecast's
+    DynamicOptimizedTheta. On M3's development ends more accurate than the classical Theta at
+    every frequency, at a tenth of its cost: the recipe's default partner."""
+    return _statsforecast("DynamicOptimizedTheta", y, horizon, season)
+
+
 def auto_ces(y, horizon: int, season: int = 1) -> np.ndarray:
     """Complex exponential smoothing, its form chosen by AICc (Svetunkov & Kourentzes):
     statsforecast's AutoCES."""
@@ -246,8 +254,8 @@ def varmax(y, horizon: int, order: int = 1) -> np.ndarray:
 # -- running them over many series, within a time budget ---------------------------------------
 # name -> forecast(train (T,), horizon, season) for one column
 UNIVARIATE = {"naive": naive, "seasonal_naive": seasonal_naive, "naive2": naive2, "theta": theta,
-              "ets": ets, "sarimax": sarimax, "auto_theta": auto_theta, "auto_ces": auto_ces,
-              "auto_arima": auto_arima, "mstl": mstl}
+              "ets": ets, "sarimax": sarimax, "auto_theta": auto_theta, "dotm": dotm,
+              "auto_ces": auto_ces, "auto_arima": auto_arima, "mstl": mstl}
 CHEAP = ("naive", "seasonal_naive", "naive2")  # no model fitted: always run, never skipped
 SEASONS = ("mstl", "ridge_x")  # given every season of the plan, not the first alone
 # given the target and the future covariates, over the forecast too

@@ -14,8 +14,9 @@ from rnncast.panel import Panel
 
 log = logging.getLogger(__name__)
 
-COMBINABLE = ("theta", "ets", "naive2", "seasonal_naive", "mstl", "ridge_x")
-LABELS = {"theta": "Theta", "ets": "ETS", "naive2": "Naive2", "seasonal_naive": "seasonal naive",
+COMBINABLE = ("theta", "dotm", "ets", "naive2", "seasonal_naive", "mstl", "ridge_x")
+LABELS = {"theta": "Theta", "dotm": "dynamic optimised Theta", "ets": "ETS", "naive2": "Naive2",
+          "seasonal_naive": "seasonal naive",
           "mstl": "MSTL", "ridge_x": "the ridge with the future columns"}
 SAMPLE = 100  # series the recipe's checks before training look at (spread over the panel)
 
@@ -46,7 +47,9 @@ def _guarded(method, name: str, data: np.ndarray, steps: int, season: int | tupl
         warnings.simplefilter("ignore")
         try:
             forecast = np.asarray(method(data, steps, season), dtype=np.float64)
-        except (ValueError, ArithmeticError, np.linalg.LinAlgError, IndexError):
+        # statsforecast's ETS raises NotImplementedError on series of 4-6 points
+        except (ValueError, ArithmeticError, np.linalg.LinAlgError, IndexError,
+                NotImplementedError):
             return np.full(steps, np.nan)
     return forecast if np.isfinite(forecast).all() else np.full(steps, np.nan)
 

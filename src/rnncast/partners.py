@@ -10,7 +10,11 @@ from rnncast.classical import LABELS, SAMPLE, classical_check
 from rnncast.panel import Panel
 
 CHECK_STEPS = 6  # the fewest steps the classical methods are compared over without a season
-COMBINE_SERIES = 20_000  # most series for an automatic combination (Theta: ~10 ms a series)
+COMBINE_SERIES = 20_000  # most series for an automatic combination (Theta: ~2 ms a series)
+# the Theta that partners the network: statsforecast's dynamic optimised Theta, which on M3's
+# development ends beat the classical Theta alone and in the mean with the network at every
+# frequency, at a fifth to a tenth of its cost (docs/experiments.md)
+THETA = "dotm"
 MSTL_SERIES, MSTL_SAMPLE = 200, 20  # MSTL fits take ~0.5 s a series: checked on 20 of at most 200
 RIDGE_SERIES = 200  # most series for the ridge beside future columns (~0.2 s a series a forecast)
 
@@ -22,7 +26,8 @@ def auto_combine(panel: Panel, past: tuple[str, ...], future: tuple[str, ...], h
     series that hold :data:`RIDGE_ORIGINS` seasons or more (hourly prices, daily demand: where it
     was measured); the judgement after training may drop it. Otherwise for one target without
     covariates (a univariate method would dilute what the other columns tell the network), in a panel
-    small enough for their fits. Theta joins when it beats the seasonal naive forecast over the
+    small enough for their fits. Theta (:data:`THETA`) joins when it beats the seasonal naive
+    forecast over the
     last ``head`` points of a sample of training series; without a season, where its fits are
     cheap, ETS joins too when it beats Theta there; with two ``seasons`` (daily, hourly data) in
     a small panel, MSTL takes Theta's place where it beats it there. Nothing the network learnt
@@ -40,21 +45,22 @@ def auto_combine(panel: Panel, past: tuple[str, ...], future: tuple[str, ...], h
         return (), (f"combine none: {len(panel):,} series are more than the {COMBINE_SERIES:,} "
                     "for which per-series Theta fits stay cheap (--combine theta to force)")
     two = len(seasons) > 1 and len(panel) <= MSTL_SERIES
-    methods = ("theta", "ets") if season <= 1 else ("theta", "mstl") if two else ("theta",)
+    methods = (THETA, "ets") if season <= 1 else (THETA, "mstl") if two else (THETA,)
     # a season is the natural span to compare over; without one, one step says little
     steps = head if season > 1 else max(head, CHECK_STEPS)
     check = classical_check(panel, steps, season, methods, seasons if two else (),
                             MSTL_SAMPLE if two else SAMPLE)
     if check is None:
-        return ("theta",), ("combine theta: the mean of the network's and Theta's forecasts, "
-                            "series by series (the series are too short to check Theta first)")
+        return (THETA,), (f"combine {THETA}: the mean of the network's and the "
+                          f"{LABELS[THETA]}'s forecasts, series by series (the series are too "
+                          "short to check it first)")
     scores, n = check
     said = (f"on the last {steps} points of {n} training series, MASE "
-            + ", ".join(f"{name.replace('_', ' ')} {score:.3f}" for name, score in scores.items()))
-    best = "mstl" if two and scores["mstl"] < scores["theta"] else "theta"
+            + ", ".join(f"{LABELS[name]} {score:.3f}" for name, score in scores.items()))
+    best = "mstl" if two and scores["mstl"] < scores[THETA] else THETA
     chosen = (best,) if scores[best] < scores["seasonal_naive"] else ()
-    if chosen and "ets" in scores and scores["ets"] < scores["theta"]:
-        chosen = ("theta", "ets")
+    if chosen and "ets" in scores and scores["ets"] < scores[THETA]:
+        chosen = (THETA, "ets")
     if not chosen:
         return (), f"combine none: {said} (--combine theta to force)"
     names = ["the network's", *(LABELS[name] + "'s" for name in chosen)]

@@ -246,9 +246,10 @@ def model_arguments(p: argparse.ArgumentParser, lists: bool = False,
                         "data have a season and three cycles of it)")
     g.add_argument("--combine", type=combine_names, default="auto", metavar="METHODS",
                    help="average the network's forecast with these classical ones, series by "
-                        f"series: {', '.join(COMBINABLE)} or none, comma-separated (auto: theta "
-                        "where it beats the seasonal naive forecast on the ends of the training "
-                        "series, and ETS too, without a season, where it beats Theta; one "
+                        f"series: {', '.join(COMBINABLE)} or none, comma-separated (auto: "
+                        "dotm, the dynamic optimised Theta, where it beats the seasonal naive "
+                        "forecast on the ends of the training series, and ETS too, without a "
+                        "season, where it beats Theta; one "
                         f"target, no covariates, up to {COMBINE_SERIES:,} series; with future "
                         "columns, ridge_x on long series a season apart, judged after training)")
     g.add_argument("--no-zero-tail", action="store_true",
