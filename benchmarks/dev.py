@@ -5,8 +5,9 @@ series held out, the network against the classical baselines on the same points.
 chosen on these panels and on M3's training parts only; other public panels are kept aside to
 check that the choices generalise.
 
-One JSON line per panel (series, sMAPE and MASE of the network and of each baseline, the
-network's training seconds, the baselines' seconds, the CPU seconds of the whole command),
+One JSON line per panel (series, sMAPE and MASE of the network and of each baseline, each one's
+first season's MASE and last season's bias, the network's training seconds, the baselines'
+seconds, the CPU seconds of the whole command),
 written to benchmarks/results/dev_<panel>.json.
 
     python benchmarks/dev.py [--panel PBS --panel tourism] [--set ensemble=1 ...] [--seed N]
@@ -73,6 +74,7 @@ def evaluate(name: str, folder: Path, extra: list[str], seed: int) -> dict:
             "skipped": len(report["skipped"]), "test": test, "seed": seed, "settings": extra,
             "network": report["metrics"], "baselines": report["baselines"],
             "better_baselines": report["better_baselines"], "notes": report["baseline_notes"],
+            "season_ends": report["season_ends"], "choices": report["choices"],
             "seconds": report["seconds"], "cpu_s": run["cpu_s"], "wall_s": run["wall_s"],
             "epochs_best": report["epochs_best"]}
 

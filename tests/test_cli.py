@@ -49,6 +49,14 @@ def test_evaluate_json_has_metrics_and_baselines_and_writes_plots(capsys, monthl
     for name in ("metrics.json", "forecast.png", "loss.png", "progress.png"):
         assert (out_dir / name).stat().st_size > 1000 or name == "metrics.json"
     assert json.loads((out_dir / "metrics.json").read_text())["metrics"] == result["metrics"]
+    # how each forecast starts and ends: seasonal naive's by hand (the 12 months before the test)
+    assert set(result["season_ends"]) == {"network", *result["baselines"]}
+    y = pd.read_csv(monthly_csv)["sales"].to_numpy()
+    scale = np.mean(np.abs(y[12:60] - y[:48]))
+    naive = result["season_ends"]["seasonal_naive"]
+    assert naive["first_season_mase"] == pytest.approx(np.mean(np.abs(y[60:] - y[48:60])) / scale)
+    assert naive["last_season_bias"] == pytest.approx(100 * np.mean(y[48:60] - y[60:])
+                                                      / np.mean(y[60:]))
 
 
 @pytest.mark.slow

@@ -134,14 +134,18 @@ def test_counts_with_zeros_get_log1p_and_forecasts_of_at_least_zero(tmp_path):
     np.testing.assert_allclose(Forecaster.load(tmp_path / "m").predict(12), model.predict(12))
 
 
-def test_theta_is_combined_only_where_it_beats_the_seasonal_naive_forecast():
+def test_seasonal_naive_is_the_partner_where_it_beats_theta_on_the_check():
     noise = 0.1 * np.random.default_rng(0).normal(size=120)
     steps = as_panel(np.tile([1.0, 5.0, 2.0, 8.0], 30) + noise)  # the seasonal naive's data
     cfg = plan.resolve(steps, SeriesConfig(season=4))
     why = cfg.reasons
-    assert cfg.combine == ()
-    assert any(line.startswith("combine none: on the last 4 points of 1 training series, MASE "
-                               "dynamic optimised Theta 1.186, seasonal naive 0.921") for line in why)
+    assert cfg.combine == ("seasonal_naive",)
+    assert any(line.startswith("combine seasonal_naive: the mean of the network's and seasonal "
+                               "naive's forecasts; on the last 4 points of 1 training series, "
+                               "MASE dynamic optimised Theta 1.186, seasonal naive 0.921")
+               for line in why)
+    # without a season the naive forecast is never a partner
+    assert "seasonal_naive" not in plan.resolve(steps, SeriesConfig(season=1)).combine
     y = steps.rows(0)[:, 0]  # the check by hand: MASE of each on the last 4 points
     past, future = y[:-4], y[-4:]
     scale = np.mean(np.abs(past[4:] - past[:-4]))
@@ -211,6 +215,34 @@ def test_the_combination_is_dropped_where_the_network_alone_is_clearly_better(mo
                            "held-out points of 1 series the network alone scored MASE")
     assert model.plan.combine == (("theta",) if kept else ())
     assert (model.classical is not None) == kept
+
+
+def test_after_training_the_seasonal_naive_forecast_replaces_theta_where_it_pairs_better(
+        monkeypatch):
+    """Held out: Theta wild, seasonal naive perfect (faked); the plan's Theta gives way, said."""
+    from rnncast import combination
+
+    y = monthly(120)
+    real = combination.classical_forecasts
+    asked = []
+
+    def fake(panel, names, steps, season, targets, ahead=None):
+        if len(panel.rows(0)) == len(y) - 12:  # the held-out judgement
+            asked.append(names)
+            truth = y.to_numpy()[-12:][None, :steps, None]
+            return np.stack([truth + (1e3 if name == "dotm" else 0.0) for name in names])
+        return real(panel, names, steps, season, targets)
+
+    monkeypatch.setattr(combination, "classical_forecasts", fake)
+    monkeypatch.setattr(plan, "auto_combine", lambda *a: (("dotm",), "combine dotm: test"))
+    model = Forecaster(head=12, validation=12, **FAST).fit(y)
+    assert asked == [("dotm", "seasonal_naive")]
+    assert model.plan.combine == ("seasonal_naive",)
+    line = model.choices[-1]
+    assert line.startswith("combine seasonal_naive after training: on the last 12 held-out points "
+                           "of 1 series the network alone scored MASE")
+    assert "its mean with dynamic optimised Theta" in line and "its mean with seasonal naive 0." in line
+    np.testing.assert_allclose(model.classical, real(model.panel, ("seasonal_naive",), 24, 12, 1))
 
 
 def test_a_combination_the_user_asked_for_is_never_judged():

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from rnncast.metrics import mae, mape, mase, rmse, score, smape
+from rnncast.metrics import mae, mape, mase, rmse, score, season_ends, smape
 
 TRUTH, FORECAST = [100.0, 200.0, 400.0], [110.0, 180.0, 400.0]  # errors -10, 20, 0
 
@@ -41,3 +41,14 @@ def test_score_is_all_metrics_and_refuses_mismatched_shapes():
     assert all(math.isnan(v) for v in score(TRUTH, [1.0, np.nan, 2.0], TRUTH).values())
     with pytest.raises(ValueError, match="differ in shape"):
         rmse([1.0, 2.0], [1.0])
+
+
+def test_season_ends_by_hand():
+    insample = np.array([10.0, 20, 12, 22, 14, 24])  # in-sample seasonal naive errors: all 2
+    y = np.array([16.0, 26, 18, 28])
+    yhat = np.array([18.0, 26, 21, 31])  # first season off by 2, 0; last by 3, 3
+    ends = season_ends(y, yhat, insample, 2)
+    assert ends["first_season_mase"] == pytest.approx(1.0 / 2)
+    assert ends["last_season_bias"] == pytest.approx(100 * 3 / 23)
+    with pytest.raises(ValueError, match="season of 2 or more"):
+        season_ends(y, yhat, insample, 1)

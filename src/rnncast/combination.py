@@ -13,6 +13,7 @@ from rnncast import metrics
 from rnncast.baselines import KNOWN, SEASONS
 from rnncast.classical import LABELS, classical_forecasts, spread
 from rnncast.panel import Panel
+from rnncast.partners import THETA
 from rnncast.plan import Plan, zero_run
 from rnncast.quantiles import MEDIAN
 
@@ -127,24 +128,41 @@ def future_part(values: np.ndarray, plan: Plan) -> np.ndarray | None:
 
 
 def judge(plan: Plan, network: np.ndarray, panel: Panel, rows: np.ndarray) -> Plan:
-    """``plan`` without its automatic combination where, on the held-out ends of the series
-    ``rows`` of ``panel``, the early-stopped networks' forecast ``network (S, h, F)`` (original
-    units, from the rows before the last ``plan.validation``) beats the combination by
-    :data:`MARGIN`; with a reason saying which and why."""
+    """``plan`` with the automatic combination that did best on the held-out ends of the series
+    ``rows`` of ``panel`` (:func:`candidates`), or without one where the early-stopped
+    networks' forecast ``network (S, h, F)`` (original units, from the rows before the last
+    ``plan.validation``) beats the best by :data:`MARGIN`; with a reason saying which and why."""
     steps, targets = network.shape[1], network.shape[2]
     taken = panel.take(rows)
     head = taken.head(plan.validation)
     truth = taken.tail(plan.validation).values.reshape(len(rows), plan.validation, -1)
     ahead = future_part(truth[:, :steps], plan)
-    classical = classical_forecasts(head, plan.combine, steps, partners_season(plan), targets,
-                                    ahead)
-    alone, mean = held_out_scores(network, classical, truth[:, :steps, :targets], head,
-                                  plan.season)
-    drop = alone < (1 - MARGIN) * mean
-    said = (f"combine {'none' if drop else 'kept'} after training: on the last {steps} held-out "
-            f"points of {len(rows)} series the network alone scored MASE {alone:.3f}, its mean "
-            f"with {' and '.join(map(LABELS.get, plan.combine))} {mean:.3f}")
-    return plan.with_reason(said, combine=()) if drop else plan.with_reason(said)
+    options = candidates(plan)
+    names = tuple(dict.fromkeys(name for option in options for name in option))
+    classical = classical_forecasts(head, names, steps, partners_season(plan), targets, ahead)
+    scores = {option: held_out_scores(network, classical[[names.index(n) for n in option]],
+                                      truth[:, :steps, :targets], head, plan.season)
+              for option in options}
+    alone = scores[options[0]][0]
+    best = min(options, key=lambda option: scores[option][1])  # a tie keeps the plan's
+    drop = alone < (1 - MARGIN) * scores[best][1]
+    verdict = "none" if drop else "kept" if best == plan.combine else ",".join(best)
+    said = (f"combine {verdict} after training: on the last {steps} held-out points of "
+            f"{len(rows)} series the network alone scored MASE {alone:.3f}, "
+            + ", ".join(f"its mean with {' and '.join(map(LABELS.get, option))} "
+                        f"{scores[option][1]:.3f}" for option in options))
+    return plan.with_reason(said, combine=() if drop else best)
+
+
+def candidates(plan: Plan) -> list[tuple[str, ...]]:
+    """The combinations judged after training, the plan's first: where it chose Theta, MSTL
+    or the seasonal naive forecast before training, the others stand in too: the check before
+    training looks at the classical forecasts alone, what pairs best with the network is seen
+    only after."""
+    seasonal = [(THETA,), ("seasonal_naive",)]
+    if plan.season > 1 and plan.combine in [*seasonal, ("mstl",)]:
+        return [plan.combine, *(option for option in seasonal if option != plan.combine)]
+    return [plan.combine]
 
 
 def held_out_scores(network: np.ndarray, classical: np.ndarray, truth: np.ndarray,

@@ -56,6 +56,8 @@ class Evaluation:
     shown: str | None = None  # the id of the series the plots show (the first scored)
     # how well the bands are calibrated: "quantiles 10-90" and "conformal 80" → coverage, MSIS
     bands: dict[str, dict[str, float]] = field(default_factory=dict)
+    # per model, with a season and a test of one or more: first season's MASE, last one's bias %
+    season_ends: dict[str, dict[str, float]] = field(default_factory=dict)
 
     @property
     def targets(self) -> int:
@@ -230,6 +232,11 @@ def score_forecast(model: Forecaster, history: Panel, truth: Panel, forecast: np
                for name, values in {"network": forecasts, **baseline_forecasts}.items()},
         left_out=left_out,
         shown=None if history.ids is None else history.ids[kept[0]],
+        season_ends={name: _mean_of([metrics.season_ends(t[:, j], f[:, j], tr[:, j], m)
+                                     for t, f, tr in zip(truths, values, trains, strict=True)
+                                     for j in range(F)])
+                     for name, values in {"network": forecasts, **baseline_forecasts}.items()}
+        if 1 < m <= test else {},
     )
     if bands is not None:
         name = f"quantiles {100 * levels[0]:g}-{100 * levels[-1]:g}"

@@ -61,3 +61,17 @@ def score(y, yhat, insample, season: int = 1) -> dict[str, float]:
         return dict.fromkeys(("rmse", "mae", "mape", "smape", "mase"), float("nan"))
     return {"rmse": rmse(y, yhat), "mae": mae(y, yhat), "mape": mape(y, yhat),
             "smape": smape(y, yhat), "mase": mase(y, yhat, insample, season)}
+
+
+def season_ends(y, yhat, insample, season: int) -> dict[str, float]:
+    """How a forecast of at least one ``season`` starts and ends: the MASE of its first season
+    and the mean error of its last one in percent of the truth's mean level there (positive:
+    above the truth). A forecast that carries an old growth forward starts well and drifts."""
+    y, yhat = _pair(y, yhat)
+    if season < 2 or len(y) < season:
+        raise ValueError(f"need a season of 2 or more and a forecast that long, got {season} "
+                         f"and {len(y)} steps")
+    level = np.mean(np.abs(y[-season:]))
+    bias = float(100 * np.mean(yhat[-season:] - y[-season:]) / level) if level > 0 else np.nan
+    return {"first_season_mase": mase(y[:season], yhat[:season], insample, season),
+            "last_season_bias": bias}

@@ -30,8 +30,9 @@ def auto_combine(panel: Panel, past: tuple[str, ...], future: tuple[str, ...], h
     forecast over the
     last ``head`` points of a sample of training series; without a season, where its fits are
     cheap, ETS joins too when it beats Theta there; with two ``seasons`` (daily, hourly data) in
-    a small panel, MSTL takes Theta's place where it beats it there. Nothing the network learnt
-    decides."""
+    a small panel, MSTL takes Theta's place where it beats it there; where the seasonal naive
+    forecast beats them there, it is the partner (long series whose growth changed: the last
+    season says more than a fitted trend). Nothing the network learnt decides."""
     if future and panel.values.shape[1] == 1 + len(past) + len(future) and season > 1 \
             and len(panel) <= RIDGE_SERIES and ridge_fits(panel, season, seasons):
         return ("ridge_x",), (
@@ -58,7 +59,8 @@ def auto_combine(panel: Panel, past: tuple[str, ...], future: tuple[str, ...], h
     said = (f"on the last {steps} points of {n} training series, MASE "
             + ", ".join(f"{LABELS[name]} {score:.3f}" for name, score in scores.items()))
     best = "mstl" if two and scores["mstl"] < scores[THETA] else THETA
-    chosen = (best,) if scores[best] < scores["seasonal_naive"] else ()
+    chosen = (best,) if scores[best] < scores["seasonal_naive"] else \
+        ("seasonal_naive",) if season > 1 else ()
     if chosen and "ets" in scores and scores["ets"] < scores[THETA]:
         chosen = (THETA, "ets")
     if not chosen:

@@ -85,6 +85,7 @@ def result_json(result: Evaluation, test: int) -> dict:
         "epochs_best": [h.best_epoch for h in result.model.histories],
         "window": list(result.model.plan.windows),
         "bands": result.bands,
+        "season_ends": result.season_ends,
     }
 
 
