@@ -150,7 +150,7 @@ def quantile_run(frame: pd.DataFrame, seed: int) -> None:
     start = cpu_seconds()
     model = Forecaster(future=FUTURE, seed=seed, quantiles=(10, 90), **OPTIONS)
     panel = model.layout(frame)
-    parts, bands = [], []
+    parts, bands, conformal = [], [], []
     for fold in crossval.folds(panel, DAYS, H, lambda k: model.unfitted_copy(), H, refit=False,
                                calibrate=True):
         truth = fold.truth.with_columns(["y"]).values.reshape(len(panel), H)
@@ -160,15 +160,14 @@ def quantile_run(frame: pd.DataFrame, seed: int) -> None:
             history = fold.history.with_columns(["y"]).rows(k)
             bands.append(quantiles.interval_scores(truth[k][:, None], q[:, 1:2], q[:, 3:4], 0.8,
                                                    history, H))
-        conformal = evaluation.band_scores(fold.model, fold.history, fold.truth, [80], H)["80"]
-        bands[-len(panel):] = [{**b, "conformal": conformal} for b in bands[-len(panel):]]
+        conformal.append(evaluation.band_scores(fold.model, fold.history, fold.truth, [80],
+                                                H)["80"])
     table = pd.concat(parts, ignore_index=True)
     line = json.dumps({
         "benchmark": "epf_quantiles", "seed": seed, "future": FUTURE, "options": OPTIONS,
         "mae": mae(table, "rnncast"),
-        "quantiles_10_90": {k: float(np.mean([b[k] for b in bands])) for k in ("coverage", "msis")},
-        "conformal_80": {k: float(np.mean([b["conformal"][k] for b in bands[::len(panel)]]))
-                         for k in ("coverage", "msis")},
+        **{name: {k: float(np.mean([b[k] for b in scores])) for k in ("coverage", "msis")}
+           for name, scores in (("quantiles_10_90", bands), ("conformal_80", conformal))},
         "cpu_s": round(cpu_seconds() - start, 1)})
     print(line)
     (RESULTS / f"epf_quantiles_seed{seed}.json").write_text(line + "\n")

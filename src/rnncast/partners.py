@@ -12,8 +12,8 @@ from rnncast.panel import Panel
 CHECK_STEPS = 6  # the fewest steps the classical methods are compared over without a season
 COMBINE_SERIES = 20_000  # most series for an automatic combination (Theta: ~2 ms a series)
 # the Theta that partners the network: statsforecast's dynamic optimised Theta, which on M3's
-# development ends beat the classical Theta alone and in the mean with the network at every
-# frequency, at a fifth to a tenth of its cost (docs/experiments.md)
+# development ends beat the classical Theta alone at every frequency and beside the network on
+# three of four ("other" 0.9% worse), at a fifth to a tenth of its cost (docs/experiments.md)
 THETA = "dotm"
 MSTL_SERIES, MSTL_SAMPLE = 200, 20  # MSTL fits take ~0.5 s a series: checked on 20 of at most 200
 RIDGE_SERIES = 200  # most series for the ridge beside future columns (~0.2 s a series a forecast)
@@ -27,12 +27,11 @@ def auto_combine(panel: Panel, past: tuple[str, ...], future: tuple[str, ...], h
     was measured); the judgement after training may drop it. Otherwise for one target without
     covariates (a univariate method would dilute what the other columns tell the network), in a panel
     small enough for their fits. Theta (:data:`THETA`) joins when it beats the seasonal naive
-    forecast over the
-    last ``head`` points of a sample of training series; without a season, where its fits are
-    cheap, ETS joins too when it beats Theta there; with two ``seasons`` (daily, hourly data) in
-    a small panel, MSTL takes Theta's place where it beats it there; where the seasonal naive
-    forecast beats them there, it is the partner (long series whose growth changed: the last
-    season says more than a fitted trend). Nothing the network learnt decides."""
+    forecast over the last ``head`` points of a sample of training series; without a season,
+    where its fits are cheap, ETS joins too when it beats Theta there; with two ``seasons``
+    (daily, hourly data) in a small panel, MSTL takes Theta's place where it beats it there;
+    where the seasonal naive forecast beats them there, it is the partner. Nothing the network
+    learnt decides; :func:`~rnncast.combination.judge` looks again after training."""
     if future and panel.values.shape[1] == 1 + len(past) + len(future) and season > 1 \
             and len(panel) <= RIDGE_SERIES and ridge_fits(panel, season, seasons):
         return ("ridge_x",), (
