@@ -59,6 +59,20 @@ def test_evaluate_json_has_metrics_and_baselines_and_writes_plots(capsys, monthl
                                                       / np.mean(y[60:]))
 
 
+def test_evaluate_says_how_each_forecast_starts_and_ends_over_two_seasons(capsys, monthly_csv):
+    code, out, err = run(capsys, "evaluate", monthly_csv, "--target", "sales", "--time-col",
+                         "month", "--test", "24", "--baselines", "seasonal_naive", *FAST[:-1])
+    assert code == 0, err
+    line = next(x for x in out.splitlines() if x.startswith("first season's MASE"))
+    y = pd.read_csv(monthly_csv)["sales"].to_numpy()  # seasonal naive repeats months 36-47
+    mase = np.mean(np.abs(y[48:60] - y[36:48])) / np.mean(np.abs(y[12:48] - y[:36]))
+    bias = 100 * np.mean(y[36:48] - y[60:]) / np.mean(y[60:])
+    assert f"seasonal naive {mase:.3g} / {bias:+.1f}%" in line and "network " in line
+    code, out, _ = run(capsys, "evaluate", monthly_csv, "--target", "sales", "--time-col",
+                       "month", "--test", "12", "--baselines", "seasonal_naive", *FAST[:-1])
+    assert code == 0 and "first season's MASE" not in out  # one season: nothing to compare
+
+
 @pytest.mark.slow
 def test_evaluate_table_names_a_better_baseline(capsys, tmp_path):
     path = tmp_path / "steps.csv"  # a pure seasonal pattern: seasonal naive is exact

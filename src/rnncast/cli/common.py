@@ -118,6 +118,14 @@ def bands_line(bands: dict[str, dict[str, float] | None]) -> str:
     return "bands: " + "; ".join(parts)
 
 
+def season_ends_line(ends: dict[str, dict[str, float]]) -> str:
+    """How each forecast starts and ends, in one line: its first season's MASE, its last
+    season's mean error in percent of the truth (a forecast that drifts starts well)."""
+    return "first season's MASE / last season's bias: " + ", ".join(
+        f"{name.replace('_', ' ')} {e['first_season_mase']:.3g} / {e['last_season_bias']:+.1f}%"
+        for name, e in ends.items())
+
+
 def few_ids(ids: list[str] | None) -> str:
     ids = ids or []
     return ", ".join(ids[:3]) + (f" … ({len(ids)} in all)" if len(ids) > 3 else "")

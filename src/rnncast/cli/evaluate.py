@@ -27,6 +27,7 @@ from rnncast.cli.common import (
     result_json,
     say,
     score_table,
+    season_ends_line,
     write_evaluation,
 )
 from rnncast.data import Panel, SeriesData
@@ -98,6 +99,8 @@ def run(args: argparse.Namespace, run: Outputs) -> dict:
     say(args, sentence(result))
     if result.bands:
         say(args, bands_line(result.bands))
+    if result.season_ends and test >= 2 * result.season:
+        say(args, season_ends_line(result.season_ends))
     say(args, choices_text(result.model))
     say(args, stages.line())
     if args.out:
