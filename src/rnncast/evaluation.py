@@ -209,8 +209,8 @@ def score_forecast(model: Forecaster, history: Panel, truth: Panel, forecast: np
                      + " (their cost grows with the length)")
     first_truth, first_train = _frame(truth.series_at(kept[0])), _frame(history.series_at(kept[0]))
     ids = [history.ids[k] for k in kept] if history.ids is not None else kept
-    scores = {name: _scores(truths, values, trains, m)
-              for name, values in {"network": forecasts, **baseline_forecasts}.items()}
+    every = {"network": forecasts, **baseline_forecasts}
+    scores = {name: _scores(truths, values, trains, m) for name, values in every.items()}
     evaluation = Evaluation(
         metrics=_mean_score(scores["network"]),
         baselines={name: _mean_score(scores[name]) for name in baseline_forecasts},
@@ -229,14 +229,13 @@ def score_forecast(model: Forecaster, history: Panel, truth: Panel, forecast: np
         per_target={t: {name: _mean_score([[series[j]] for series in table])
                         for name, table in scores.items()} for j, t in enumerate(targets)},
         units={name: _units(truths, values, trains, m, scores[name])
-               for name, values in {"network": forecasts, **baseline_forecasts}.items()},
+               for name, values in every.items()},
         left_out=left_out,
         shown=None if history.ids is None else history.ids[kept[0]],
         season_ends={name: _mean_of([metrics.season_ends(t[:, j], f[:, j], tr[:, j], m)
                                      for t, f, tr in zip(truths, values, trains, strict=True)
                                      for j in range(F)])
-                     for name, values in {"network": forecasts, **baseline_forecasts}.items()}
-        if 1 < m <= test else {},
+                     for name, values in every.items()} if 1 < m <= test else {},
     )
     if bands is not None:
         name = f"quantiles {100 * levels[0]:g}-{100 * levels[-1]:g}"
