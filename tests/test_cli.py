@@ -543,10 +543,23 @@ def test_fit_json_says_the_recipe_choices_and_takes_a_preset(capsys, monthly_csv
     assert code == 0, err
     report = json.loads(out)
     assert report["settings"]["train"]["loss"] == "mae"  # the fast point's
-    assert report["settings"]["plan"]["combine"] == ["dotm"]
-    assert any(c.startswith("combine dotm:") for c in report["choices"])
+    assert report["settings"]["plan"]["combine"] == []  # the fast point: no classical partner
+    assert not any(c.startswith("combine") for c in report["choices"])
     assert any(c.startswith("deseasonalize on: season 12") for c in report["choices"])
     with pytest.raises(SystemExit) as exit_info:
         main(["fit", str(monthly_csv), "--target", "sales", "--combine", "theta,prophet",
               "--out", str(tmp_path / "n")])
     assert exit_info.value.code == 2 and "unknown method 'prophet'" in capsys.readouterr().err
+
+
+def test_several_targets_fit_as_a_panel_of_columns_and_forecast_side_by_side(
+        capsys, monthly_csv, tmp_path):
+    code, out, err = run(capsys, "fit", monthly_csv, "--target", "sales", "--target", "price",
+                         "--time-col", "month", "--json", "--out", tmp_path / "m", *FAST)
+    assert code == 0, err
+    assert json.loads(out)["settings"]["plan"]["stacked"] == ["sales", "price"]
+    assert run(capsys, "forecast", tmp_path / "m", "--horizon", "4",
+               "--out", tmp_path / "f.csv")[0] == 0
+    forecast = pd.read_csv(tmp_path / "f.csv")
+    assert {"sales", "price"} <= set(forecast.columns) and len(forecast) == 4
+    assert forecast["sales"].mean() > 5 * forecast["price"].mean()  # each in its own units

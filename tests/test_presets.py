@@ -18,7 +18,11 @@ def monthly(n=96):
 def test_presets_are_points_of_the_recipe_that_settings_override():
     fast = Forecaster(preset="fast")
     assert fast.ensemble == 1 and fast.train_config.loss == "mae"
-    assert fast.series_config.window_rule == ((2.0, 12),) and fast.train_config.epochs == 12
+    assert fast.series_config.window_rule == ((1.5, 12),) and fast.train_config.epochs == 5
+    assert fast.train_config.windows_per_epoch == 50_000  # a cost that does not grow with the panel
+    assert fast.series_config.combine == ()  # no classical partner: the network alone
+    assert Forecaster(preset="fast", combine="dotm").series_config.combine == ("dotm",)
+    assert Forecaster().series_config.combine == "auto"
     assert Forecaster().model_config.units == 32  # the recipe's width, every point
     assert Forecaster(preset="fast", units=48).model_config.units == 48  # the user's own stands
     accurate = Forecaster(preset="accurate")
@@ -43,5 +47,5 @@ def test_a_preset_budget_made_for_panels_gives_way_on_little_data():
 
 def test_settings_say_which_names_the_preset_supplied():
     chosen, supplied = presets.settings("fast", {"ensemble": 4})
-    assert chosen["ensemble"] == 4 and chosen["epochs"] == 12 and chosen["loss"] == "mae"
+    assert chosen["ensemble"] == 4 and chosen["epochs"] == 5 and chosen["loss"] == "mae"
     assert "ensemble" not in supplied and {"epochs", "patience", "batch_size"} <= supplied

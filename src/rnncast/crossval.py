@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from rnncast import stacking
 from rnncast.data import Panel, truncate
 from rnncast.errors import DataError
 from rnncast.quantiles import quantile_columns
@@ -48,10 +49,11 @@ def forecast_of(model, history: Panel, steps: int, own_history: bool, truth: Pan
     data it was fitted on with ``own_history``, which a skip policy may have thinned: NaN rows
     for the series it dropped). ``truth``: the rows after ``history``, whose future covariates
     the forecast reads (known ex post)."""
-    if truth is not None and own_history and len(model.panel) < len(history):
+    if truth is not None and own_history and len(model.panel) < len(history) \
+            and not model.plan.stacked:
         truth = truth.take([history.ids.index(key) for key in model.panel.ids])
     frame = model.predict(steps, y=None if own_history else history, future=truth)
-    targets = model.panel.columns[: model.n_targets]
+    targets = stacking.target_names(model.plan, model.panel, model.n_targets)
     targets = [*targets, *quantile_columns(targets, model.plan.quantiles)]  # then the levels
     if history.single:
         frame = frame.to_frame() if isinstance(frame, pd.Series) else frame
@@ -93,11 +95,11 @@ def cross_validation(model, data, h: int, n_windows: int = 1, step_size: int | N
     (the origin's last seen stamp), the forecast (``rnncast``, or ``rnncast-<target>`` for
     several targets; then ``rnncast-q-10`` … with quantiles) and the truth (each target's own
     name)."""
-    panel = model.layout(data)
+    panel = stacking.unstacked(model.layout(data))
     parts = []
     for fold in folds(panel, n_windows, h, lambda k: model.unfitted_copy(), step_size, refit,
                       callback):
-        targets = list(fold.model.panel.columns[: fold.model.n_targets])
+        targets = stacking.target_names(fold.model.plan, fold.model.panel, fold.model.n_targets)
         names = ["rnncast"] if len(targets) == 1 else [f"rnncast-{t}" for t in targets]
         names += [f"rnncast-{c}" for c in quantile_columns(targets, fold.model.plan.quantiles)]
         N = len(fold.history)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from rnncast import crossval, metrics, quantiles
+from rnncast import crossval, metrics, quantiles, stacking
 from rnncast.baselines import BUDGET, CHEAP, KNOWN, NAMES, RECENT, SEASONAL, SEASONS, default_names
 from rnncast.baselines import run as run_baseline
 from rnncast.classical import median_strength, spread
@@ -120,7 +120,7 @@ def holdout(
     8, … (first ensemble member), for the picture of the forecast improving while training.
     """
     stages = stages or Stages()
-    panel = model.layout(data)
+    panel = stacking.unstacked(model.layout(data))  # scored per target
     train, truth = panel.split(test)
     if plan is None:
         with stages("recipe", "choosing the recipe from the training part"):
@@ -165,7 +165,7 @@ def score_forecast(model: Forecaster, history: Panel, truth: Panel, forecast: np
                    stages: Stages | None = None) -> Evaluation:
     """Score ``model``'s ``forecast (N, test, targets)`` of ``truth``'s rows after ``history``
     (NaN rows: series it skipped, left out) and the baselines' forecasts of the same points."""
-    targets = model.panel.columns[: model.n_targets]  # covariates are not scored
+    targets = stacking.target_names(model.plan, model.panel, model.n_targets)  # covariates are not scored
     known = [*targets, *model.plan.future] if len(targets) == 1 and model.plan.future else None
     full = history, truth  # with the future columns, for the baselines that read them
     truth, history = truth.with_columns(targets), history.with_columns(targets)
@@ -363,7 +363,7 @@ def band_scores(model: Forecaster, history: Panel, truth: Panel, levels, season:
     if not levels:
         return out
     frame = model.predict(horizon, y=history, levels=levels, future=truth)
-    targets = model.panel.columns[: model.n_targets]
+    targets = stacking.target_names(model.plan, model.panel, model.n_targets)
     shape = (len(truth), horizon, len(targets))
     truth = truth.with_columns(targets).values.reshape(shape)
     history = history.with_columns(targets)

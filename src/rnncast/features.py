@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from rnncast import stacking
 from rnncast.errors import DataError
 from rnncast.holiday import with_holidays
 from rnncast.panel import Panel
@@ -97,9 +98,14 @@ def targets_first(panel: Panel, covariates: tuple[str, ...]) -> Panel:
 
 def laid_out(panel: Panel, settings: SeriesConfig) -> Panel:
     """``panel``'s columns as a model with ``settings`` reads them: targets, past covariates,
-    future ones (the holidays column, built from the stamps, last)."""
-    panel = targets_first(panel, (*settings.covariates, *settings.future))
-    return with_holidays(panel, settings.holidays) if settings.holidays else panel
+    future ones (the holidays column, built from the stamps, last); several targets without
+    covariates as series of their own (:func:`rnncast.stacking.stack`)."""
+    inputs = (*settings.covariates, *settings.future)
+    panel = targets_first(panel, inputs)
+    panel = with_holidays(panel, settings.holidays) if settings.holidays else panel
+    return stacking.stack(panel, len(panel.columns) - len(inputs) - bool(settings.holidays),
+                          settings.multivariate, bool(inputs or settings.static
+                                                      or settings.holidays))
 
 
 def like(panel: Panel, columns: list[str], phase0: np.ndarray, season: int) -> Panel:

@@ -35,6 +35,7 @@ from rnncast.plan import resolve as resolve_plan
 from rnncast.quantiles import held_truth, levels_of, origins, recalibrated, shifted, with_quantiles
 from rnncast.sampling import training_windows
 from rnncast.settings import SeriesConfig, one_of, positive
+from rnncast.stacking import unstack
 from rnncast.training import EpochInfo, History, TrainConfig, auto_batch, seed_everything
 from rnncast.transforms import Transforms
 from rnncast.version import __version__
@@ -65,10 +66,10 @@ class Forecaster:
         # the series and how they are read (SeriesConfig; "auto": chosen from the data)
         strategy: str = S.strategy, season: int | None = None, scaler: str = S.scaler,
         log: bool | str = S.log, level: bool = S.level, deseasonalize: bool | str = S.deseasonalize,
-        combine: str | tuple[str, ...] = S.combine, short: str | None = None,
+        combine: str | tuple[str, ...] | None = None, short: str | None = None,
         past: list[str] | tuple[str, ...] | None = None, quantiles: tuple[float, ...] = (),
         future: list[str] | tuple[str, ...] | None = None, static: tuple[str, ...] = S.static,
-        calendar: bool = S.calendar, holidays: str | None = None,
+        calendar: bool = S.calendar, holidays: str | None = None, multivariate: str = "auto",
         covariates: list[str] | tuple[str, ...] | None = None,  # the old name of ``past``
         window_rule: tuple[tuple[float, int], ...] | None = None, zero_tail: bool = S.zero_tail,
         validation: int | None = None, refit: bool | None = None,
@@ -76,7 +77,7 @@ class Forecaster:
         epochs: int | None = None, batch_size: int | None = None, lr: float = T.lr,
         loss: str | None = None, patience: int | None = None, clip_norm: float | None = T.clip_norm,
         clip_value: float | None = T.clip_value, spike_guard: float | None = T.spike_guard,
-        windows_per_epoch: int = T.windows_per_epoch, max_windows: int | None = None,
+        windows_per_epoch: int | None = None, max_windows: int | None = None,
         parallel: str = T.parallel,
         # the ensemble, the recipe's named point, where it runs
         ensemble: int | None = None, aggregate: str = "median", seed: int = T.seed,
@@ -94,15 +95,16 @@ class Forecaster:
                                         forget_bias, layer_norm, fused, id_embedding, chrono)
         self.series_config = SeriesConfig(window, head, season, strategy, scaler, log, level,
                                           validation, chosen.get("refit"), deseasonalize, short,
-                                          tuple(past or ()), calendar, combine,
+                                          tuple(past or ()), calendar, chosen["combine"],
                                           chosen["window_rule"], zero_tail, tuple(future or ()),
                                           tuple(static or ()),
-                                          levels_of(quantiles) if quantiles else (), holidays)
+                                          levels_of(quantiles) if quantiles else (), holidays,
+                                          multivariate)
         self.train_config = TrainConfig(
             epochs=chosen["epochs"], batch_size=chosen.get("batch_size"), lr=lr,
             loss=chosen["loss"], patience=chosen["patience"], clip_norm=clip_norm,
             clip_value=clip_value, spike_guard=spike_guard, seed=seed,
-            windows_per_epoch=windows_per_epoch, max_windows=chosen.get("max_windows"),
+            windows_per_epoch=chosen["windows_per_epoch"], max_windows=chosen.get("max_windows"),
             parallel=parallel)
         self.requested_train = self.train_config  # fit may trade a preset's budget (presets.budget)
         self.device = distributed.resolve_device(device)  # auto: CUDA when there is one
@@ -143,11 +145,6 @@ class Forecaster:
     def n_targets(self) -> int:
         """How many columns the model forecasts (known once :meth:`fit` has seen the data)."""
         return self._channels().n_targets
-
-    @property
-    def n_columns(self) -> int:
-        """Targets and covariates: the columns the network reads and levels."""
-        return self._channels().n_columns
 
     def _channels(self) -> Channels:
         if self.channels is None:
@@ -212,7 +209,6 @@ class Forecaster:
         held, early, early_q = combination.judged_rows(panel, plan) if judge else None, [], []
         ends = combination.quantile_rows(panel, plan) if plan.quantiles and ranks.world == 1 else None
         steps = min(plan.validation, plan.head)  # each early-stopped member's held-out forecast
-
         drops = origins(plan.validation, steps)  # the quantiles': several origins
 
         def early_stopped(net: RecurrentNet) -> None:  # forecasts of the held-out ends
@@ -295,6 +291,8 @@ class Forecaster:
                 self.plan.quantiles, list(panel.columns[: self.n_targets]))
         if levels or bands is not None:
             forecasting.check_finite(values, panel.ids)
+        if self.plan.stacked:  # the targets' series side by side again
+            values, panel, columns = unstack(values, panel, columns, self.plan.stacked)
         return forecasting.frame(panel, values, columns, steps)
 
     def _forecast(self, steps: int, y=None, strategy: str | None = None, future=None):

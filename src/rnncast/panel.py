@@ -189,6 +189,7 @@ class Panel:
     ids: list[str] | None = None
     id_name: str = "id"
     starts: np.ndarray | None = None  # (N,) int64; None: all 0
+    stacked: tuple[str, ...] = ()  # the targets whose columns became these series (stacking)
 
     def __post_init__(self) -> None:
         if self.starts is None:

@@ -64,6 +64,7 @@ class Plan:
     quantile_shift: tuple[float, ...] = ()  # per level, on the model's scale (recalibration)
     own_scale: bool = False
     holidays: str | None = None  # the country whose holidays make the last future column
+    stacked: tuple[str, ...] = ()  # several targets learnt as series of their own (stacking)
     reasons: tuple[str, ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
@@ -82,6 +83,7 @@ class Plan:
         object.__setattr__(self, "quantiles", tuple(self.quantiles))
         object.__setattr__(self, "quantile_shift", tuple(float(x) for x in self.quantile_shift))
         object.__setattr__(self, "combine", tuple(self.combine))
+        object.__setattr__(self, "stacked", tuple(self.stacked))
         object.__setattr__(self, "reasons", tuple(self.reasons))
 
     @property
@@ -194,7 +196,8 @@ class Plan:
                             covariates=self.covariates, calendar=self.calendar,
                             combine=self.combine, zero_tail=self.zero_tail,
                             future=self.given_future, static=self.static,
-                            quantiles=self.quantiles, holidays=self.holidays)
+                            quantiles=self.quantiles, holidays=self.holidays,
+                            multivariate="columns" if self.stacked else "joint")
 
 
 def no_level(window):
@@ -250,7 +253,9 @@ def zero_run(season: int) -> int:
 def resolve(panel: Panel, settings: SeriesConfig, test: int | None = None) -> Plan:
     """The plan for ``panel`` (targets first, then covariates) under the user's ``settings``;
     ``test``: the length of a held-out range the plan's model will forecast (evaluation)."""
-    why: list[str] = []
+    why: list[str] = [f"multivariate columns: the targets {', '.join(panel.stacked)} as series of "
+                      "their own, one network for all (--multivariate joint: read together)"
+                      ] if panel.stacked else []
     season = season_of(panel, settings)
     second = panel.second_season if settings.season is None and season == panel.season else 1
     if second > 1:
@@ -323,7 +328,8 @@ def resolve(panel: Panel, settings: SeriesConfig, test: int | None = None) -> Pl
                 covariates=settings.covariates, calendar=settings.calendar, combine=combine,
                 zero_tail=settings.zero_tail, season_strength=strength, second_season=second,
                 future=future, static=settings.static, quantiles=settings.quantiles,
-                own_scale=True, holidays=settings.holidays, reasons=tuple(why))
+                own_scale=True, holidays=settings.holidays, stacked=panel.stacked,
+                reasons=tuple(why))
     validation = settings.validation
     if validation is None:
         validation = max(head, int(np.median(panel.lengths)) // 10)

@@ -43,7 +43,9 @@ class SeriesConfig:
     (None: when an epoch visits every window, see :func:`rnncast.ensemble.train_members`).
     ``combine``: classical methods whose forecasts are averaged with the network's
     (:mod:`rnncast.combination`). ``zero_tail``: a series whose last season (at least 3 points)
-    is all zeros is forecast as zeros. ``"auto"`` settings are chosen by :func:`resolve`.
+    is all zeros is forecast as zeros. ``multivariate``: several targets read ``joint``-ly by
+    one network, or their ``columns`` as series of one panel (:mod:`rnncast.stacking`; auto:
+    columns without covariates). ``"auto"`` settings are chosen by :func:`resolve`.
     """
 
     window: int | tuple[int, ...] | None = None
@@ -66,6 +68,7 @@ class SeriesConfig:
     static: tuple[str, ...] = ()
     quantiles: tuple[float, ...] = ()
     holidays: str | None = None
+    multivariate: str = "auto"
 
     def __post_init__(self) -> None:
         if isinstance(self.window, list | tuple):
@@ -91,6 +94,9 @@ class SeriesConfig:
             raise SettingError("window_rule must list (seasons > 0, at least >= 1) pairs")
         if self.combine != "auto":
             object.__setattr__(self, "combine", combine_names(self.combine))
+        if self.multivariate not in ("auto", "joint", "columns"):
+            raise SettingError("multivariate must be 'auto', 'joint' or 'columns', got "
+                               f"{self.multivariate!r}")
         if self.deseasonalize not in (True, False, "auto"):
             raise SettingError("deseasonalize must be True, False or 'auto', got "
                                f"{self.deseasonalize!r}")

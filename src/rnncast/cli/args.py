@@ -244,14 +244,18 @@ def model_arguments(p: argparse.ArgumentParser, lists: bool = False,
                    help="divide by classical multiplicative seasonal indices first, each positive "
                         "series whose season passes a 90%% autocorrelation test (auto: when the "
                         "data have a season and three cycles of it)")
-    g.add_argument("--combine", type=combine_names, default="auto", metavar="METHODS",
+    g.add_argument("--combine", type=combine_names, metavar="METHODS",
                    help="average the network's forecast with these classical ones, series by "
                         f"series: {', '.join(COMBINABLE)} or none, comma-separated (auto: "
                         "dotm, the dynamic optimised Theta, where it beats the seasonal naive "
                         "forecast on the ends of the training series, and ETS too, without a "
                         "season, where it beats Theta; one "
                         f"target, no covariates, up to {COMBINE_SERIES:,} series; with future "
-                        "columns, ridge_x on long series a season apart, judged after training)")
+                        "columns, ridge_x on long series a season apart, judged after training; "
+                        "--preset fast: none)")
+    g.add_argument("--multivariate", choices=["auto", "joint", "columns"], default="auto",
+                   help="several targets: one network reads them 'joint'-ly, or their 'columns' "
+                        "become series of one panel (auto: columns, joint with covariates)")
     g.add_argument("--no-zero-tail", action="store_true",
                    help="forecast a series whose last season is all zeros like any other (default: "
                         "zeros, as it has stopped)")
@@ -302,9 +306,10 @@ def model_arguments(p: argparse.ArgumentParser, lists: bool = False,
     t.add_argument("--spike-guard", type=nonnegative_float, default=T.spike_guard, metavar="X",
                    help="skip a step whose gradient norm tops X times the recent median (0: off; "
                         "off, a GPU need not wait for each step's norm)")
-    t.add_argument("--epoch-windows", type=positive_int, default=T.windows_per_epoch, metavar="N",
+    t.add_argument("--epoch-windows", type=positive_int, metavar="N",
                    help="an epoch visits every training window when there are at most N, else N "
-                        "drawn at random (training time follows N, not the size of the data)")
+                        "drawn at random (training time follows N, not the size of the data; "
+                        f"default: {T.windows_per_epoch:,}, or the preset's)")
     t.add_argument("--max-windows", type=positive_int, default=T.max_windows, metavar="N",
                    help="the most windows one network's training visits over all its epochs "
                         "(default: ten passes over the data, from 100,000 to 1,500,000: the "
@@ -345,7 +350,7 @@ def forecaster_from(args: argparse.Namespace) -> Forecaster:
         deseasonalize={"auto": "auto", "yes": True, "no": False}[args.deseasonalize],
         combine=args.combine, preset=args.preset, zero_tail=not args.no_zero_tail,
         short=args.short, past=args.covariate, future=args.future, static=args.static,
-        quantiles=args.quantiles or (), holidays=args.holidays,
+        quantiles=args.quantiles or (), holidays=args.holidays, multivariate=args.multivariate,
         calendar=args.calendar, id_embedding=args.id_embedding,
         validation=args.validation, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
         loss=args.loss, patience=args.patience, clip_norm=args.clip_norm,

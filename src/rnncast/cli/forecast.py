@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from rnncast import plots
+from rnncast import plots, stacking
 from rnncast.cli.args import (
     HelpFormatter,
     device_argument,
@@ -65,7 +65,7 @@ def run(args: argparse.Namespace, run: Outputs) -> dict:
     table, picture = run.file(args.out), run.file(png, "--out (its plot)")
     model = Forecaster.load(args.model, args.device)
     model.threads = args.threads
-    panel = model.panel
+    panel = stacking.unstacked(model.panel, model.plan.stacked)  # the data as the user gave it
     first = panel.series_at(0)
     time_col = first.index.name if first.index is not None else None
     history = None
