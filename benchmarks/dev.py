@@ -36,6 +36,9 @@ PANELS = {
     "us_employment": ("us_employment.csv", "Month", "month", ["Series_ID"], "Employed", 24),
     # Australian production from 1956, its six columns as six series (two end early)
     "aus_production": ("aus_production.csv", "Quarter", "quarter", None, None, 8),
+    # four of its columns as one multivariate series (issue #25: below seasonal naive and VARMAX)
+    "aus_production_wide": ("aus_production.csv", "Quarter", "quarter", None,
+                            ["Beer", "Gas", "Electricity", "Cement"], 8),
     # hourly electricity prices of France and Belgium (fpppy), the prices alone: the last week
     "EPF": ("EPF_FR_BE.csv", "ds", "hour", ["unique_id"], "y", 168),
 }
@@ -62,13 +65,28 @@ def long_frame(name: str) -> pd.DataFrame:
     return frame.dropna(subset=["y"]).reset_index(drop=True)
 
 
+def wide_frame(name: str) -> pd.DataFrame:
+    """The columns of a wide panel as one multivariate series (``ds`` and the targets; the
+    quarters where every one is known)."""
+    file, time, _, _, targets, _ = PANELS[name]
+    raw = pd.read_csv(files("tsdata") / "fpp3" / file)
+    ds = pd.PeriodIndex(raw[time].str.replace(" ", ""), freq="Q").to_timestamp()
+    return raw[targets].assign(ds=ds)[["ds", *targets]].dropna()
+
+
 def evaluate(name: str, folder: Path, extra: list[str], seed: int) -> dict:
     data = folder / f"{name}.csv"
-    long_frame(name).to_csv(data, index=False)
+    targets = PANELS[name][4]
+    if isinstance(targets, list):  # one multivariate series
+        wide_frame(name).to_csv(data, index=False)
+        columns = [x for t in targets for x in ("--target", t)]
+    else:
+        long_frame(name).to_csv(data, index=False)
+        columns = ["--id-col", "id", "--target", "y"]
     test = PANELS[name][5]
-    run = measured([sys.executable, "-m", "rnncast", "evaluate", str(data), "--id-col", "id",
-                    "--time-col", "ds", "--target", "y", "--test", str(test), "--json",
-                    "--quiet", "--seed", str(seed), *extra])
+    run = measured([sys.executable, "-m", "rnncast", "evaluate", str(data), "--time-col", "ds",
+                    *columns, "--test", str(test), "--json", "--quiet", "--seed", str(seed),
+                    *extra])
     report = json.loads(run["stdout"])
     return {"benchmark": "dev", "panel": name, "series": report["series"],
             "skipped": len(report["skipped"]), "test": test, "seed": seed, "settings": extra,
@@ -76,7 +94,7 @@ def evaluate(name: str, folder: Path, extra: list[str], seed: int) -> dict:
             "better_baselines": report["better_baselines"], "notes": report["baseline_notes"],
             "season_ends": report["season_ends"], "choices": report["choices"],
             "seconds": report["seconds"], "cpu_s": run["cpu_s"], "wall_s": run["wall_s"],
-            "epochs_best": report["epochs_best"]}
+            "epochs_best": report["epochs_best"], "per_target": report.get("per_target")}
 
 
 def main() -> None:

@@ -83,3 +83,13 @@ def test_a_multivariate_model_learns_its_columns_as_a_panel_and_forecasts_them_w
     joint = Forecaster(**TINY, multivariate="joint").fit(data)
     assert joint.plan.stacked == () and joint.n_targets == 2
     assert list(joint.predict(6).columns) == ["a", "b"]
+
+
+def test_cross_validation_of_stacked_targets_keeps_the_users_ids_and_columns():
+    frame = two_series()
+    folds = Forecaster(**TINY).cross_validation(frame, h=2, n_windows=2, id_col="id",
+                                                time_col="ds", target_col=["a", "b"])
+    assert list(folds.columns) == ["id", "ds", "cutoff", "rnncast-a", "rnncast-b", "a", "b"]
+    assert sorted(set(folds["id"])) == ["x", "y"] and len(folds) == 2 * 2 * 2
+    last = folds[(folds["id"] == "y")].iloc[-1]
+    assert last["b"] == frame[frame["id"] == "y"]["b"].iloc[-1]  # the truth, unstacked
