@@ -23,6 +23,8 @@ def test_presets_are_points_of_the_recipe_that_settings_override():
     assert fast.series_config.combine == ()  # no classical partner: the network alone
     assert Forecaster(preset="fast", combine="dotm").series_config.combine == ("dotm",)
     assert Forecaster().series_config.combine == "auto"
+    assert Forecaster().train_config.windows_per_epoch == 200_000  # the default's, not fast's
+    assert Forecaster(preset="fast", windows_per_epoch=9).train_config.windows_per_epoch == 9
     assert Forecaster().model_config.units == 32  # the recipe's width, every point
     assert Forecaster(preset="fast", units=48).model_config.units == 48  # the user's own stands
     accurate = Forecaster(preset="accurate")
