@@ -11,6 +11,7 @@ from rnncast.holiday import HOLIDAY, country_of
 from rnncast.scaling import LOG1P, SCALERS
 
 STRATEGIES = ("direct", "recursive", "stateful")
+MULTIVARIATE = ("auto", "joint", "columns")  # several targets: see rnncast.stacking
 SHORT = ("error", "pad", "skip")
 MAX_STEPS = 10_000  # window, head, season
 # Input lengths as (seasons, at least): one member each, in turn.
@@ -94,8 +95,8 @@ class SeriesConfig:
             raise SettingError("window_rule must list (seasons > 0, at least >= 1) pairs")
         if self.combine != "auto":
             object.__setattr__(self, "combine", combine_names(self.combine))
-        if self.multivariate not in ("auto", "joint", "columns"):
-            raise SettingError("multivariate must be 'auto', 'joint' or 'columns', got "
+        if self.multivariate not in MULTIVARIATE:
+            raise SettingError(f"multivariate must be one of {MULTIVARIATE}, got "
                                f"{self.multivariate!r}")
         if self.deseasonalize not in (True, False, "auto"):
             raise SettingError("deseasonalize must be True, False or 'auto', got "

@@ -15,7 +15,6 @@ import numpy as np
 from rnncast.errors import SettingError
 from rnncast.panel import Panel
 
-MODES = ("auto", "joint", "columns")
 VALUE = "value"  # the one column of a stacked panel
 SEP = "/"  # a stacked series' name: the series', this, the target's
 

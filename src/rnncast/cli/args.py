@@ -19,7 +19,7 @@ from rnncast.networks import ModelConfig
 from rnncast.partners import COMBINE_SERIES
 from rnncast.presets import ENSEMBLE, PRESETS
 from rnncast.scaling import SCALERS
-from rnncast.settings import SHORT, STRATEGIES, SeriesConfig
+from rnncast.settings import MULTIVARIATE, SHORT, STRATEGIES, SeriesConfig
 from rnncast.timeindex import FILLS, TIME_ZONES, TimeConfig
 from rnncast.training import LOSSES, TrainConfig
 
@@ -253,7 +253,7 @@ def model_arguments(p: argparse.ArgumentParser, lists: bool = False,
                         f"target, no covariates, up to {COMBINE_SERIES:,} series; with future "
                         "columns, ridge_x on long series a season apart, judged after training; "
                         "--preset fast: none)")
-    g.add_argument("--multivariate", choices=["auto", "joint", "columns"], default="auto",
+    g.add_argument("--multivariate", choices=MULTIVARIATE, default="auto",
                    help="several targets: one network reads them 'joint'-ly, or their 'columns' "
                         "become series of one panel (auto: columns, joint with covariates)")
     g.add_argument("--no-zero-tail", action="store_true",
