@@ -39,6 +39,21 @@ def test_every_automatic_choice_is_concrete_and_has_its_reason():
         "window 36", "log on", "deseasonalize on", "scaler none", "combine dotm"]
 
 
+def test_members_of_a_long_history_are_not_refitted_unless_asked():
+    index = lambda n: pd.date_range("1950-01-01", periods=n, freq="MS")  # noqa: E731
+    short = resolve(as_panel(pd.Series(monthly(300), index=index(300))), SeriesConfig())
+    assert short.refit is None and short.validation == 30  # 25 seasons: the refit stays
+    long = as_panel(pd.Series(monthly(301), index=index(301)))
+    p = resolve(long, SeriesConfig())
+    assert p.refit is False and p.validation == 30
+    assert p.reasons[-1].startswith("refit off: the median series holds 301 points, over 25 seas")
+    yearly = as_panel(pd.Series(monthly(301), index=pd.date_range("1700", periods=301, freq="YS")))
+    assert resolve(yearly, SeriesConfig()).refit is None  # no season: kept (not measured)
+    hourly = as_panel(pd.Series(monthly(24 * 30), index=pd.date_range("2020", periods=720, freq="h")))
+    assert resolve(hourly, SeriesConfig(season=24)).refit is None  # long seasons keep it (EPF)
+    assert resolve(long, SeriesConfig(refit=True)).refit is True  # the user's wins
+
+
 def test_a_single_series_too_short_to_hold_out_validation_trains_without():
     p = resolve(as_panel(np.arange(1.0, 41.0)), SeriesConfig(window=30, head=5))
     assert p.validation == 0

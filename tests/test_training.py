@@ -176,3 +176,43 @@ def test_weights_grown_past_any_sane_size_are_a_diverged_training_not_a_model():
         train(model, X, Y, TrainConfig(epochs=1, lr=1e-5))
     with pytest.raises(ValueError, match="lr = 1e\\+30 is over the limit of 10"):
         TrainConfig(lr=1e30)
+
+
+def test_one_flat_buffer_trains_bit_for_bit_as_one_tensor_per_weight(monkeypatch):
+    """The optimizer steps one buffer behind all weights (gradients.flatten): the same numbers
+    as stepping each weight's tensor, clipping and the spike guard included; afterwards each
+    weight owns its storage again and holds no gradient."""
+    from rnncast import gradients
+
+    X, Y = data()
+    config = TrainConfig(epochs=6, batch_size=16, lr=0.05, clip_norm=0.5, weight_decay=1e-3)
+    flat, each = net(seed=2), net(seed=2)
+    history = train(flat, X, Y, config)
+    assert history.clipped_steps > 0
+    monkeypatch.setattr(gradients, "flatten", lambda net: None)
+    train(each, X, Y, config)
+    for p, q in zip(flat.parameters(), each.parameters(), strict=True):
+        assert torch.equal(p, q)
+        assert p.grad is None
+    pointers = {p.untyped_storage().data_ptr() for p in flat.parameters()}
+    assert len(pointers) == len(list(flat.parameters()))
+
+
+def test_flatten_makes_the_weights_views_of_one_buffer_and_unflatten_undoes_it():
+    from rnncast.gradients import flatten, unflatten
+
+    model = net()
+    before = [p.detach().clone() for p in model.parameters()]
+    whole, grads = flatten(model)
+    assert whole.numel() == sum(b.numel() for b in before) == grads.numel()
+    with torch.no_grad():
+        whole.add_(1.0)  # moves every weight through its view
+    for p, b in zip(model.parameters(), before, strict=True):
+        assert torch.equal(p, b + 1.0)
+    torch.nn.functional.mse_loss(model(data()[0]), data()[1]).backward()
+    assert grads.abs().sum() > 0  # backward added into the one buffer
+    unflatten(model)
+    with torch.no_grad():
+        whole.zero_()
+    for p, b in zip(model.parameters(), before, strict=True):
+        assert torch.equal(p, b + 1.0) and p.grad is None

@@ -51,3 +51,42 @@ def clip(net: nn.Module, grads: list[Tensor], norm: float, clip_value: float | N
         nn.utils.clip_grads_with_norm_(net.parameters(), clip_norm, torch.tensor(norm))
         clipped = 1
     return clipped
+
+
+def flatten(net: nn.Module) -> tuple[nn.Parameter, Tensor] | None:
+    """All of ``net``'s weights and gradients as views of one buffer each, so the optimizer
+    updates one tensor a step instead of one per weight (a fifth of a small network's step on
+    the CPU). Each element's arithmetic is unchanged: the same numbers, bit for bit. None when
+    the weights differ in dtype or device."""
+    params = [p for p in net.parameters() if p.requires_grad]
+    if not params or len({(p.dtype, p.device) for p in params}) > 1:
+        return None
+    values = params[0].new_empty(sum(p.numel() for p in params))
+    at = 0
+    with torch.no_grad():
+        for p in params:
+            values[at : at + p.numel()].copy_(p.reshape(-1))
+            p.data = values[at : at + p.numel()].view_as(p)
+            at += p.numel()
+    whole = nn.Parameter(values)
+    whole.grad = torch.zeros_like(values)
+    regrad(net, whole.grad)
+    return whole, whole.grad
+
+
+def regrad(net: nn.Module, grads: Tensor) -> None:
+    """Point each weight's gradient of a :func:`flatten`-ed ``net`` at its part of ``grads``
+    again (after something set them to None, as ``zero_grad`` does); backward adds into them."""
+    at = 0
+    for p in net.parameters():
+        if p.requires_grad:
+            p.grad = grads[at : at + p.numel()].view_as(p)
+            at += p.numel()
+
+
+def unflatten(net: nn.Module) -> None:
+    """Give each weight of a :func:`flatten`-ed ``net`` its own storage again, without gradients."""
+    with torch.no_grad():
+        for p in net.parameters():
+            p.data = p.data.clone()
+            p.grad = None

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from rnncast import distributed
+from rnncast import distributed, gradients
 from rnncast.errors import DataError, SettingError, TrainingDiverged, bounded
 from rnncast.gradients import SpikeGuard, clip
 from rnncast.history import EpochInfo, History
@@ -171,6 +171,7 @@ class Loop:
     best: float = math.inf
     bad_epochs: int = 0
     best_state: dict[str, Tensor] | None = None
+    grads: Tensor | None = None  # one buffer behind every weight's gradient (gradients.flatten)
 
 
 class Saver(Protocol):
@@ -203,24 +204,35 @@ def train(
     torch.distributed group (``ranks``, default: the running one) each rank takes its share of
     every batch (DistributedDataParallel).
     Raises :class:`TrainingDiverged` when the loss becomes NaN or infinite, or a weight grows past
-    :data:`MAX_WEIGHT` (a model that would forecast nonsense is never returned).
-    """
+    :data:`MAX_WEIGHT` (a model that would forecast nonsense is never returned)."""
     data = _batches(X, Y)
     if not len(data):
         raise DataError("nothing to train on: no series holds a window and the steps after it; "
                         "use a shorter window or head")
     validation = None if validation is None else _batches(validation)
     loss_fn = net.loss_fn if getattr(net, "levels", ()) else LOSSES[config.loss]
-    optimizer = OPTIMIZERS[config.optimizer](net.parameters(), lr=config.lr,
-                                             weight_decay=config.weight_decay)
+    ranks = ranks or distributed.group()
+    flat = gradients.flatten(net) if ranks.world == 1 and _device(net).type == "cpu" else None
+    optimizer = OPTIMIZERS[config.optimizer]([flat[0]] if flat else net.parameters(), lr=config.lr,
+                                             weight_decay=config.weight_decay)  # flat: one step
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-        optimizer, factor=config.lr_decay, patience=max(1, config.patience // 4)
-    )
+        optimizer, factor=config.lr_decay, patience=max(1, config.patience // 4))
     loop = Loop(net, optimizer, scheduler, np.random.default_rng(config.seed),
-                SpikeGuard(config.spike_guard))
+                SpikeGuard(config.spike_guard), grads=None if flat is None else flat[1])
+    try:
+        return _run(loop, data, validation, loss_fn, config, callback, epochs, saver, ranks)
+    finally:
+        if flat is not None:
+            gradients.unflatten(net)
+
+
+def _run(loop: Loop, data: Batches, validation: Batches | None, loss_fn: Callable,
+         config: TrainConfig, callback: Callable[[EpochInfo], None] | None, epochs: int | None,
+         saver: Saver | None, ranks: distributed.Group) -> History:
+    """:func:`train`'s epochs, from a resumed state when ``saver`` holds one."""
+    net = loop.net
     if saver is not None and saver.restore(loop):
         log.info("resumed after epoch %d", loop.epoch)
-    ranks = ranks or distributed.group()
     model = ranks.wrap(net)
     n = len(data)
     batch_size = config.batch_size or auto_batch(n)
@@ -244,7 +256,7 @@ def train(
         if validation is not None:
             val = evaluate_loss(net, validation, None, loss_fn, ranks=ranks)
         monitored = val if val is not None else history.loss[-1]
-        scheduler.step(monitored)
+        loop.scheduler.step(monitored)
         if val is not None:
             history.val_loss.append(val)
         if monitored < loop.best - 1e-12:
@@ -262,6 +274,8 @@ def train(
         if callback is not None:
             callback(EpochInfo(epoch, history.loss[-1], val, history.seconds, net, limit=limit,
                                left=limit - epoch))
+            if loop.grads is not None:  # the callback may have dropped the gradients' views
+                gradients.regrad(net, loop.grads)
     if loop.best_state is not None:
         net.load_state_dict(loop.best_state)
     net.eval()
@@ -300,7 +314,10 @@ def _epoch(model: nn.Module, data: Batches, order: Tensor, batch_size: int, loss
             mine = batch[:1]
         xb, yb = data.take(mine)
         loss = loss_fn(model(xb), yb)
-        loop.optimizer.zero_grad(set_to_none=True)
+        if loop.grads is not None:
+            loop.grads.zero_()  # the flat buffer the weights' gradients are views of
+        else:
+            loop.optimizer.zero_grad(set_to_none=True)
         # DistributedDataParallel averages the ranks' gradients: weigh each by its share so the
         # step is that of the whole batch in one process.
         (loss * (size * ranks.world / len(batch)) if ranks.world > 1 else loss).backward()
@@ -352,10 +369,8 @@ def _check_finite(value: float, epoch: int, history: History, ranks: distributed
     any."""
     (bad,) = ranks.sum([float(not math.isfinite(value))], device)
     if bad:
-        error = TrainingDiverged(
-            f"training diverged at epoch {epoch}: the loss became {value}; "
-            "lower the learning rate or turn on gradient clipping"
-        )
+        error = TrainingDiverged(f"training diverged at epoch {epoch}: the loss became {value}; "
+                                 "lower the learning rate or turn on gradient clipping")
         error.history = history  # what happened up to here
         raise error
 
