@@ -563,3 +563,22 @@ def test_several_targets_fit_as_a_panel_of_columns_and_forecast_side_by_side(
     forecast = pd.read_csv(tmp_path / "f.csv")
     assert {"sales", "price"} <= set(forecast.columns) and len(forecast) == 4
     assert forecast["sales"].mean() > 5 * forecast["price"].mean()  # each in its own units
+
+
+def test_long_monthly_series_are_not_refitted_unless_asked(capsys, tmp_path):
+    t = np.arange(312)  # 26 years: over 25 seasons
+    frame = pd.DataFrame({"month": pd.date_range("1990-01-01", periods=312, freq="MS"),
+                          "sales": 100 + t + 10 * np.sin(2 * np.pi * t / 12)})
+    frame.to_csv(tmp_path / "long.csv", index=False)
+    plans = {}
+    for refit in ("auto", "yes"):
+        model_dir = tmp_path / refit
+        code, _, err = run(capsys, "fit", tmp_path / "long.csv", "--target", "sales", "--time-col",
+                           "month", "--out", model_dir, "--refit", refit, *FAST)
+        assert code == 0, err
+        plans[refit] = json.loads((model_dir / "config.json").read_text())["plan"]
+    assert plans["auto"]["refit"] is False
+    assert any(r.startswith("refit off: the median series holds 312 points") for r in
+               plans["auto"]["reasons"])
+    assert plans["yes"]["refit"] is True
+    assert not any(r.startswith("refit off") for r in plans["yes"]["reasons"])
