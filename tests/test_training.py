@@ -203,7 +203,8 @@ def test_flatten_makes_the_weights_views_of_one_buffer_and_unflatten_undoes_it()
 
     model = net()
     before = [p.detach().clone() for p in model.parameters()]
-    whole, grads = flatten(model)
+    whole = flatten(model)
+    grads = whole.grad
     assert whole.numel() == sum(b.numel() for b in before) == grads.numel()
     with torch.no_grad():
         whole.add_(1.0)  # moves every weight through its view

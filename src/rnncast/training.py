@@ -213,12 +213,12 @@ def train(
     loss_fn = net.loss_fn if getattr(net, "levels", ()) else LOSSES[config.loss]
     ranks = ranks or distributed.group()
     flat = gradients.flatten(net) if ranks.world == 1 and _device(net).type == "cpu" else None
-    optimizer = OPTIMIZERS[config.optimizer]([flat[0]] if flat else net.parameters(), lr=config.lr,
+    optimizer = OPTIMIZERS[config.optimizer]([flat] if flat is not None else net.parameters(), lr=config.lr,
                                              weight_decay=config.weight_decay)  # flat: one step
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
         optimizer, factor=config.lr_decay, patience=max(1, config.patience // 4))
     loop = Loop(net, optimizer, scheduler, np.random.default_rng(config.seed),
-                SpikeGuard(config.spike_guard), grads=None if flat is None else flat[1])
+                SpikeGuard(config.spike_guard), grads=None if flat is None else flat.grad)
     try:
         return _run(loop, data, validation, loss_fn, config, callback, epochs, saver, ranks)
     finally:
