@@ -574,7 +574,7 @@ def test_long_monthly_series_are_not_refitted_unless_asked(capsys, tmp_path):
     for refit in ("auto", "yes"):
         model_dir = tmp_path / refit
         code, _, err = run(capsys, "fit", tmp_path / "long.csv", "--target", "sales", "--time-col",
-                           "month", "--out", model_dir, "--refit", refit, *FAST)
+                           "month", "--out", model_dir, "--refit-members", refit, *FAST)
         assert code == 0, err
         plans[refit] = json.loads((model_dir / "config.json").read_text())["plan"]
     assert plans["auto"]["refit"] is False

@@ -294,7 +294,7 @@ def model_arguments(p: argparse.ArgumentParser, lists: bool = False,
                         "accurate (five networks taking input lengths of 1.5, 2 and 3 "
                         "seasons in turn, each refitted on all the data); auto: five networks of one "
                         "input length (options given here win)")
-    t.add_argument("--refit", choices=("auto", "yes", "no"), default="auto",
+    t.add_argument("--refit-members", choices=("auto", "yes", "no"), default="auto",
                    help="train each network again on all windows, held-out end included, for "
                         "the epochs early stopping chose (auto: yes, except when an epoch samples "
                         "the windows and on long monthly or quarterly series, over 25 seasons; "
@@ -362,7 +362,7 @@ def forecaster_from(args: argparse.Namespace) -> Forecaster:
         loss=args.loss, patience=args.patience, clip_norm=args.clip_norm,
         spike_guard=args.spike_guard or None,
         ensemble=args.ensemble, seed=args.seed, threads=args.threads,
-        refit={"auto": None, "yes": True, "no": False}[args.refit],
+        refit={"auto": None, "yes": True, "no": False}[args.refit_members],
         windows_per_epoch=args.epoch_windows, max_windows=args.max_windows, device=args.device,
         parallel=getattr(args, "parallel", TrainConfig.parallel),  # fit alone trains in several processes
     )
