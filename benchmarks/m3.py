@@ -77,7 +77,7 @@ def score_all(forecasts: list[np.ndarray], series, season: int) -> dict:
     }
 
 
-WEIGHTS = (0.25, 0.4, 0.5, 0.6, 0.67, 0.75, 0.85)  # the network's, in the combination sweep
+WEIGHTS = (0.25, 0.33, 0.4, 0.5, 0.6, 0.67, 0.75, 0.85)  # the network's, in the combination sweep
 CLASSICAL = ("naive2", "seasonal_naive", "theta", "ets")  # --methods: any of baselines.UNIVARIATE
 
 
@@ -210,8 +210,10 @@ def main() -> None:
     methods = len(model.plan.combine)
     if methods:  # how the network's weight against the classical mean would have scored
         mean = [((1 + methods) * f - a) / methods for f, a in zip(forecasts, alone, strict=True)]
-        sweep = {"network_weight": {f"{w:g}": score_all([w * a + (1 - w) * m for a, m in zip(
-            alone, mean, strict=True)], series, season)["smape"] for w in WEIGHTS}}
+        weighted = {f"{w:g}": score_all([w * a + (1 - w) * m for a, m in zip(
+            alone, mean, strict=True)], series, season) for w in WEIGHTS}
+        sweep = {f"network_weight{tag}": {w: s[measure] for w, s in weighted.items()}
+                 for tag, measure in (("", "smape"), ("_mase", "mase"))}
     intervals = {}
     if levels:
         banded = model.predict(horizon, levels=levels)

@@ -47,11 +47,19 @@ def test_members_of_a_long_history_are_not_refitted_unless_asked():
     p = resolve(long, SeriesConfig())
     assert p.refit is False and p.validation == 30
     assert p.reasons[-1].startswith("refit off: the median series holds 301 points, over 25 seas")
-    yearly = as_panel(pd.Series(monthly(301), index=pd.date_range("1700", periods=301, freq="YS")))
-    assert resolve(yearly, SeriesConfig()).refit is None  # no season: kept (not measured)
     hourly = as_panel(pd.Series(monthly(24 * 30), index=pd.date_range("2020", periods=720, freq="h")))
     assert resolve(hourly, SeriesConfig(season=24)).refit is None  # long seasons keep it (EPF)
     assert resolve(long, SeriesConfig(refit=True)).refit is True  # the user's wins
+
+
+def test_members_of_series_without_a_season_are_not_refitted_unless_asked():
+    yearly = as_panel(pd.Series(monthly(20), index=pd.date_range("1990", periods=20, freq="YS")))
+    p = resolve(yearly, SeriesConfig())
+    assert p.season == 1 and p.refit is False
+    assert p.reasons[-1].startswith("refit off: no season")
+    assert resolve(yearly, SeriesConfig(refit=True)).refit is True
+    seasonal = as_panel(pd.Series(monthly(96), index=pd.date_range("2000", periods=96, freq="MS")))
+    assert resolve(seasonal, SeriesConfig()).refit is None  # short seasonal data keep it
 
 
 def test_a_single_series_too_short_to_hold_out_validation_trains_without():

@@ -297,7 +297,8 @@ def model_arguments(p: argparse.ArgumentParser, lists: bool = False,
     t.add_argument("--refit-members", choices=("auto", "yes", "no"), default="auto",
                    help="train each network again on all windows, held-out end included, for "
                         "the epochs early stopping chose (auto: yes, except when an epoch samples "
-                        "the windows and on long monthly or quarterly series, over 25 seasons; "
+                        "the windows, on long monthly or quarterly series, over 25 seasons, and "
+                        "on series without a season; "
                         "the preset's where it names one)")
     t.add_argument("--epochs", type=positive_int,
                    help=f"maximum epochs (default: {T.epochs}, or the preset's)")
