@@ -17,6 +17,7 @@ from safetensors import safe_open
 
 from rnncast import Forecaster
 from rnncast.cli import main
+from rnncast.errors import ModelFileError
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "OMP_NUM_THREADS": "1"}
@@ -136,6 +137,20 @@ def test_a_resume_with_other_data_or_settings_is_refused(tmp_path, data, capsys)
     assert main([*argv, "--resume", str(ck)]) == 1
     err = capsys.readouterr().err
     assert "member0-train.safetensors is damaged" in err and len(err.splitlines()) == 1
+
+
+def test_checkpoints_of_another_format_are_refused_by_name(tmp_path):
+    """Checkpoints written before the optimizer stepped one flat tensor (format 1, no version in
+    the marker) were read as damaged; they are refused as another version's, in one line."""
+    folder = tmp_path / "ck"
+    small_fit(folder)
+    marker = folder / "checkpoints.json"
+    held = json.loads(marker.read_text())
+    assert held["version"] == 2
+    del held["version"]
+    marker.write_text(json.dumps(held))
+    with pytest.raises(ModelFileError, match="checkpoint format 1, this one reads 2"):
+        small_fit(folder, resume=True)
 
 
 def small_fit(folder: Path, resume: bool = False) -> Forecaster:

@@ -28,6 +28,8 @@ from rnncast.training import History, Loop
 
 MARKER = "checkpoints.json"  # what a checkpoint folder holds and for which run
 FORMAT = "rnncast-checkpoints"
+# 2: the optimizer steps one flat tensor (gradients.flatten), so version 1's state cannot resume
+VERSION = 2
 
 
 def fingerprint(settings: dict, arrays: Iterable[np.ndarray]) -> str:
@@ -62,6 +64,12 @@ class Checkpoints:
                 held = json.loads(marker.read_text())
             except (OSError, ValueError) as error:
                 raise ModelFileError(f"--resume {folder}: unreadable {MARKER} ({error})") from None
+            version = held.get("version", 1) if isinstance(held, dict) else None
+            if version != VERSION:
+                raise ModelFileError(f"--resume {folder}: those checkpoints were written by "
+                                     f"another rnncast version (checkpoint format {version}, "
+                                     f"this one reads {VERSION}); start afresh with "
+                                     "--checkpoint-dir and a new folder")
             if held.get("fingerprint") != fingerprint:
                 raise ModelFileError(f"--resume {folder}: those checkpoints are of a fit with other "
                                  "data or settings; rerun with the same ones, or start afresh "
@@ -72,7 +80,7 @@ class Checkpoints:
             raise OutputError(f"--checkpoint-dir {folder}: {what}")
         if not resume:
             folder.mkdir(parents=True, exist_ok=True)
-            text = json.dumps({"format": FORMAT, "fingerprint": fingerprint})
+            text = json.dumps({"format": FORMAT, "version": VERSION, "fingerprint": fingerprint})
             atomic_write(marker, lambda tmp: tmp.write_text(text))
         clean_leftovers(folder)  # the half-written checkpoints of a killed run
         return cls(folder, fingerprint, write)
