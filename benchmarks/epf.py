@@ -21,6 +21,10 @@ One JSON line, written to benchmarks/results/epf_seed<N>.json.
     python benchmarks/epf.py [--seed N] [--peer-python /path/to/python]
     python benchmarks/epf.py --quantiles [--seed N]      # quantile and conformal bands
     python benchmarks/epf.py --set window=168 [--seed N] # a trial of one option
+    python benchmarks/epf.py --quantiles --pseudo        # the same, a week earlier
+
+`--pseudo` drops each market's last week first, so the protocol's test week is the week before
+the real one, inside the training part: a pseudo-test for choices that must not see the test.
 """
 
 from __future__ import annotations
@@ -141,7 +145,13 @@ def peer_child(seed: int) -> None:
     print(json.dumps({"mae": mae(table.reset_index(), "LSTM"), "cpu_s": cpu_seconds() - start}))
 
 
-def quantile_run(frame: pd.DataFrame, seed: int) -> None:
+def pseudo(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` without each market's last week: the protocol then tests the week before."""
+    keep = frame.groupby("unique_id").cumcount(ascending=False) >= H * DAYS
+    return frame[keep].reset_index(drop=True)
+
+
+def quantile_run(frame: pd.DataFrame, seed: int, tag: str = "") -> None:
     """The network with quantiles 10, 50, 90 and, from the same model, conformal 80% intervals
     calibrated on its training part: both bands' coverage and interval score (MSIS, scaled by
     the same hour yesterday) on the test days, and the median's MAE."""
@@ -164,13 +174,14 @@ def quantile_run(frame: pd.DataFrame, seed: int) -> None:
                                                 H)["80"])
     table = pd.concat(parts, ignore_index=True)
     line = json.dumps({
-        "benchmark": "epf_quantiles", "seed": seed, "future": FUTURE, "options": OPTIONS,
+        "benchmark": "epf_quantiles", "seed": seed, "pseudo": bool(tag), "future": FUTURE,
+        "options": OPTIONS,
         "mae": mae(table, "rnncast"),
         **{name: {k: float(np.mean([b[k] for b in scores])) for k in ("coverage", "msis")}
            for name, scores in (("quantiles_10_90", bands), ("conformal_80", conformal))},
         "cpu_s": round(cpu_seconds() - start, 1)})
     print(line)
-    (RESULTS / f"epf_quantiles_seed{seed}.json").write_text(line + "\n")
+    (RESULTS / f"epf_quantiles{tag}_seed{seed}.json").write_text(line + "\n")
 
 
 def option(text: str) -> tuple[str, object]:
@@ -201,6 +212,9 @@ def main() -> None:
                         help="only rnncast with the future columns and quantiles 10, 50, 90: the "
                              "median's MAE, the 10-90 band's and the conformal 80%% band's "
                              "coverage and interval score")
+    parser.add_argument("--pseudo", action="store_true",
+                        help="with --quantiles: drop each market's last week first (a pseudo-test "
+                             "inside the training part, for choices that must not see the test)")
     parser.add_argument("--set", action="append", default=[], metavar="OPTION=VALUE",
                         help="a Forecaster option for a trial (window=168); only rnncast with "
                              "the future columns runs, written to epf_seed<N>_<option>.json")
@@ -213,7 +227,8 @@ def main() -> None:
         trial(frame, args.seed, dict(option(s) for s in args.set))
         return
     if args.quantiles:
-        quantile_run(frame, args.seed)
+        quantile_run(pseudo(frame) if args.pseudo else frame, args.seed,
+                     "_pseudo" if args.pseudo else "")
         return
     result: dict = {"benchmark": "epf", "seed": args.seed, "protocol":
                     "last 7 days held out; 24 h from each day origin; trained once (refit=False)",

@@ -150,7 +150,8 @@ def test_levels_are_recalibrated_on_the_most_recent_origins_of_the_held_out_ends
     assert origins(12, 12) == [12]  # M3-like ends: one block
     assert origins(0, 0) == []  # nothing held out (validation=0)
     assert origins(40, 12) == [40, 28, 16]  # every head, the last block inside the ends
-    assert origins(1608, 168) == [1440, 1272, 1104, 936, 768, 600, 432, 264]  # EPF: 9 weeks
+    assert origins(1608, 168) == [1440, 1272, 1104, 936, 768, 600, 432, 264]  # 9 weeks hold 8
+    assert origins(1591, 24) == list(range(31 + 24 * 7, 30, -24))  # EPF: its last eight days
     assert len(origins(10_000, 24)) == ORIGINS
     panel = as_panel({"a": np.arange(20.0), "b": 100 + np.arange(20.0)})
     plain = Transforms.fit(panel, "none", False)
