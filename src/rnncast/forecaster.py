@@ -207,10 +207,9 @@ class Forecaster:
             torch.set_num_threads(auto_threads(self.train_config.batch_size or auto_batch(len(first))))
         judge = self.series_config.combine == "auto" and ranks.world == 1  # not a forced one
         held, early, early_q = combination.judged_rows(panel, plan) if judge else None, [], []
+        ends = combination.quantile_rows(panel, plan) if plan.quantiles and ranks.world == 1 else None
         steps = min(plan.validation, plan.head)  # each early-stopped member's held-out forecast
         drops = origins(plan.validation, steps)  # the quantiles': several origins
-        ends = combination.quantile_rows(panel, plan, len(drops)) \
-            if plan.quantiles and ranks.world == 1 else None
 
         def early_stopped(net: RecurrentNet) -> None:  # forecasts of the held-out ends
             if held is not None:
