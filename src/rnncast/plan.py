@@ -339,14 +339,13 @@ def resolve(panel: Panel, settings: SeriesConfig, test: int | None = None) -> Pl
     validation, median = settings.validation, int(np.median(panel.lengths))
     if validation is None:
         validation = max(head, median // 10)
-    if settings.refit is None and 1 < season <= 12 and median > LONG * season:
-        plan = replace(plan, refit=False).with_reason(
-            f"refit off: the median series holds {median} points, over {LONG} seasons; its "
-            "held-out end reaches the network as inputs (long panels: as accurate, cheaper)")
-    elif settings.refit is None and season == 1:
-        plan = replace(plan, refit=False).with_reason(
-            "refit off: no season; the held-out end reaches the network as inputs (yearly data: "
-            "more accurate without, at half the cost)")
+    no_refit = ("no season; the held-out end reaches the network as inputs (yearly data: more "
+                "accurate without, at half the cost)" if season == 1 else
+                f"the median series holds {median} points, over {LONG} seasons; its held-out end "
+                "reaches the network as inputs (long panels: as accurate, cheaper)"
+                if season <= 12 and median > LONG * season else None)
+    if settings.refit is None and no_refit:
+        plan = replace(plan, refit=False).with_reason(f"refit off: {no_refit}")
     if panel.single and validation and plan.pairs_in(int(panel.lengths[0]) - validation,
                                                      plan.max_window) < 2:
         log.warning("series too short to hold out %d validation points; training without",
