@@ -127,6 +127,13 @@ def warm_imports() -> None:
     import torch._dynamo  # noqa: F401
 
 
+def _scored_on(args) -> str:
+    if not args.tuning:
+        return "test parts"
+    back = f", {args.earlier} horizon(s) further back" if args.earlier else ""
+    return f"training-part ends (tuning{back})"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frequency", choices=sorted(SEASON), default="monthly")
@@ -137,6 +144,10 @@ def main() -> None:
     parser.add_argument("--tuning", action="store_true",
                         help="score on the last h points of each training part instead of the "
                              "test part: the protocol for choosing settings without the test data")
+    parser.add_argument("--earlier", type=int, default=0, metavar="K",
+                        help="with --tuning: score K horizons further back (a second development "
+                             "origin); series left with fewer than a horizon and two points "
+                             "before it are dropped")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="override one Forecaster setting (with --tuning), e.g. --set window=24")
     parser.add_argument("--intervals", help="conformal interval levels, e.g. 80,95: calibrates on "
@@ -158,20 +169,25 @@ def main() -> None:
     series = load(args.frequency, args.limit)
     season, horizon = SEASON[args.frequency], int(series[0].h)
     if args.tuning:  # the training parts' ends become the test parts; the real ones are dropped
-        series = [Split(s.sn, s.x[:-horizon], s.x[-horizon:]) for s in series]
+        cut = horizon * (1 + args.earlier)
+        series = [Split(s.sn, s.x[:-cut], s.x[-cut:][:horizon]) for s in series
+                  if len(s.x) >= cut + horizon + 2 or not args.earlier]
+    elif args.earlier:
+        parser.error("--earlier is for --tuning runs")
     elif args.set:
         parser.error("--set is for --tuning runs: settings are never chosen on the test parts")
     if args.baselines:
         methods = tuple(args.methods.split(",")) if args.methods else CLASSICAL
         wall = time.perf_counter()
         result = {"benchmark": "m3_baselines", "frequency": args.frequency,
-                  "scored_on": "training-part ends (tuning)" if args.tuning else "test parts",
+                  "scored_on": _scored_on(args),
                   "series": len(series), "horizon": horizon,
                   **classical(series, horizon, season, os.cpu_count() or 1, methods),
                   "wall_s": time.perf_counter() - wall}
         print(json.dumps(result))
         if not args.limit:
-            tag = ("_tuning" if args.tuning else "") + (f"_{'-'.join(methods)}" if args.methods
+            tag = ("_tuning" if args.tuning else "") + (f"_earlier{args.earlier}" if args.earlier
+                                                        else "") + (f"_{'-'.join(methods)}" if args.methods
                                                          else "")
             (RESULTS / f"m3_{args.frequency}_baselines{tag}.json").write_text(json.dumps(result) + "\n")
         return
@@ -241,7 +257,7 @@ def main() -> None:
 
     result = {
         "benchmark": "m3", "frequency": args.frequency, "preset": args.preset, "seed": args.seed,
-        "scored_on": "training-part ends (tuning)" if args.tuning else "test parts",
+        "scored_on": _scored_on(args),
         "overrides": args.set,
         "series": len(series), "horizon": horizon,
         **score_all(forecasts, series, season),
@@ -272,8 +288,8 @@ def main() -> None:
     print(line)
     if not args.limit:
         RESULTS.mkdir(exist_ok=True)
-        tag = "_tuning" + "".join(f"_{re.sub(r'[^A-Za-z0-9=.-]', '', x)}" for x in args.set) \
-            if args.tuning else ""
+        tag = "_tuning" + (f"_earlier{args.earlier}" if args.earlier else "") + "".join(
+            f"_{re.sub(r'[^A-Za-z0-9=.-]', '', x)}" for x in args.set) if args.tuning else ""
         tag += "_intervals" if levels else ""
         tag += "_quantiles" if model.plan.quantiles else ""
         tag += "_peer" if args.peer_python else ""

@@ -120,7 +120,7 @@ def test_no_automatic_combination_when_other_columns_inform_the_network():
 def test_counts_with_zeros_get_log1p_and_forecasts_of_at_least_zero(tmp_path):
     t = np.arange(96)
     counts = np.round(np.maximum(0, 3 + 3 * np.sin(2 * np.pi * t / 12)))  # zeros every year
-    cfg = plan.resolve(as_panel(counts), SeriesConfig())
+    cfg = plan.resolve(as_panel(counts), SeriesConfig(season=12))
     why = cfg.reasons
     assert cfg.log == "log1p" and cfg.scaler == "none"
     assert "log1p, log(1 + y): values of 0 but none below" in why

@@ -62,6 +62,17 @@ def test_members_of_series_without_a_season_are_not_refitted_unless_asked():
     assert resolve(seasonal, SeriesConfig()).refit is None  # short seasonal data keep it
 
 
+def test_series_without_a_season_are_scaled_by_their_mean_step_unless_told():
+    yearly = as_panel(pd.Series(monthly(20), index=pd.date_range("1990", periods=20, freq="YS")))
+    p = resolve(yearly, SeriesConfig())
+    assert (p.season, p.log, p.scaler) == (1, True, "step")
+    assert any(r.startswith("scaler step: each series' mean step") for r in p.reasons)
+    assert resolve(yearly, SeriesConfig(scaler="none")).scaler == "none"  # the user's wins
+    assert resolve(yearly, SeriesConfig(log=False)).scaler == "standard"  # no log: as before
+    seasonal = as_panel(pd.Series(monthly(96), index=pd.date_range("2000", periods=96, freq="MS")))
+    assert resolve(seasonal, SeriesConfig()).scaler == "none"  # M3 quarterly lost with it
+
+
 def test_a_single_series_too_short_to_hold_out_validation_trains_without():
     p = resolve(as_panel(np.arange(1.0, 41.0)), SeriesConfig(window=30, head=5))
     assert p.validation == 0

@@ -92,3 +92,22 @@ def test_the_asinh_scaler_is_a_log_for_values_of_both_signs():
     back = fitted.inverse_all(rows, np.array([0]), [0])
     np.testing.assert_allclose(back[0, :, 0], prices, rtol=1e-12)
     assert z[4, 0] < 2 * np.log(2 * (250 - median) / mad)  # a spike is compressed like a log
+
+
+def test_the_step_scaler_divides_by_each_series_mean_seasonal_change_by_hand():
+    steady = 100 * 1.01 ** np.arange(30.0)  # grows 1% a step: the log changes by log(1.01)
+    wild = 100 * np.exp(np.tile([0.0, 0.5], 15))  # the log jumps by 0.5 every step
+    flat = np.full(30, 7.0)  # no change at all: held at the floor, not magnified without end
+    panel = as_panel([steady, wild, flat])
+    fitted = Transforms.fit(panel, "step", True, season=2)
+    # changes over a season of 2: 2·log(1.01) for the steady series, 0 for the alternating one
+    np.testing.assert_allclose(fitted.scale[0, 0], 2 * np.log(1.01))
+    one = Transforms.fit(panel, "step", True, season=1)
+    np.testing.assert_allclose(one.scale[:2, 0], [np.log(1.01), 0.5])
+    median = np.median([np.log(1.01), 0.5, 0.0])
+    np.testing.assert_allclose(one.scale[2, 0], transforms.FLOOR * median)
+    np.testing.assert_allclose(one.shift[0, 0], np.log(steady).mean())
+    z = one.forward_panel(panel)
+    np.testing.assert_allclose(np.diff(z[:30, 0]), 1.0)  # one typical step is one unit
+    back = one.inverse_all(z[:30][None], np.array([0]), [0])
+    np.testing.assert_allclose(back[0, :, 0], steady, rtol=1e-12)

@@ -14,8 +14,9 @@ import numpy as np
 
 from rnncast.errors import SettingError
 
-SCALERS = ("standard", "minmax", "none", "asinh")
+SCALERS = ("standard", "minmax", "none", "asinh", "step")
 ASINH = "asinh"  # asinh((y - median) / MAD) per series: a log for data of both signs (prices)
+STEP = "step"  # (y - mean) / mean |y_t - y_(t-m)| per series: one typical (seasonal) step is 1
 LOG1P = "log1p"  # log(1 + y): for data with zeros but none below
 
 
@@ -33,7 +34,7 @@ class Scaler:
     scale: np.ndarray = field(default_factory=lambda: np.ones(0))
 
     def __post_init__(self) -> None:
-        if self.kind not in SCALERS or self.kind == ASINH:
+        if self.kind not in SCALERS[:3]:
             raise SettingError(f"scaler must be one of {SCALERS[:3]}, got {self.kind!r}")
 
     def fit(self, train: np.ndarray) -> Scaler:

@@ -12,9 +12,27 @@ import pandas as pd
 from rnncast.errors import DataError, SettingError
 from rnncast.panel import Panel
 from rnncast.plan import Plan
-from rnncast.scaling import ASINH, LOG1P, SCALERS, seasonal_indices
+from rnncast.scaling import ASINH, LOG1P, SCALERS, STEP, seasonal_indices
 
 ROWS = 1 << 20  # rows divided by their seasonal indices at a time
+FLOOR = 0.1  # the step scaler's least scale, as a share of the median series' step
+
+
+def _mean_step(part: np.ndarray, panel: Panel, season: int) -> np.ndarray:
+    """Each series' mean absolute change over a season (one step without one), ``(N, F)``:
+    MASE's scale; 0 where a series is constant or too short to have one."""
+    lag = max(season, 1)
+    change = np.abs(part[lag:] - part[:-lag])
+    series = np.repeat(np.arange(len(panel)), panel.lengths)
+    same = series[lag:] == series[:-lag]  # both ends of the change in one series
+    total = np.zeros((len(panel), part.shape[1]))
+    np.add.at(total, series[lag:][same], change[same])
+    count = np.bincount(series[lag:][same], minlength=len(panel))[:, None]
+    step = np.where(count > 0, total / np.maximum(count, 1), np.nan)
+    if np.isnan(step).all():
+        return np.zeros_like(step)
+    # a nearly constant series would be magnified beyond the others: a tenth of the median at least
+    return np.nan_to_num(np.maximum(step, FLOOR * np.nanmedian(step, axis=0)))
 
 
 def _blocks(offsets: np.ndarray, rows: int):
@@ -93,6 +111,8 @@ class Transforms:
                 np.subtract(part, centred, out=centred)
                 np.square(centred, out=centred)
                 scale = np.sqrt(np.add.reduceat(centred, first, axis=0) / n)
+            elif how == STEP:
+                shift, scale = np.add.reduceat(part, first, axis=0) / n, _mean_step(part, panel, season)
             else:  # minmax
                 shift = np.minimum.reduceat(part, first, axis=0)
                 scale = np.maximum.reduceat(part, first, axis=0) - shift

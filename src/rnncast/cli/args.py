@@ -231,7 +231,9 @@ def model_arguments(p: argparse.ArgumentParser, lists: bool = False,
     g.add_argument("--layer-norm", action="store_true", help="normalise gate pre-activations")
     g.add_argument("--scaler", choices=[*SCALERS, "auto"], default=S.scaler,
                    help="scaling fitted on the training part (auto: none when a log is taken, as "
-                        "the log and each window's level make series scale-free; asinh of the "
+                        "the log and each window's level make series scale-free, and step for "
+                        "series without a season: each divided by its mean change, so that the "
+                        "loss weighs series as MASE does; asinh of the "
                         "values standardised by median and MAD when some are negative, a log for "
                         "both signs; else standard)")
     g.add_argument("--log", choices=["auto", "yes", "no", "log1p"], default="auto",
