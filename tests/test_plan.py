@@ -66,6 +66,7 @@ def test_series_without_a_season_are_scaled_by_their_mean_step_unless_told():
     yearly = as_panel(pd.Series(monthly(20), index=pd.date_range("1990", periods=20, freq="YS")))
     p = resolve(yearly, SeriesConfig())
     assert (p.season, p.log, p.scaler) == (1, True, "step")
+    assert p.reasons[0] == "window 12: at least 12 (no season)"
     assert any(r.startswith("scaler step: each series' mean step") for r in p.reasons)
     assert resolve(yearly, SeriesConfig(scaler="none")).scaler == "none"  # the user's wins
     assert resolve(yearly, SeriesConfig(log=False)).scaler == "standard"  # no log: as before

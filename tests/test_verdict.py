@@ -81,3 +81,14 @@ def test_the_evaluation_picture_draws_every_baseline_and_a_panel_per_target(monk
     assert [n.replace("_", " ") for n in names] == labels[3:]
     plots.plot_backtest(["network", "naive"], [[1.0, 2.0], [1.5, 2.5]], "unused.png", "mase")
     assert drawn[1].axes[0].get_ylabel() == "MASE"  # it used to say RMSE whatever it showed
+
+
+def test_a_one_step_head_is_named_in_the_singular():
+    class OneStep(Model):
+        plan = Plan(windows=(12,), head=1, season=1)
+
+    network = np.linspace(1, 2, 50)
+    result = evaluation({"network": network, "ets": network - 0.3})  # tips follow a loss
+    result = result.__class__(**{**result.__dict__, "model": OneStep()})
+    text = sentence(result)
+    assert "the network forecasts 1 step at a time, each block reading the one before" in text

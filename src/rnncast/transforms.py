@@ -20,7 +20,8 @@ FLOOR = 0.1  # the step scaler's least scale, as a share of the median series' s
 
 def _mean_step(part: np.ndarray, panel: Panel, season: int) -> np.ndarray:
     """Each series' mean absolute change over a season (one step without one), ``(N, F)``:
-    MASE's scale; 0 where a series is constant or too short to have one."""
+    MASE's scale, at least :data:`FLOOR` times the median series'; 0 for a series too short to
+    have one (then scaled by 1)."""
     lag = max(season, 1)
     change = np.abs(part[lag:] - part[:-lag])
     series = np.repeat(np.arange(len(panel)), panel.lengths)

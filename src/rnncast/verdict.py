@@ -116,8 +116,9 @@ def advice(result: Evaluation) -> str:
                     "(--deseasonalize)")
     steps = len(result.truth)
     if chains_blocks(plan, steps):
-        tips.append(f"the network forecasts {plan.head} steps at a time, each block reading the "
-                    f"one before (--head {steps} forecasts the whole range at once)")
+        tips.append(f"the network forecasts {plan.head} step{'s' if plan.head > 1 else ''} at a "
+                    f"time, each block reading the one before (--head {steps} forecasts the whole "
+                    "range at once)")
     test = f"--test {steps}"
     tips.append(f"to compare settings without tuning on this test range, use `rnncast tune "
                 f"{test}` (it backtests on the data before it) or `rnncast backtest`")
