@@ -10,7 +10,7 @@ from rnncast import Forecaster, classical, partners
 from rnncast.cli import main
 from rnncast.data import as_panel
 from rnncast.errors import DataError
-from rnncast.plan import Plan, head_for, resolve
+from rnncast.plan import NO_SEASON_WINDOW, Plan, head_for, resolve
 from rnncast.settings import SeriesConfig
 
 
@@ -72,6 +72,15 @@ def test_series_without_a_season_are_scaled_by_their_mean_step_unless_told():
     assert resolve(yearly, SeriesConfig(log=False)).scaler == "standard"  # no log: as before
     seasonal = as_panel(pd.Series(monthly(96), index=pd.date_range("2000", periods=96, freq="MS")))
     assert resolve(seasonal, SeriesConfig()).scaler == "none"  # M3 quarterly lost with it
+
+
+def test_a_panel_without_a_season_reads_sixteen_points_unless_told():
+    panel = as_panel({"a": monthly(30), "b": monthly(30, phase=1.0)})  # no dates: no season
+    p = resolve(panel, SeriesConfig())
+    assert p.season == 1 and p.windows == (NO_SEASON_WINDOW,) == (16,)
+    assert p.reasons[0].startswith("window 16: no season")
+    assert resolve(panel, SeriesConfig(window=12)).windows == (12,)  # the user's wins
+    assert resolve(panel, SeriesConfig(window_rule=((1.5, 12),))).windows == (12,)  # a preset's
 
 
 def test_a_single_series_too_short_to_hold_out_validation_trains_without():

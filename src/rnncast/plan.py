@@ -21,8 +21,9 @@ from rnncast.holiday import HOLIDAY
 from rnncast.panel import Panel
 from rnncast.partners import auto_combine
 from rnncast.scaling import ASINH, LOG1P, STEP, first_level, window_level
-from rnncast.settings import SeriesConfig
+from rnncast.settings import WINDOW_RULE, SeriesConfig
 
+NO_SEASON_WINDOW = 16  # the default rule's input length for panels without a season
 LONG = 25  # seasons of history (median series) beyond which members are not refitted by default
 # when the season is 2-12: us_employment (28), aus_livestock (44), aus_production (52) scored as
 # well without the refit; EPF's hourly prices (season 24) lost 3% MAE, so longer seasons keep it.
@@ -274,7 +275,10 @@ def resolve(panel: Panel, settings: SeriesConfig, test: int | None = None) -> Pl
         why.append(f"head {week}: a week of {panel.freq} data forecast at once (the series hold "
                    "eight weeks or more)")
     window = settings.window
-    if window is None:
+    if window is None and season == 1 and settings.window_rule == WINDOW_RULE and not panel.single:
+        window = NO_SEASON_WINDOW
+        why.append(f"window {window}: no season (on M3 yearly's development ends MASE 3.207, 12: 3.220)")
+    elif window is None:
         lengths = tuple(max(round(f * season), m) for f, m in settings.window_rule)
         window = lengths[0] if len(lengths) == 1 else lengths
         rule = ", ".join(f"{f:g} seasons of {season}, at least {m}" if season > 1 else

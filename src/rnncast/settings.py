@@ -23,7 +23,8 @@ class SeriesConfig:
     """How series become training pairs and back, as the user asks for it.
 
     ``window``: input length, or several (ensemble members take them in turn); None: from
-    ``window_rule``, (seasons, at least) pairs (default: three seasons, at least 12).
+    ``window_rule``, (seasons, at least) pairs (default: three seasons, at least 12; 16 for a
+    panel without a season).
     ``head``: steps the network is trained to forecast from one window (the direct head's
     width; None: one season, or the test range when shorter).
     ``validation``: points at the end of each training series held out for early stopping

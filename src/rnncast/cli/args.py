@@ -211,7 +211,8 @@ def model_arguments(p: argparse.ArgumentParser, lists: bool = False,
                        help="recurrent cell (gru: the textbook equations; gru_torch: PyTorch's "
                             "variant, fused)")
         g.add_argument("--window", type=positive_int,
-                       help="input length (default: three seasons, at least 12; the preset's)")
+                       help="input length (default: three seasons, at least 12, and 16 for a panel "
+                            "without a season; the preset's)")
     g.add_argument("--head", *(["--horizon"] if horizon_is_head else []), type=positive_int,
                    dest="head",
                    help="steps the network forecasts at once; longer forecasts go block by block "
