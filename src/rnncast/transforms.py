@@ -26,9 +26,10 @@ def _mean_step(part: np.ndarray, panel: Panel, season: int) -> np.ndarray:
     change = np.abs(part[lag:] - part[:-lag])
     series = np.repeat(np.arange(len(panel)), panel.lengths)
     same = series[lag:] == series[:-lag]  # both ends of the change in one series
-    total = np.zeros((len(panel), part.shape[1]))
-    np.add.at(total, series[lag:][same], change[same])
-    count = np.bincount(series[lag:][same], minlength=len(panel))[:, None]
+    owner, change = series[lag:][same], change[same]
+    total = np.stack([np.bincount(owner, change[:, j], len(panel))
+                      for j in range(part.shape[1])], 1)
+    count = np.bincount(owner, minlength=len(panel))[:, None]
     step = np.where(count > 0, total / np.maximum(count, 1), np.nan)
     if np.isnan(step).all():
         return np.zeros_like(step)
