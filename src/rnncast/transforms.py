@@ -18,18 +18,15 @@ ROWS = 1 << 20  # rows divided by their seasonal indices at a time
 FLOOR = 0.1  # the step scaler's least scale, as a share of the median series' step
 
 
-def _mean_step(part: np.ndarray, panel: Panel, season: int) -> np.ndarray:
-    """Each series' mean absolute change over a season (one step without one), ``(N, F)``:
-    MASE's scale, at least :data:`FLOOR` times the median series'; 0 for a series too short to
-    have one (then scaled by 1)."""
+def _mean_step(part: np.ndarray, series: np.ndarray, N: int, season: int) -> np.ndarray:
+    """Each of the ``N`` series' mean absolute change over a season (one step without one) in
+    ``part`` (its rows belong to ``series``), ``(N, F)``: MASE's scale, at least :data:`FLOOR`
+    times the median series'; 0 for a series too short to have one (then scaled by 1)."""
     lag = max(season, 1)
-    change = np.abs(part[lag:] - part[:-lag])
-    series = np.repeat(np.arange(len(panel)), panel.lengths)
     same = series[lag:] == series[:-lag]  # both ends of the change in one series
-    owner, change = series[lag:][same], change[same]
-    total = np.stack([np.bincount(owner, change[:, j], len(panel))
-                      for j in range(part.shape[1])], 1)
-    count = np.bincount(owner, minlength=len(panel))[:, None]
+    owner, change = series[lag:][same], np.abs(part[lag:] - part[:-lag])[same]
+    total = np.stack([np.bincount(owner, change[:, j], N) for j in range(part.shape[1])], 1)
+    count = np.bincount(owner, minlength=N)[:, None]
     step = np.where(count > 0, total / np.maximum(count, 1), np.nan)
     if np.isnan(step).all():
         return np.zeros_like(step)
@@ -100,21 +97,23 @@ class Transforms:
             if how == "none" or cols.start == cols.stop:
                 continue
             part = data[:, cols]
+            if how in (ASINH, STEP):
+                series = np.repeat(np.arange(len(panel)), panel.lengths)  # each row's series
             if how == ASINH:  # the median and the MAD (the standard deviation where it is 0)
-                frame = pd.DataFrame(part).groupby(np.repeat(np.arange(len(panel)), panel.lengths))
+                frame = pd.DataFrame(part).groupby(series)
                 shift = frame.median().to_numpy()
                 mad = (pd.DataFrame(np.abs(part - np.repeat(shift, panel.lengths, axis=0)))
-                       .groupby(np.repeat(np.arange(len(panel)), panel.lengths)).median()
-                       .to_numpy() / 0.6745)
+                       .groupby(series).median().to_numpy() / 0.6745)
                 scale = np.where(mad > 0, mad, frame.std(ddof=0).to_numpy())
+            elif how == STEP:
+                shift = np.add.reduceat(part, first, axis=0) / n
+                scale = _mean_step(part, series, len(panel), season)
             elif how == "standard":
                 shift = np.add.reduceat(part, first, axis=0) / n
                 centred = np.repeat(shift, panel.lengths, axis=0)  # in place: one temporary
                 np.subtract(part, centred, out=centred)
                 np.square(centred, out=centred)
                 scale = np.sqrt(np.add.reduceat(centred, first, axis=0) / n)
-            elif how == STEP:
-                shift, scale = np.add.reduceat(part, first, axis=0) / n, _mean_step(part, panel, season)
             else:  # minmax
                 shift = np.minimum.reduceat(part, first, axis=0)
                 scale = np.maximum.reduceat(part, first, axis=0) - shift
