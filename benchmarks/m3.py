@@ -134,6 +134,13 @@ def _scored_on(args) -> str:
     return f"training-part ends (tuning{back})"
 
 
+def _protocol_tag(args) -> str:
+    """The result file's mark of the development protocol: ``_tuning``, ``_tuning_earlierK``."""
+    if not args.tuning:
+        return ""
+    return "_tuning" + (f"_earlier{args.earlier}" if args.earlier else "")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frequency", choices=sorted(SEASON), default="monthly")
@@ -186,9 +193,7 @@ def main() -> None:
                   "wall_s": time.perf_counter() - wall}
         print(json.dumps(result))
         if not args.limit:
-            tag = ("_tuning" if args.tuning else "") + (f"_earlier{args.earlier}" if args.earlier
-                                                        else "") + (f"_{'-'.join(methods)}" if args.methods
-                                                         else "")
+            tag = _protocol_tag(args) + (f"_{'-'.join(methods)}" if args.methods else "")
             (RESULTS / f"m3_{args.frequency}_baselines{tag}.json").write_text(json.dumps(result) + "\n")
         return
     train = {str(s.sn): np.asarray(s.x, dtype=np.float64) for s in series}  # test parts unused
@@ -288,8 +293,8 @@ def main() -> None:
     print(line)
     if not args.limit:
         RESULTS.mkdir(exist_ok=True)
-        tag = "_tuning" + (f"_earlier{args.earlier}" if args.earlier else "") + "".join(
-            f"_{re.sub(r'[^A-Za-z0-9=.-]', '', x)}" for x in args.set) if args.tuning else ""
+        tag = _protocol_tag(args) + "".join(f"_{re.sub(r'[^A-Za-z0-9=.-]', '', x)}"
+                                            for x in args.set)
         tag += "_intervals" if levels else ""
         tag += "_quantiles" if model.plan.quantiles else ""
         tag += "_peer" if args.peer_python else ""
