@@ -7,7 +7,9 @@ each training part without its last 2h points and forecasts block A (the h point
 fitted without its last h points and forecasts block B (its last h). Each series' choice is the
 option with the lower MASE on block A; the panel's is the option with the lower mean MASE there.
 Both are scored on block B, beside the three options taken everywhere. The test parts are never
-read. Series with fewer than h + 2 points before block A are left out.
+read. Series with fewer than h + 2 points before block A are left out. A third way chooses per
+group of series of like length (two and three groups split at the quantiles of the lengths before
+block A; block B's series fall into groups by their lengths before it, one horizon longer).
 
     python benchmarks/per_series.py --frequency quarterly --seed 0
 
@@ -69,6 +71,15 @@ def main() -> None:
     a, b = a[ok], b[ok]
     own = np.argmin(a, 1)  # each series' option on block A
     panel = int(np.argmin(a.mean(0)))
+    lengths_a = np.array([len(v) for v in first.values()])[ok]
+    lengths_b = lengths_a + h
+    groups = {}
+    for count in (2, 3):
+        edges = np.quantile(lengths_a, np.arange(1, count) / count)
+        in_a, in_b = np.digitize(lengths_a, edges), np.digitize(lengths_b, edges)
+        chosen = [int(np.argmin(a[in_a == g].mean(0))) for g in range(count)]
+        groups[count] = {"edges": edges.tolist(), "choices": [OPTIONS[c] for c in chosen],
+                         "mase": float(b[np.arange(len(b)), np.take(chosen, in_b)].mean())}
     result = {
         "benchmark": "per_series", "frequency": args.frequency, "seed": args.seed,
         "series": int(ok.sum()), "horizon": h,
@@ -77,7 +88,7 @@ def main() -> None:
         "panel_choice": OPTIONS[panel], "panel_choice_mase": float(b[:, panel].mean()),
         "per_series_mase": float(b[np.arange(len(b)), own].mean()),
         "per_series_shares": {o: float(np.mean(own == j)) for j, o in enumerate(OPTIONS)},
-        "cpu_s": time.process_time() - cpu,
+        "per_group": groups, "cpu_s": time.process_time() - cpu,
     }
     line = json.dumps(result)
     print(line)
