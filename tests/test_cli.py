@@ -171,6 +171,8 @@ BAD_DATA = [
      "a.csv: no column 'sales' (columns: t, y)"),
     (lambda d: write(d, "b.csv", "t,y\n1,2\n2,abc\n3,4\n"), [],
      "b.csv: column 'y' has a non-numeric value 'abc' at row 2"),
+    (lambda d: write(d, "semi.csv", "t;y\n1;2,5\n2;x\n3;4,5\n"), [],  # decimal commas
+     "semi.csv: column 'y' has a non-numeric value 'x' at row 2"),
     (lambda d: write(d, "c.csv", "t,y\n1,2\n2,\n3,4\n"), [],
      "c.csv: column 'y' has a missing (NaN) value at row 2; fill it with --fill-missing "
      "interpolate|zero|ffill, or drop it"),

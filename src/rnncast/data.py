@@ -6,7 +6,9 @@ one-line message names the file, column and row where that makes sense.
 
 from __future__ import annotations
 
+import csv
 import gc
+import re
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +35,8 @@ from rnncast.timeindex import (
 )
 
 MAX_MAGNITUDE = 1e100  # squares of larger values overflow when scaling
+SNIFFED = 64 * 1024  # bytes of a CSV file read to tell its separator and decimal mark
+DECIMAL_COMMA = re.compile(r"[-+]?\d+,\d+")  # a whole field such as 1,5 or -12,25
 
 
 LONG = ("unique_id", "ds", "y")  # the field's long layout (NeuralForecast, statsforecast)
@@ -250,7 +254,9 @@ def numeric_column(column: pd.Series, label: str, where: str = "", nan: bool = F
         converted = pd.to_numeric(column, errors="coerce")
         bad = converted.isna() & column.notna()
         if bad.any():
-            row = int(np.argmax(bad.to_numpy()))
+            # 1,5 is a number in a file of decimal commas (one bad cell keeps them all text)
+            plain = bad & ~column.astype(str).str.fullmatch(DECIMAL_COMMA.pattern)
+            row = int(np.argmax((plain if plain.any() else bad).to_numpy()))
             raise DataError(f"{prefix}column '{label}' has a non-numeric value "
                             f"{column.iloc[row]!r} at row {row + 1}")
         values = converted.to_numpy(dtype=np.float64, na_value=np.nan)
@@ -300,7 +306,8 @@ def read_table(path: str | Path, columns: list[str] | None = None,
         if is_parquet(path):
             frame = _read_parquet(path, columns)
         else:
-            frame = pd.read_csv(path, dtype=dict.fromkeys(text, str))
+            sep, decimal = csv_layout(path)
+            frame = pd.read_csv(path, dtype=dict.fromkeys(text, str), sep=sep, decimal=decimal)
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: the file is empty") from None
     except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as error:
@@ -309,6 +316,21 @@ def read_table(path: str | Path, columns: list[str] | None = None,
     if frame.empty:
         raise DataError(f"{path}: the file has no data rows")
     return frame
+
+
+def csv_layout(path: Path) -> tuple[str, str]:
+    """The field separator (comma, semicolon, tab or bar) and the decimal mark of a CSV file, read
+    from its first lines: spreadsheets in much of Europe write ``2020-01;1,5``."""
+    with open(path, "rb") as handle:
+        head = handle.read(SNIFFED).decode("utf-8", errors="replace")
+    lines = head.splitlines()[:-1] or head.splitlines()  # the last one may be cut
+    try:
+        sep = csv.Sniffer().sniff("\n".join(lines), delimiters=",;\t|").delimiter
+    except csv.Error:  # one column, or nothing to tell: the usual comma
+        sep = ","
+    fields = [field.strip().strip('"') for line in lines[1:] for field in line.split(sep)]
+    comma = sep != "," and any(DECIMAL_COMMA.fullmatch(field) for field in fields)
+    return sep, "," if comma else "."
 
 
 def _read_parquet(path: Path, columns: list[str] | None) -> pd.DataFrame:

@@ -1,0 +1,31 @@
+"""Reading tables: a CSV file's separator and decimal mark are told from its first lines."""
+
+import numpy as np
+import pytest
+
+from rnncast.data import csv_layout, load_series, read_table
+from rnncast.timeindex import TimeConfig
+
+
+@pytest.mark.parametrize("text, layout", [
+    ("t;y\n2020-01;1,5\n2020-02;2,25\n", (";", ",")),  # a European spreadsheet's export
+    ("t;y\n2020-01;1.5\n2020-02;2.25\n", (";", ".")),
+    ("t\ty\n2020-01\t1.5\n2020-02\t2.25\n", ("\t", ".")),
+    ("t|y\n2020-01|1,5\n2020-02|2,25\n", ("|", ",")),
+    ('id,name,y\n1,"a;b",1.5\n2,"c;d",2.25\n', (",", ".")),  # a semicolon inside a text field
+    ("t,y\n2020-01,1.5\n2020-02,2.25\n", (",", ".")),
+    ("y\n1.5\n2.25\n", (",", ".")),  # one column: nothing to tell, the usual comma
+])
+def test_the_separator_and_decimal_mark_are_told_from_the_first_lines(tmp_path, text, layout):
+    path = tmp_path / "d.csv"
+    path.write_text(text)
+    assert csv_layout(path) == layout
+    np.testing.assert_array_equal(read_table(path)["y"].to_numpy(), [1.5, 2.25])
+
+
+def test_a_semicolon_file_with_decimal_commas_and_day_first_dates_reads_as_numbers(tmp_path):
+    path = tmp_path / "umsatz.csv"
+    path.write_text("Datum;Umsatz\n01.01.2020;100,5\n01.02.2020;101,25\n01.03.2020;99,75\n")
+    series = load_series(path, "Umsatz", "Datum", TimeConfig(dayfirst=True))
+    np.testing.assert_array_equal(series.values[:, 0], [100.5, 101.25, 99.75])
+    assert series.freq == "MS"
