@@ -173,6 +173,8 @@ BAD_DATA = [
      "b.csv: column 'y' has a non-numeric value 'abc' at row 2"),
     (lambda d: write(d, "semi.csv", "t;y\n1;2,5\n2;x\n3;4,5\n"), [],  # decimal commas
      "semi.csv: column 'y' has a non-numeric value 'x' at row 2"),
+    (lambda d: write(d, "sheet.xlsx", "PK\x03\x04\x00\x00"), [],
+     "sheet.xlsx: a spreadsheet workbook: save the sheet as CSV (or Parquet)"),
     (lambda d: write(d, "c.csv", "t,y\n1,2\n2,\n3,4\n"), [],
      "c.csv: column 'y' has a missing (NaN) value at row 2; fill it with --fill-missing "
      "interpolate|zero|ffill, or drop it"),

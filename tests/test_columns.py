@@ -46,7 +46,8 @@ def test_any_row_order_gives_the_same_panel_sorted_by_id():
 def test_a_parquet_file_keeps_ids_as_categories(tmp_path):
     frame = long([4, 3], ["2020-01-01", "2020-02-01"])
     frame[::-1].to_parquet(tmp_path / "d.parquet", index=False)  # reversed: blocks, then sorted
-    from rnncast.data import load_long, read_table
+    from rnncast.data import load_long
+    from rnncast.tables import read_table
 
     assert isinstance(read_table(tmp_path / "d.parquet", ["unique_id"])["unique_id"].dtype,
                       pd.CategoricalDtype)

@@ -6,9 +6,7 @@ one-line message names the file, column and row where that makes sense.
 
 from __future__ import annotations
 
-import csv
 import gc
-import re
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +23,7 @@ from rnncast.panel import (  # noqa: F401  (SeriesData and season_from_freq: re-
     gather_rows,
     season_from_freq,
 )
+from rnncast.tables import DECIMAL_COMMA, is_parquet, read_table
 from rnncast.timeindex import (
     TimeConfig,
     dayfirst_hint,
@@ -35,8 +34,6 @@ from rnncast.timeindex import (
 )
 
 MAX_MAGNITUDE = 1e100  # squares of larger values overflow when scaling
-SNIFFED = 64 * 1024  # bytes of a CSV file read to tell its separator and decimal mark
-DECIMAL_COMMA = re.compile(r"[-+]?\d+,\d+")  # a whole field such as 1,5 or -12,25
 
 
 LONG = ("unique_id", "ds", "y")  # the field's long layout (NeuralForecast, statsforecast)
@@ -182,11 +179,6 @@ def _starts(codes: np.ndarray) -> np.ndarray:
     return np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
 
 
-def is_parquet(path: str | Path) -> bool:
-    """Whether ``path`` names a Parquet file (by its suffix), else CSV."""
-    return Path(path).suffix.lower() in (".parquet", ".pq")
-
-
 def load_long(path: str | Path, id_col: str, target: str | list[str],
               time_col: str | None = None, time: TimeConfig | None = None) -> Panel:
     """Read a long-format file (CSV or Parquet) into a :class:`Panel`."""
@@ -290,63 +282,6 @@ def check_time_index(index: pd.Index, label: str, where: str = "") -> None:
                                     index.to_numpy()) < 0)) + 1
         raise DataError(f"{prefix}{label} is not sorted: {index[row]} at row {row + 1} comes "
                         f"after {index[row - 1]}; sort the file by time first")
-
-
-def read_table(path: str | Path, columns: list[str] | None = None,
-               text: list[str] = ()) -> pd.DataFrame:
-    """Read a CSV or Parquet file, with a clear error for missing, empty or unreadable files.
-    ``columns``: of a Parquet file, read only these (those it has), column by column; ``text``:
-    columns of a CSV file read as written (ids ``007`` and ``7`` are two series, not one)."""
-    path = Path(path)
-    if not path.exists():
-        raise DataError(f"{path}: no such file")
-    if path.is_dir():
-        raise DataError(f"{path}: is a directory, expected a CSV or Parquet file")
-    try:
-        if is_parquet(path):
-            frame = _read_parquet(path, columns)
-        else:
-            sep, decimal = csv_layout(path)
-            frame = pd.read_csv(path, dtype=dict.fromkeys(text, str), sep=sep, decimal=decimal)
-    except pd.errors.EmptyDataError:
-        raise DataError(f"{path}: the file is empty") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as error:
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise DataError(f"{path}: cannot be read as a table ({first})") from None
-    if frame.empty:
-        raise DataError(f"{path}: the file has no data rows")
-    return frame
-
-
-def csv_layout(path: Path) -> tuple[str, str]:
-    """The field separator (comma, semicolon, tab or bar) and the decimal mark of a CSV file, read
-    from its first lines: spreadsheets in much of Europe write ``2020-01;1,5``."""
-    with open(path, "rb") as handle:
-        head = handle.read(SNIFFED).decode("utf-8", errors="replace")
-    lines = head.splitlines()[:-1] or head.splitlines()  # the last one may be cut
-    try:
-        sep = csv.Sniffer().sniff("\n".join(lines), delimiters=",;\t|").delimiter
-    except csv.Error:  # one column, or nothing to tell: the usual comma
-        sep = ","
-    fields = [field.strip().strip('"') for line in lines[1:] for field in line.split(sep)]
-    comma = sep != "," and any(DECIMAL_COMMA.fullmatch(field) for field in fields)
-    return sep, "," if comma else "."
-
-
-def _read_parquet(path: Path, columns: list[str] | None) -> pd.DataFrame:
-    """A Parquet file through pyarrow, one column at a time (a fraction of the memory of the
-    whole table at once), only the ``columns`` asked for; text ids are kept as a dictionary
-    (categories, not one Python string per row)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    schema = pq.read_schema(path)
-    keep = [c for c in columns if c in schema.names] if columns else schema.names
-    text = [f.name for f in schema if f.name in keep
-            and (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))]
-    file = pq.ParquetFile(path, read_dictionary=text)
-    return pd.DataFrame({c: file.read(columns=[c]).column(0).to_pandas() for c in keep},
-                        copy=False)
 
 
 def load_series(

@@ -10,7 +10,6 @@ from pathlib import Path
 from rnncast.baselines import BUDGET, NAMES
 from rnncast.cells import ACTIVATIONS, CELLS
 from rnncast.classical import COMBINABLE
-from rnncast.data import read_table
 from rnncast.distributed import DEVICES
 from rnncast.errors import SettingError
 from rnncast.forecaster import Forecaster
@@ -20,6 +19,7 @@ from rnncast.partners import COMBINE_SERIES
 from rnncast.presets import ENSEMBLE, PRESETS
 from rnncast.scaling import SCALERS
 from rnncast.settings import MULTIVARIATE, SHORT, STRATEGIES, SeriesConfig
+from rnncast.tables import read_table
 from rnncast.timeindex import FILLS, TIME_ZONES, TimeConfig
 from rnncast.training import LOSSES, TrainConfig
 

@@ -18,10 +18,11 @@ from rnncast.cli.args import (
     time_config,
 )
 from rnncast.cli.common import few_ids, say
-from rnncast.data import is_parquet, load_long, load_series, read_table
+from rnncast.data import load_long, load_series
 from rnncast.errors import OutputError, RnncastError
 from rnncast.files import Outputs, write_text
 from rnncast.forecaster import Forecaster
+from rnncast.tables import is_parquet, read_table
 from rnncast.verdict import plain
 
 

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from rnncast.data import csv_layout, load_series, read_table
+from rnncast.data import load_series, read_table
+from rnncast.tables import csv_layout
 from rnncast.timeindex import TimeConfig
 
 
@@ -19,7 +20,7 @@ from rnncast.timeindex import TimeConfig
 def test_the_separator_and_decimal_mark_are_told_from_the_first_lines(tmp_path, text, layout):
     path = tmp_path / "d.csv"
     path.write_text(text)
-    assert csv_layout(path) == layout
+    assert csv_layout(text) == layout
     np.testing.assert_array_equal(read_table(path)["y"].to_numpy(), [1.5, 2.25])
 
 
@@ -29,3 +30,19 @@ def test_a_semicolon_file_with_decimal_commas_and_day_first_dates_reads_as_numbe
     series = load_series(path, "Umsatz", "Datum", TimeConfig(dayfirst=True))
     np.testing.assert_array_equal(series.values[:, 0], [100.5, 101.25, 99.75])
     assert series.freq == "MS"
+
+
+def test_windows_encoded_files_byte_order_marks_and_spaced_names_are_read(tmp_path):
+    rows = "".join(f"2020-{m:02d},{m}.5\n" for m in range(1, 13))
+    (tmp_path / "win.csv").write_bytes(("Monat,Umsätze\n" + rows).encode("cp1252"))
+    (tmp_path / "bom.csv").write_bytes(("month,sales\n" + rows).encode("utf-8-sig"))
+    (tmp_path / "spaced.csv").write_text("month, sales \n" + rows)
+    assert list(read_table(tmp_path / "win.csv").columns) == ["Monat", "Umsätze"]
+    for name in ("bom.csv", "spaced.csv"):
+        frame = read_table(tmp_path / name)
+        assert list(frame.columns) == ["month", "sales"]
+        np.testing.assert_array_equal(frame["sales"].to_numpy(), np.arange(1, 13) + 0.5)
+    # a byte of Windows' encoding past the first lines read by the guess
+    late = "month,sales,note\n" + "2020-01,1.5,a\n" * 20_000 + "2020-02,2.5,Müller\n"
+    (tmp_path / "late.csv").write_bytes(late.encode("cp1252"))
+    assert read_table(tmp_path / "late.csv")["note"].iloc[-1] == "Müller"
