@@ -586,3 +586,24 @@ def test_long_monthly_series_are_not_refitted_unless_asked(capsys, tmp_path):
                plans["auto"]["reasons"])
     assert plans["yes"]["refit"] is True
     assert not any(r.startswith("refit off") for r in plans["yes"]["reasons"])
+
+
+def test_a_file_in_neuralforecasts_layout_needs_no_column_names(capsys, tmp_path):
+    t = np.arange(40)
+    frame = pd.concat([pd.DataFrame({"unique_id": name, "ds": pd.date_range(
+        "2020-01-01", periods=40, freq="MS"), "y": 10 + k + np.sin(t / 3)})
+        for k, name in enumerate(["a", "b"])])
+    frame.to_csv(tmp_path / "long.csv", index=False)
+    code, out, err = run(capsys, "fit", tmp_path / "long.csv", "--out", tmp_path / "m",
+                         "--json", "--window", "12", *FAST)
+    assert code == 0, err
+    assert json.loads(out)["series"] == 2  # unique_id read as the id column, ds as time
+    code, out, err = run(capsys, "fit", tmp_path / "long.csv", "--out", tmp_path / "m2",
+                         "--window", "12", *FAST[:-1])
+    assert code == 0 and "columns: unique_id (series), ds (time), y (target)" in err
+    frame.rename(columns={"y": "sales"}).to_csv(tmp_path / "other.csv", index=False)
+    code, out, err = run(capsys, "fit", tmp_path / "other.csv", "--out", tmp_path / "m3", *FAST)
+    assert code == 2 and not (tmp_path / "m3").exists()
+    assert err.strip().splitlines() == [
+        f"rnncast: error: give --target COLUMN, the column to forecast ({tmp_path}/other.csv has "
+        "no column 'y'; its columns: unique_id, ds, sales)"]

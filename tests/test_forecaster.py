@@ -72,7 +72,7 @@ def test_multivariate_frame_forecasts_every_column():
 
 
 def test_clear_errors():
-    with pytest.raises(DataError, match="series of length 20 is too short for window 36"):
+    with pytest.raises(DataError, match="series of length 20 is too short for window 12 \\+ head 12"):
         Forecaster(**FAST).fit(monthly(20))
     with pytest.raises(RuntimeError, match="call fit\\(\\) before predict\\(\\)"):
         Forecaster().predict(3)

@@ -10,7 +10,8 @@ from rnncast import Forecaster, classical, partners
 from rnncast.cli import main
 from rnncast.data import as_panel
 from rnncast.errors import DataError
-from rnncast.plan import NO_SEASON_WINDOW, Plan, head_for, resolve
+from rnncast.plan import Plan, resolve
+from rnncast.rules import NO_SEASON_WINDOW, head_for
 from rnncast.settings import SeriesConfig
 
 

@@ -1,10 +1,11 @@
 """Reading tables: a CSV file's separator and decimal mark are told from its first lines."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from rnncast.data import load_series, read_table
-from rnncast.tables import csv_layout
+from rnncast.tables import column_names, csv_layout
 from rnncast.timeindex import TimeConfig
 
 
@@ -46,3 +47,11 @@ def test_windows_encoded_files_byte_order_marks_and_spaced_names_are_read(tmp_pa
     late = "month,sales,note\n" + "2020-01,1.5,a\n" * 20_000 + "2020-02,2.5,Müller\n"
     (tmp_path / "late.csv").write_bytes(late.encode("cp1252"))
     assert read_table(tmp_path / "late.csv")["note"].iloc[-1] == "Müller"
+
+
+def test_column_names_come_from_the_head_or_the_schema_alone(tmp_path):
+    frame = pd.DataFrame({"unique_id": ["a", "b"], "ds": ["2020-01", "2020-02"], "y": [1.5, 2.5]})
+    frame.to_parquet(tmp_path / "d.parquet")
+    (tmp_path / "d.csv").write_text("unique_id;ds;y\na;2020-01;1,5\n")
+    assert column_names(tmp_path / "d.parquet") == column_names(tmp_path / "d.csv") == [
+        "unique_id", "ds", "y"]

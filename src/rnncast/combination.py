@@ -14,8 +14,9 @@ from rnncast.baselines import KNOWN, SEASONS
 from rnncast.classical import LABELS, classical_forecasts, spread
 from rnncast.panel import Panel
 from rnncast.partners import THETA
-from rnncast.plan import Plan, zero_run
+from rnncast.plan import Plan
 from rnncast.quantiles import MEDIAN
+from rnncast.rules import zero_run
 
 log = logging.getLogger(__name__)
 
@@ -180,6 +181,6 @@ def held_out_scores(network: np.ndarray, classical: np.ndarray, truth: np.ndarra
 
 def stopped_at_zero(values: np.ndarray, panel: Panel, season: int) -> np.ndarray:
     """The forecast ``values (N, h, F)`` with zeros for the series whose target columns end in
-    at least :func:`~rnncast.plan.zero_run` zeros (they have stopped)."""
+    at least :func:`~rnncast.rules.zero_run` zeros (they have stopped)."""
     stopped = panel.trailing_zeros(values.shape[2]) >= zero_run(season)
     return np.where(stopped[:, None, :], 0.0, values)

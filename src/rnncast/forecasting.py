@@ -30,7 +30,8 @@ from torch import Tensor
 from rnncast import covariates
 from rnncast.errors import DataError, ForecastError, SettingError
 from rnncast.networks import RecurrentNet
-from rnncast.plan import Plan, no_level, season_head
+from rnncast.plan import Plan, no_level
+from rnncast.rules import season_head
 
 log = logging.getLogger(__name__)
 

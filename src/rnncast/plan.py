@@ -15,15 +15,21 @@ from dataclasses import asdict, dataclass, field, fields, replace
 import numpy as np
 
 from rnncast.baselines import KNOWN
-from rnncast.classical import median_strength, spread
 from rnncast.errors import DataError, SettingError
 from rnncast.holiday import HOLIDAY
 from rnncast.panel import Panel
 from rnncast.partners import auto_combine
+from rnncast.rules import (
+    auto_deseasonalize,
+    head_for,
+    season_of,
+    week_head,
+    window_for,
+    zero_run,
+)
 from rnncast.scaling import ASINH, LOG1P, STEP, first_level, window_level
-from rnncast.settings import WINDOW_RULE, SeriesConfig
+from rnncast.settings import SeriesConfig
 
-NO_SEASON_WINDOW = 16  # the default rule's input length for panels without a season
 LONG = 25  # seasons of history (median series) beyond which members are not refitted by default
 # when the season is 2-12: us_employment (28), aus_livestock (44), aus_production (52) scored as
 # well without the refit; EPF's hourly prices (season 24) lost 3% MAE, so longer seasons keep it.
@@ -212,51 +218,6 @@ def no_level(window):
     return window.new_zeros(window.shape[0], 1, window.shape[2])
 
 
-# -- the data's facts and the rules that read them -------------------------------------------------
-def season_of(panel: Panel, settings: SeriesConfig) -> int:
-    """The season: the user's, else the one the frequency of the (first) series implies, else 1."""
-    return max(settings.season or panel.season, 1)
-
-
-def season_head(season: int, week: int = 1) -> int:
-    """The head the recipe trains when none is given: one season of steps (one without), or
-    the ``week`` of sub-daily data that hold enough weeks (:func:`week_head`)."""
-    return week if week > 1 else max(season, 1)
-
-
-def week_head(panel: Panel, season: int, second: int) -> int:
-    """The week, for sub-daily data whose season is the day and whose series hold eight weeks
-    or more (on EPF's hourly prices a week at once scored MASE 1.598 against 2.006 for a day's
-    head run block by block over the week, docs/experiments.md); else 1."""
-    long_enough = np.median(panel.lengths) >= 8 * second
-    return second if second == 7 * season and season > 7 and long_enough else 1
-
-
-def head_for(season: int, test: int | None, covariates: tuple[str, ...], week: int = 1) -> int:
-    """The head when none is given: one season (or a week, :func:`week_head`), a longer
-    forecast going block by block. To score a ``test`` range shorter than that, a head of its
-    length; with covariates (known only up to the origin) a head covering the whole test range
-    at once."""
-    head = season_head(season, week)
-    if test and (covariates or test < head):
-        return test
-    return head
-
-
-def default_steps(panel: Panel, settings: SeriesConfig) -> int:
-    """Steps to forecast or hold out when the user gives none: the head asked for, else one
-    season, else a tenth of the first series."""
-    if settings.head:
-        return settings.head
-    season = season_of(panel, settings)
-    return season if season > 1 else max(1, int(panel.lengths[0]) // 10)
-
-
-def zero_run(season: int) -> int:
-    """How many trailing zeros mean a series has stopped: a season, at least 3."""
-    return max(season, 3)
-
-
 def resolve(panel: Panel, settings: SeriesConfig, test: int | None = None) -> Plan:
     """The plan for ``panel`` (targets first, then covariates) under the user's ``settings``;
     ``test``: the length of a held-out range the plan's model will forecast (evaluation)."""
@@ -274,17 +235,8 @@ def resolve(panel: Panel, settings: SeriesConfig, test: int | None = None) -> Pl
     if week > 1 and head == week:
         why.append(f"head {week}: a week of {panel.freq} data forecast at once (the series hold "
                    "eight weeks or more)")
-    window = settings.window
-    if window is None and season == 1 and settings.window_rule == WINDOW_RULE and not panel.single:
-        window = NO_SEASON_WINDOW
-        why.append(f"window {window}: no season (on M3 yearly's development ends MASE 3.207, 12: 3.220)")
-    elif window is None:
-        lengths = tuple(max(round(f * season), m) for f, m in settings.window_rule)
-        window = lengths[0] if len(lengths) == 1 else lengths
-        rule = ", ".join(f"{f:g} seasons of {season}, at least {m}" if season > 1 else
-                         f"at least {m} (no season)" for f, m in settings.window_rule)
-        why.append(f"window {window}: {rule}")
-    windows = window if isinstance(window, tuple) else (window,)
+    windows, said = window_for(panel, settings, season, head)
+    why += [said] if said else []
     future = (*settings.future, HOLIDAY) if settings.holidays else settings.future
     if settings.holidays:
         why.append(f"future column '{HOLIDAY}': the public holidays of {settings.holidays} (the "
@@ -361,20 +313,6 @@ def resolve(panel: Panel, settings: SeriesConfig, test: int | None = None) -> Pl
         return plan.with_reason(f"validation off: the series is too short to hold out "
                                 f"{validation} points and keep two training pairs")
     return replace(plan, validation=validation)
-
-
-def auto_deseasonalize(panel: Panel, season: int) -> tuple[bool, float | None, str]:
-    """Deseasonalise (classical indices, each series tested on its own) when a season exists
-    and the series hold three cycles of it; the median seasonal strength, and why."""
-    if season <= 1:
-        return False, None, "deseasonalize off: no season"
-    if np.median(panel.lengths) < 3 * season:
-        return False, None, (f"deseasonalize off: most series are shorter than three seasons of "
-                             f"{season}")
-    strength = median_strength([panel.rows(k)[:, 0] for k in spread(len(panel))], season)
-    said = "" if strength is None else f" (median seasonal strength {strength:.2f})"
-    return True, strength, (f"deseasonalize on: season {season}{said}; each positive series whose "
-                            "autocorrelation passes a 90% test is divided by its seasonal indices")
 
 
 def keep_long_enough(panel: Panel, plan: Plan) -> Panel:

@@ -22,7 +22,7 @@ def is_parquet(path: str | Path) -> bool:
 
 
 def read_table(path: str | Path, columns: list[str] | None = None,
-               text: list[str] = ()) -> pd.DataFrame:
+               text: list[str] = (), rows: int | None = None) -> pd.DataFrame:
     """Read a CSV or Parquet file, with a clear error for missing, empty or unreadable files.
     ``columns``: of a Parquet file, read only these (those it has), column by column; ``text``:
     columns of a CSV file read as written (ids ``007`` and ``7`` are two series, not one)."""
@@ -35,7 +35,7 @@ def read_table(path: str | Path, columns: list[str] | None = None,
         if is_parquet(path):
             frame = _read_parquet(path, columns)
         else:
-            frame = _read_csv(path, text)
+            frame = _read_csv(path, text, rows)
     except DataError:
         raise
     except pd.errors.EmptyDataError:
@@ -43,12 +43,22 @@ def read_table(path: str | Path, columns: list[str] | None = None,
     except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as error:
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise DataError(f"{path}: cannot be read as a table ({first})") from None
-    if frame.empty:
+    if frame.empty and rows != 0:
         raise DataError(f"{path}: the file has no data rows")
     return frame
 
 
-def _read_csv(path: Path, text: list[str]) -> pd.DataFrame:
+def column_names(path: str | Path) -> list[str]:
+    """The columns of a CSV or Parquet file, read from its head (or schema) alone."""
+    path = Path(path)
+    if is_parquet(path):
+        import pyarrow.parquet as pq
+
+        return list(pq.read_schema(path).names)
+    return [str(name) for name in read_table(path, rows=0).columns]
+
+
+def _read_csv(path: Path, text: list[str], rows: int | None = None) -> pd.DataFrame:
     """A CSV file in UTF-8 or, where its first lines are not, in Windows' encoding (cp1252, as
     spreadsheets there save it), with its separator and decimal mark told from those lines and
     the spaces around its column names dropped (``month, sales``)."""
@@ -65,11 +75,11 @@ def _read_csv(path: Path, text: list[str]) -> pd.DataFrame:
         if error.start < len(head) - 3:  # not a character cut at the end of the head
             encoding = "cp1252"
     sep, decimal = csv_layout(head.decode(encoding, errors="replace"))
-    kinds = dict.fromkeys(text, str)
+    layout = {"dtype": dict.fromkeys(text, str), "sep": sep, "decimal": decimal, "nrows": rows}
     try:
-        frame = pd.read_csv(path, dtype=kinds, sep=sep, decimal=decimal, encoding=encoding)
+        frame = pd.read_csv(path, encoding=encoding, **layout)
     except UnicodeDecodeError:  # a byte past the first lines
-        frame = pd.read_csv(path, dtype=kinds, sep=sep, decimal=decimal, encoding="cp1252")
+        frame = pd.read_csv(path, encoding="cp1252", **layout)
     names = [name.strip() if isinstance(name, str) else name for name in frame.columns]
     return frame.set_axis(names, axis=1) if len(set(names)) == len(names) else frame
 

@@ -19,9 +19,10 @@ from pathlib import Path
 from rnncast import distributed, launcher
 from rnncast.cli import backtest, demo, diagnose, evaluate, fit, forecast, tune
 from rnncast.cli.args import HelpFormatter, Parser
-from rnncast.cli.common import to_json
+from rnncast.cli.common import columns_from_file, to_json
 from rnncast.errors import OutputError, RnncastError, SettingError, Stopped, describe
 from rnncast.files import Outputs
+from rnncast.progress import clock, since_start
 from rnncast.version import __version__
 
 COMMANDS = {"evaluate": evaluate, "fit": fit, "forecast": forecast, "backtest": backtest,
@@ -42,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
             "examples:\n"
             "  rnncast demo --out demo\n"
             "  rnncast evaluate sales.csv --target sales --time-col month --test 12 --out eval\n"
+            "  rnncast evaluate panel.csv --test 12   # columns unique_id, ds, y: no names needed\n"
             "  rnncast fit sales.csv --target sales --time-col month --out model\n"
             "  rnncast forecast model --horizon 12 --out forecast.csv\n"
             "  rnncast backtest sales.csv --target sales --time-col month --folds 3\n"
@@ -111,6 +113,9 @@ def _run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING, format="rnncast: %(message)s")
     run = Outputs(_inputs(args), args.command)
     try:
+        taken = columns_from_file(args)
+        if taken and not args.quiet and not args.json:
+            print(f"[{clock(since_start())}] {taken}", file=sys.stderr, flush=True)
         result = COMMANDS[args.command].run(args, run)
         run.commit()
         distributed.finish()

@@ -162,11 +162,13 @@ class Parser(argparse.ArgumentParser):
 
 def data_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("data", type=Path, help="CSV or Parquet file")
-    p.add_argument("--target", required=True, action="append",
-                   help="column to forecast (repeat for a multivariate series)")
+    p.add_argument("--target", action="append",
+                   help="column to forecast (repeat for a multivariate series; default: y in a "
+                        "file with NeuralForecast's columns unique_id, ds, y)")
     p.add_argument("--time-col", help="time column (parsed as dates when it holds dates)")
     p.add_argument("--id-col", help="series id column: a long file of many series "
                                     "(one global model for all of them)")
+    p.set_defaults(columns_from_file=True)
     time_arguments(p)
 
 

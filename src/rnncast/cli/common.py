@@ -8,14 +8,16 @@ from pathlib import Path
 
 import numpy as np
 
-from rnncast import plan, plots
+from rnncast import plots, rules
 from rnncast.baselines import BUDGET
 from rnncast.cli.args import METRICS, time_config
-from rnncast.data import Panel, SeriesData, as_panel, load_long, load_series
+from rnncast.data import LONG, Panel, SeriesData, as_panel, load_long, load_series
+from rnncast.errors import SettingError
 from rnncast.evaluation import Evaluation, holdout
 from rnncast.files import write_text
 from rnncast.forecaster import Forecaster
 from rnncast.progress import Progress, Stages
+from rnncast.tables import column_names
 from rnncast.verdict import plain, sentence, standing
 
 
@@ -39,6 +41,25 @@ def choices_text(model: Forecaster) -> str:
         f"  {line}" for line in model.choices)
 
 
+def columns_from_file(args: argparse.Namespace) -> str | None:
+    """Without ``--target``: the long layout of NeuralForecast and statsforecast (``unique_id``,
+    ``ds``, ``y``) where the file has a ``y`` column, each column not given taken; the line
+    saying so (None: nothing was taken). Otherwise one line asking for ``--target``."""
+    if not getattr(args, "columns_from_file", False) or args.target:
+        return None
+    names = column_names(args.data)
+    if LONG[2] not in names:
+        shown = ", ".join(names[:12]) + (", …" if len(names) > 12 else "")
+        raise SettingError(f"give --target COLUMN, the column to forecast ({args.data} has no "
+                           f"column '{LONG[2]}'; its columns: {shown})")
+    args.target = [LONG[2]]
+    args.id_col = args.id_col or (LONG[0] if LONG[0] in names else None)
+    args.time_col = args.time_col or (LONG[1] if LONG[1] in names else None)
+    taken = [f"{name} ({role})" for name, role in ((args.id_col, "series"), (args.time_col, "time"),
+                                                   (LONG[2], "target")) if name]
+    return "columns: " + ", ".join(taken)
+
+
 # -- commands ------------------------------------------------------------------------------------
 def load_data(args: argparse.Namespace) -> SeriesData | Panel:
     inputs = [*args.covariate, *getattr(args, "future", [])]
@@ -50,8 +71,8 @@ def load_data(args: argparse.Namespace) -> SeriesData | Panel:
 
 def default_steps(data: SeriesData | Panel, model: Forecaster) -> int:
     """Points to hold out or calibrate for when not given: the head asked for, else one season,
-    else a tenth of the (first) series (:func:`rnncast.plan.default_steps`)."""
-    return plan.default_steps(as_panel(data), model.series_config)
+    else a tenth of the (first) series (:func:`rnncast.rules.default_steps`)."""
+    return rules.default_steps(as_panel(data), model.series_config)
 
 
 

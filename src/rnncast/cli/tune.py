@@ -21,7 +21,7 @@ from rnncast.cli.common import default_steps, load_data, progress, say, to_json
 from rnncast.data import as_panel
 from rnncast.files import Outputs, write_text
 from rnncast.forecaster import Forecaster
-from rnncast.plan import head_for, season_of, week_head
+from rnncast.rules import head_for, season_of, week_head
 from rnncast.verdict import plain
 
 
