@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from rnncast import plots
 from rnncast.cli import main
 
 FAST = ["--epochs", "8", "--ensemble", "1", "--units", "8", "--quiet"]
@@ -607,3 +608,26 @@ def test_a_file_in_neuralforecasts_layout_needs_no_column_names(capsys, tmp_path
     assert err.strip().splitlines() == [
         f"rnncast: error: give --target COLUMN, the column to forecast ({tmp_path}/other.csv has "
         "no column 'y'; its columns: unique_id, ds, sales)"]
+
+
+def test_a_panel_forecast_draws_six_series_spread_over_the_panel(capsys, tmp_path, monkeypatch):
+    t = np.arange(30)
+    pd.concat([pd.DataFrame({"unique_id": f"s{k}", "ds": pd.date_range("2020-01-06", periods=30,
+                                                                        freq="W-MON"),
+                             "y": 20 + k + np.sin(t / 2)}) for k in range(10)]
+              ).to_csv(tmp_path / "p.csv", index=False)
+    assert run(capsys, "fit", tmp_path / "p.csv", "--window", "8", "--season", "4", "--out",
+               tmp_path / "m", *FAST)[0] == 0
+    drawn = {}
+    real = plots.plot_future_grid
+    monkeypatch.setattr(plots, "plot_future_grid", lambda series, path, title: drawn.update(
+        series=series, title=title) or real(series, path, title))
+    code, _, err = run(capsys, "forecast", tmp_path / "m", "--horizon", "3", "--out",
+                       tmp_path / "f.csv")
+    assert code == 0, err
+    assert (tmp_path / "f.png").is_file()
+    assert [name for name, _, _ in drawn["series"]] == ["s0", "s2", "s4", "s5", "s7", "s9"]
+    assert drawn["title"] == "Forecast of 6 of 10 series, 3 steps"
+    for name, history, forecast in drawn["series"]:
+        assert len(forecast) == 3 and forecast.index[0] == history.index[-1] + pd.Timedelta(weeks=1)
+        assert history.iloc[-1, 0] == pytest.approx(20 + int(name[1:]) + np.sin(29 / 2))

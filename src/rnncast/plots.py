@@ -116,6 +116,30 @@ def plot_future(history: pd.DataFrame, forecast: pd.DataFrame, path: str | Path,
     intervals (columns ``lo-80``/``hi-80`` or ``<target>-lo-80``/…) as shaded bands, quantiles
     (``q-10`` … ``q-90``) as a fan."""
     fig, ax = _plt().subplots(figsize=(9, 4.2))
+    _draw_future(ax, history, forecast, title, legend=True)
+    return _save(fig, path)
+
+
+def plot_future_grid(series: list[tuple[str, pd.DataFrame, pd.DataFrame]], path: str | Path,
+                     title: str) -> Path:
+    """Several series' ``(name, history, forecast)`` as :func:`plot_future` draws one, side by
+    side: a panel's forecast seen at a glance rather than one series of it."""
+    columns = 1 if len(series) == 1 else 2
+    rows = -(-len(series) // columns)
+    fig, axes = _plt().subplots(rows, columns, figsize=(6.5 * columns, 1.2 + 2.9 * rows),
+                                squeeze=False)
+    for k, ax in enumerate(axes.flat):
+        if k < len(series):
+            name, history, forecast = series[k]
+            _draw_future(ax, history, forecast, f"'{name}'", legend=k == 0)
+        else:
+            ax.set_visible(False)
+    fig.suptitle(title)
+    return _save(fig, path)
+
+
+def _draw_future(ax, history: pd.DataFrame, forecast: pd.DataFrame, title: str, legend: bool
+                 ) -> None:
     tail = history.iloc[-max(3 * len(forecast), 48):]
     targets = [c for c in forecast.columns if c in history.columns]
     for column in targets:
@@ -141,9 +165,9 @@ def plot_future(history: pd.DataFrame, forecast: pd.DataFrame, path: str | Path,
     ax.set_title(title)
     ax.set_xlabel(history.index.name or forecast.index.name or "step")
     ax.set_ylabel(targets[0] if len(targets) == 1 else ", ".join(targets))
-    ax.legend(fontsize=8, loc="upper left")
+    if legend:
+        ax.legend(fontsize=8, loc="upper left")
     ax.grid(alpha=0.3)
-    return _save(fig, path)
 
 
 def plot_backtest(names: list[str], rows: list[list[float]], path: str | Path,

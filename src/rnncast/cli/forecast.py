@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from rnncast import plots, stacking
@@ -24,6 +25,8 @@ from rnncast.files import Outputs, write_text
 from rnncast.forecaster import Forecaster
 from rnncast.tables import is_parquet, read_table
 from rnncast.verdict import plain
+
+SHOWN = 6  # series of a panel the forecast's picture draws, spread over the panel
 
 
 def add(verbs) -> None:
@@ -112,11 +115,17 @@ def run(args: argparse.Namespace, run: Outputs) -> dict:
         values = {c: frame[c].tolist() for c in frame.columns}
     else:
         _write_table(table, forecast, args.out)
-        shown = (history if history is not None else panel).series_at(0)
-        head = forecast[forecast[panel.id_name] == panel.ids[0]].drop(columns=panel.id_name)
-        head = head.set_index(head.columns[0])
-        plots.plot_future(pd.DataFrame(shown.values, index=shown.index, columns=shown.columns),
-                          head, picture, title=f"Forecast of series '{panel.ids[0]}', {args.horizon} steps")
+        source = history if history is not None else panel
+        picked = np.unique(np.linspace(0, len(source) - 1, min(len(source), SHOWN)).round())
+        drawn = []
+        for k in picked.astype(int):
+            past, name = source.series_at(k), source.ids[k]
+            ahead = forecast[forecast[panel.id_name] == name].drop(columns=panel.id_name)
+            drawn.append((name, pd.DataFrame(past.values, index=past.index, columns=past.columns),
+                          ahead.set_index(ahead.columns[0])))
+        which = f"{len(drawn)} of {len(source)} series" if len(drawn) < len(source) else (
+            f"{len(drawn)} series")
+        plots.plot_future_grid(drawn, picture, f"Forecast of {which}, {args.horizon} steps")
         say(args, f"forecast {len(panel.ids)} series, {args.horizon} steps each (long format)")
         span = (str(forecast.iloc[0, 1]), str(forecast.iloc[-1, 1]))
         values = None
