@@ -631,3 +631,28 @@ def test_a_panel_forecast_draws_six_series_spread_over_the_panel(capsys, tmp_pat
     for name, history, forecast in drawn["series"]:
         assert len(forecast) == 3 and forecast.index[0] == history.index[-1] + pd.Timedelta(weeks=1)
         assert history.iloc[-1, 0] == pytest.approx(20 + int(name[1:]) + np.sin(29 / 2))
+
+
+def test_a_panel_evaluation_draws_series_from_the_best_mase_to_the_worst(capsys, tmp_path,
+                                                                         monkeypatch):
+    t = np.arange(40)
+    rng = np.random.default_rng(0)
+    pd.concat([pd.DataFrame({"unique_id": f"s{k}", "ds": pd.date_range("2020-01-06", periods=40,
+                                                                        freq="W-MON"),
+                             "y": 20 + np.sin(t / 2) + rng.normal(0, 0.1 * k, 40)})
+               for k in range(8)]).to_csv(tmp_path / "p.csv", index=False)
+    seen = {}
+    real = plots.plot_series_gallery
+    monkeypatch.setattr(plots, "plot_series_gallery", lambda result, path: seen.update(
+        drawn=result.drawn) or real(result, path))
+    code, out, err = run(capsys, "evaluate", tmp_path / "p.csv", "--test", "4", "--window", "8",
+                         "--season", "4", "--out", tmp_path / "ev", *FAST[:-1])
+    assert code == 0, err
+    scores = pd.read_csv(tmp_path / "ev" / "series_scores.csv")
+    network = scores[scores["model"] == "network"].sort_values("mase", kind="stable")
+    ranked = network["series"].tolist()
+    drawn = [name for name, _, _, _ in seen["drawn"]]
+    assert drawn == [ranked[i] for i in (0, 1, 3, 4, 6, 7)]  # six spread over eight ranks
+    _, train, truth, forecast = seen["drawn"][-1]
+    assert len(truth) == len(forecast) == 4 and truth.index[0] > train.index[-1]
+    assert (tmp_path / "ev" / "series.png").is_file() and "series.png, series_scores.csv" in out

@@ -45,6 +45,20 @@ def test_report_is_self_contained_with_real_pngs(report):
         assert part in text
 
 
+def test_a_panels_report_shows_its_series_from_best_to_worst(tmp_path):
+    t = np.arange(40)
+    pd.concat([pd.DataFrame({"unique_id": f"s{k}", "ds": pd.date_range(
+        "2020-01-06", periods=40, freq="W-MON"), "y": 20 + k + np.sin(t / 2)}) for k in range(3)]
+    ).to_csv(tmp_path / "p.csv", index=False)
+    code = main(["evaluate", str(tmp_path / "p.csv"), "--test", "4", "--window", "8", "--season",
+                 "4", "--epochs", "5", "--ensemble", "1", "--units", "8", "--baselines", "naive",
+                 "--report", str(tmp_path / "r.html"), "--quiet"])
+    assert code == 0
+    text = (tmp_path / "r.html").read_text()
+    assert "<h2>Series from the network&#x27;s best MASE to its worst</h2>" in text
+    assert len(re.findall(r'<img [^>]*src="data:image/png;base64,', text)) == 4
+
+
 def test_report_says_in_words_when_a_baseline_wins(report):
     text = report.read_text()
     assert ("The network beats every baseline" in text or "baseline is more accurate" in text

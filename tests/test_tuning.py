@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from rnncast import Forecaster
+from rnncast.backtesting import backtest
 from rnncast.cli import main
-from rnncast.evaluation import backtest
 from rnncast.tuning import grid, search, tune
 
 

@@ -1,7 +1,7 @@
 """Forecasts from rolling origins (NeuralForecast's ``cross_validation``): at each origin a model
 trained on everything before it (or once, before the first) forecasts the points after it, and
 nothing after an origin is seen by the forecast made from it. :func:`cross_validation` gives them
-as one long table beside the truth; :func:`rnncast.evaluation.backtest` scores the same folds."""
+as one long table beside the truth; :func:`rnncast.backtesting.backtest` scores the same folds."""
 
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ from rnncast.baselines import BUDGET, CHEAP, KNOWN, NAMES, RECENT, SEASONAL, SEA
 from rnncast.baselines import run as run_baseline
 from rnncast.classical import median_strength, spread
 from rnncast.cores import one_blas_thread
-from rnncast.data import Panel, SeriesData, as_panel
+from rnncast.data import Panel, SeriesData
 from rnncast.errors import DataError
 from rnncast.forecaster import Forecaster
 from rnncast.intervals import coverage
@@ -25,6 +25,9 @@ from rnncast.progress import Stages
 from rnncast.training import EpochInfo
 
 log = logging.getLogger(__name__)
+
+
+DRAWN = 6  # series of a panel its evaluation draws
 
 
 @dataclass
@@ -58,6 +61,8 @@ class Evaluation:
     bands: dict[str, dict[str, float]] = field(default_factory=dict)
     # per model, with a season and a test of one or more: first season's MASE, last one's bias %
     season_ends: dict[str, dict[str, float]] = field(default_factory=dict)
+    # a panel's series to draw, from the network's best MASE to its worst: id, train, truth, forecast
+    drawn: list[tuple[str, pd.DataFrame, pd.DataFrame, pd.DataFrame]] = field(default_factory=list)
 
     @property
     def targets(self) -> int:
@@ -232,14 +237,15 @@ def score_forecast(model: Forecaster, history: Panel, truth: Panel, forecast: np
                for name, values in every.items()},
         left_out=left_out,
         shown=None if history.ids is None else history.ids[kept[0]],
-        season_ends={name: _mean_of([metrics.season_ends(t[:, j], f[:, j], tr[:, j], m)
+        season_ends={name: mean_of([metrics.season_ends(t[:, j], f[:, j], tr[:, j], m)
                                      for t, f, tr in zip(truths, values, trains, strict=True)
                                      for j in range(F)])
                      for name, values in every.items()} if 1 < m <= test else {},
+        drawn=_drawn(history, truth, kept, ids, forecasts, scores["network"]),
     )
     if bands is not None:
         name = f"quantiles {100 * levels[0]:g}-{100 * levels[-1]:g}"
-        evaluation.bands[name] = _mean_of([quantiles.scores(truths[j], bands[k], levels,
+        evaluation.bands[name] = mean_of([quantiles.scores(truths[j], bands[k], levels,
                                                             trains[j], m)
                                            for j, k in enumerate(kept)])
     if (evaluation.season_strength is None and not model.plan.deseasonalize and m > 1
@@ -291,65 +297,26 @@ def _nanmean(values: list[float]) -> float:
     return float(np.mean(finite)) if finite else float("nan")
 
 
+def _drawn(history: Panel, truth: Panel, kept: list[int], ids: list, forecasts: list[np.ndarray],
+           scores: list[list[dict[str, float]]]) -> list[tuple]:
+    """Up to :data:`DRAWN` series of a panel spread over the ranks of the network's MASE, best
+    first: where it does well and where it does not, seen rather than read (none for one)."""
+    if len(kept) < 2:
+        return []
+    mase = np.array([_nanmean([s["mase"] for s in targets]) for targets in scores])
+    order = np.argsort(np.where(np.isfinite(mase), mase, np.inf), kind="stable")
+    picked = order[np.unique(np.linspace(0, len(order) - 1, min(len(order), DRAWN)).round()
+                             ).astype(int)]
+    drawn = []
+    for i in picked:
+        truth_part = _frame(truth.series_at(kept[i]))
+        drawn.append((str(ids[i]), _frame(history.series_at(kept[i])), truth_part,
+                      pd.DataFrame(forecasts[i], index=truth_part.index, columns=truth_part.columns)))
+    return drawn
+
+
 def _frame(data: SeriesData) -> pd.DataFrame:
     return pd.DataFrame(data.values, index=data.index, columns=data.columns)
-
-
-@dataclass
-class Backtest:
-    """Rolling-origin evaluation: one :class:`Evaluation`-style score table per fold, oldest
-    first, and their means."""
-
-    folds: list[dict]
-    mean: dict
-
-    def to_dict(self) -> dict:
-        return {"folds": self.folds, "mean": self.mean}
-
-
-def backtest(
-    data,
-    folds: int,
-    test: int,
-    make_model: Callable[[int], Forecaster],
-    step: int | None = None,
-    refit: bool = True,
-    season: int | None = None,
-    baselines: list[str] | None = None,
-    callback: Callable[[EpochInfo], None] | None = None,
-    levels: tuple[float, ...] | list[float] | None = None,
-    budget: float = BUDGET,
-) -> Backtest:
-    """Score the network and the baselines on the folds of :func:`rnncast.crossval.folds`:
-    ``test`` points forecast from ``folds`` origins at the end of the data, ``step`` apart
-    (default ``test``), a new model ``make_model(k)`` trained before each (``refit``) or one
-    before the first. ``levels`` (e.g. ``(80, 95)``): each model also calibrates intervals on
-    its own training part, and every fold reports the share of its points inside them.
-    """
-    panel = as_panel(data)
-    results = []
-    for fold in crossval.folds(panel, folds, test, make_model, step, refit, callback,
-                               calibrate=bool(levels)):
-        evaluation = score_forecast(fold.model, fold.history, fold.truth, fold.forecast, season,
-                                    baselines, budget)
-        result = {"fold": fold.number, "origin_from_end": fold.drop + test,
-                  "metrics": evaluation.metrics, "baselines": evaluation.baselines}
-        if levels:
-            result["coverage"] = interval_coverage(fold.model, fold.history, fold.truth, levels)
-        results.append(result)
-    everywhere = [n for n in results[0]["baselines"] if all(n in r["baselines"] for r in results)]
-    mean = {"metrics": _mean_of([r["metrics"] for r in results]),
-            "baselines": {name: _mean_of([r["baselines"][name] for r in results])
-                          for name in everywhere}}  # those that ran within budget on every fold
-    if levels:
-        mean["coverage"] = _mean_of([r["coverage"] for r in results])
-    return Backtest(results, mean)
-
-
-def interval_coverage(model: Forecaster, history: Panel, truth: Panel, levels) -> dict[str, float]:
-    """Share of ``truth``'s points (the rows after ``history``) inside ``model``'s intervals."""
-    return {level: None if scores is None else scores["coverage"]
-            for level, scores in band_scores(model, history, truth, levels).items()}
 
 
 def band_scores(model: Forecaster, history: Panel, truth: Panel, levels, season: int | None = None
@@ -381,5 +348,5 @@ def band_scores(model: Forecaster, history: Panel, truth: Panel, levels, season:
     return out
 
 
-def _mean_of(tables: list[dict[str, float]]) -> dict[str, float]:
+def mean_of(tables: list[dict[str, float]]) -> dict[str, float]:
     return {key: _nanmean([t[key] for t in tables]) for key in tables[0]}

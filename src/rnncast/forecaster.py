@@ -332,7 +332,7 @@ class Forecaster:
         """Forecasts of ``h`` steps from ``n_windows`` origins ``step_size`` apart at the end of
         ``df``, by copies of this model trained before each origin (or once, ``refit=False``),
         beside the truth: NeuralForecast's columns (id, time, ``cutoff``, the forecast, the
-        truth); :func:`rnncast.evaluation.backtest` scores the same folds."""
+        truth); :func:`rnncast.backtesting.backtest` scores the same folds."""
         self.long = (id_col, time_col, target_col)
         return crossval.cross_validation(self, df, h, n_windows, step_size, refit)
 

@@ -267,10 +267,41 @@ def plot_tuning(labels: list[str], scores: list[float], metric: str, path: str |
     return _save(fig, path)
 
 
+def plot_series_gallery(result: Evaluation, path: str | Path) -> Path:
+    """A panel's evaluation series by series (its first target): the series it draws, from the
+    network's best MASE to its worst, each with its history, the truth and the forecast."""
+    table = result.per_series
+    mase = {} if table is None else {str(k): v for k, v in table[table["model"] == "network"]
+                                     .set_index("series")["mase"].items()}
+    rows = -(-len(result.drawn) // 2)
+    fig, axes = _plt().subplots(rows, 2, figsize=(13, 1.2 + 2.9 * rows), squeeze=False)
+    for k, ax in enumerate(axes.flat):
+        if k >= len(result.drawn):
+            ax.set_visible(False)
+            continue
+        name, train, truth, forecast = result.drawn[k]
+        target = truth.columns[0]
+        tail = train.iloc[-max(3 * len(truth), 48):]
+        ax.plot(tail.index, tail[target].values, color=COLORS["history"], lw=1.2,
+                label="history (train)")
+        ax.plot(truth.index, truth[target].values, color=COLORS["truth"], lw=2, label="truth (test)")
+        ax.plot(truth.index, forecast[target].values, color=COLORS["forecast"], lw=2,
+                label="network")
+        ax.axvline(truth.index[0], color="#bbbbbb", lw=0.8)
+        ax.set_title(f"'{name}': MASE {mase.get(name, float('nan')):.3g}")
+        ax.set_ylabel(target)
+        ax.grid(alpha=0.3)
+        if k == 0:
+            ax.legend(loc="upper left", fontsize=8)
+    fig.suptitle(f"{len(result.drawn)} of {result.series} series, from the network's best MASE "
+                 "to its worst")
+    return _save(fig, path)
+
+
 def plot_evaluation_set(result: Evaluation, directory: str | Path, title: str) -> dict[str, Path]:
     """An evaluation's pictures in ``directory``: ``forecast.png`` (against the truth and the
-    baselines, a panel per target), ``loss.png`` (first network) and, when recorded,
-    ``progress.png``."""
+    baselines, a panel per target), ``loss.png`` (first network), for a panel ``series.png``
+    (:func:`plot_series_gallery`) and, when recorded, ``progress.png``."""
     directory = Path(directory)
     first = result.truth.columns[0]
     history = result.model.history
@@ -279,6 +310,8 @@ def plot_evaluation_set(result: Evaluation, directory: str | Path, title: str) -
                                            directory / "forecast.png"),
                "loss": plot_losses(history.loss, history.val_loss, directory / "loss.png",
                                    history.best_epoch)}
+    if result.drawn:
+        written["series"] = plot_series_gallery(result, directory / "series.png")
     if result.snapshots:
         written["progress"] = plot_progress(result.truth[first], result.snapshots,
                                             directory / "progress.png")

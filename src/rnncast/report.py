@@ -89,7 +89,8 @@ def write_report(path: str | Path, result: Evaluation, title: str, facts: dict[s
                  version: str) -> Path:
     """Draw the evaluation's plots and write the self-contained page to ``path`` atomically."""
     captions = {"forecast": "Forecast against the truth", "loss": "Loss curves (first network)",
-                "progress": "The forecast while training"}
+                "progress": "The forecast while training",
+                "series": "Series from the network's best MASE to its worst"}
     with tempfile.TemporaryDirectory() as tmp:
         heading = f"{result.truth.columns[0]}: forecast against the truth"
         written = plots.plot_evaluation_set(result, tmp, heading)

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rnncast.backtesting import backtest
 from rnncast.errors import DataError
-from rnncast.evaluation import backtest
 from rnncast.forecaster import Forecaster
 from rnncast.training import EpochInfo
 

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from rnncast import plots
+from rnncast.backtesting import backtest
 from rnncast.cli.args import (
     HelpFormatter,
     baseline_arguments,
@@ -18,7 +19,7 @@ from rnncast.cli.args import (
 )
 from rnncast.cli.common import default_steps, load_data, progress, say, to_json
 from rnncast.data import Panel
-from rnncast.evaluation import backtest, headline_metric
+from rnncast.evaluation import headline_metric
 from rnncast.files import Outputs, write_text
 from rnncast.verdict import plain
 

@@ -104,7 +104,8 @@ def run(args: argparse.Namespace, run: Outputs) -> dict:
     say(args, choices_text(result.model))
     say(args, stages.line())
     if args.out:
-        say(args, f"wrote {args.out}/metrics.json, forecast.png, loss.png, progress.png")
+        names = sorted((path.name for path in out_dir.iterdir()), key=lambda n: (n != "metrics.json", n))
+        say(args, f"wrote {args.out}/{', '.join(names)}")
     if args.report:
         write_report(report, result, f"rnncast: {', '.join(args.target)} in {args.data.name}",
                      _facts(args, data, result, test), __version__)

@@ -5,9 +5,9 @@ import pandas as pd
 import pytest
 
 from rnncast import Forecaster
+from rnncast.backtesting import backtest
 from rnncast.data import truncate
 from rnncast.errors import DataError
-from rnncast.evaluation import backtest
 
 FAST = dict(units=8, epochs=10, ensemble=1, patience=5, window=12, head=4, season=12)
 
