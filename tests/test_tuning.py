@@ -77,3 +77,18 @@ def test_tune_writes_a_table_and_a_plot(capsys, csv):
     assert "rank" in text and "rnncast fit" in text
     assert (out / "tune.png").stat().st_size > 1000
     assert json.loads((out / "tune.json").read_text())["metric"] == "rmse"
+
+
+def test_tune_ranks_a_panel_by_mase_unless_told(capsys, tmp_path):
+    t = np.arange(48)
+    pd.concat([pd.DataFrame({"unique_id": f"s{k}", "ds": pd.date_range("2020-01", periods=48,
+                                                                        freq="MS"),
+                             "y": 10 ** k * (5 + np.sin(2 * np.pi * t / 12))}) for k in range(3)]
+              ).to_csv(tmp_path / "p.csv", index=False)
+    rest = ["--window", "6,12", "--horizon", "6", "--folds", "2", "--epochs", "3", "--ensemble",
+            "1", "--units", "8", "--json", "--quiet"]
+    assert main(["tune", str(tmp_path / "p.csv"), *rest]) == 0
+    ranked = json.loads(capsys.readouterr().out)
+    assert ranked["metric"] == "mase"  # series of 5, 50 and 500: RMSE would be the largest's
+    assert main(["tune", str(tmp_path / "p.csv"), *rest, "--metric", "rmse"]) == 0
+    assert json.loads(capsys.readouterr().out)["metric"] == "rmse"

@@ -19,6 +19,7 @@ from rnncast.cli.args import (
 )
 from rnncast.cli.common import default_steps, load_data, progress, say, to_json
 from rnncast.data import as_panel
+from rnncast.evaluation import headline_metric
 from rnncast.files import Outputs, write_text
 from rnncast.forecaster import Forecaster
 from rnncast.rules import head_for, season_of, week_head
@@ -49,7 +50,9 @@ def add(verbs) -> None:
                          "else --head, one season or a tenth of the series; --horizon: its old name)")
     tn.add_argument("--step", type=positive_int,
                     help="points between origins (default: --fold-length)")
-    tn.add_argument("--metric", choices=list(METRICS), default="rmse", help="what to rank by")
+    tn.add_argument("--metric", choices=list(METRICS),
+                    help="what to rank by (default: RMSE for one series of one target, else MASE, "
+                         "as evaluate's verdict: errors in each series' units do not add up)")
     tn.add_argument("--trials", type=trials_int,
                     help="try this many configurations proposed by Optuna instead of the grid")
     model_arguments(tn, lists=True, horizon_is_head=False)
@@ -74,6 +77,7 @@ def run(args: argparse.Namespace, run: Outputs) -> dict:
     settings = first.series_config
     horizon = args.fold_length or args.test or default_steps(data, first)
     panel = as_panel(data)
+    args.metric = args.metric or headline_metric(len(panel), len(args.target))
     season = season_of(panel, settings)
     windows = args.window or sorted({w for w in (season, 2 * season, 3 * season) if w > 1} or {12})
     choices = {"window": windows, "cell": args.cell, "units": args.units}
