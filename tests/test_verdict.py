@@ -8,7 +8,7 @@ import pandas as pd
 from rnncast import plots
 from rnncast.evaluation import Evaluation
 from rnncast.plan import Plan
-from rnncast.verdict import plain, sentence, standing
+from rnncast.verdict import backtest_sentence, plain, sentence, standing
 
 
 class Model:
@@ -92,3 +92,15 @@ def test_a_one_step_head_is_named_in_the_singular():
     result = result.__class__(**{**result.__dict__, "model": OneStep()})
     text = sentence(result)
     assert "the network forecasts 1 step at a time, each block reading the one before" in text
+
+
+def test_a_backtest_names_each_baseline_with_a_lower_mean_and_its_folds():
+    names = ["network", "naive", "seasonal_naive", "theta"]
+    rows = [[1.3, 1.2, 1.25, 1.4], [1.0, 1.4, 1.05, 1.4], [1.1, 1.3, 1.0, 1.5]]
+    means = list(np.mean(rows, axis=0))  # 1.133, 1.3, 1.1, 1.433
+    assert backtest_sentence(names, rows, means, "mase") == (
+        "Lower mean MASE than the network's 1.133 over the 3 folds: seasonal naive 1.1, lower on "
+        "2 of 3 folds.")
+    best = [[1.0, 1.2, 1.1], [1.2, 1.1, 1.3]]
+    assert backtest_sentence(names[:3], best, list(np.mean(best, axis=0)), "rmse") == (
+        "The network has the lowest mean RMSE over the 2 folds (1.1) and the lowest on 1 of them.")

@@ -123,3 +123,22 @@ def advice(result: Evaluation) -> str:
     tips.append(f"to compare settings without tuning on this test range, use `rnncast tune "
                 f"{test}` (it backtests on the data before it) or `rnncast backtest`")
     return "; ".join(tips)
+
+
+def backtest_sentence(names: list[str], rows: list[list[float]], means: list[float],
+                      metric: str) -> str:
+    """One plain sentence on a backtest: the baselines whose mean ``metric`` over the folds
+    (``means``; ``rows``: fold by fold, the network first as in ``names``) is lower than the
+    network's, each with the number of folds it was lower on; one range can flatter any model,
+    several folds that agree say more."""
+    folds, where = len(rows), metric.upper()
+    lower = [(n, means[j], sum(row[j] < row[0] for row in rows))
+             for j, n in enumerate(names) if j and means[j] < means[0]]
+    if not lower:
+        wins = sum(all(row[0] <= v for v in row[1:]) for row in rows)
+        return (f"The network has the lowest mean {where} over the {folds} folds "
+                f"({plain(means[0])}) and the lowest on {wins} of them.")
+    said = "; ".join(f"{n.replace('_', ' ')} {plain(v)}, lower on {k} of {folds} folds"
+                     for n, v, k in sorted(lower, key=lambda item: item[1]))
+    return (f"Lower mean {where} than the network's {plain(means[0])} over the {folds} folds: "
+            f"{said}.")

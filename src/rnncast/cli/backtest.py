@@ -21,7 +21,7 @@ from rnncast.cli.common import default_steps, load_data, progress, say, to_json
 from rnncast.data import Panel
 from rnncast.evaluation import headline_metric
 from rnncast.files import Outputs, write_text
-from rnncast.verdict import plain
+from rnncast.verdict import backtest_sentence, plain
 
 
 def add(verbs) -> None:
@@ -81,6 +81,8 @@ def run(args: argparse.Namespace, run: Outputs) -> dict:
         lines.append("interval coverage (share of test points inside): " + ", ".join(
             f"{level}%: {share:.0%}" for level, share in result.mean["coverage"].items()))
     say(args, "\n".join(lines))
+    out["verdict"] = backtest_sentence(names, rows, means, metric)
+    say(args, out["verdict"])
     if args.out:
         write_text(folder / "backtest.json", to_json(out, indent=2) + "\n")
         plots.plot_backtest(names, rows, folder / "backtest.png", metric)
