@@ -173,7 +173,7 @@ def test_sub_daily_data_of_eight_weeks_or_more_train_a_week_at_once():
                       index=pd.date_range("2021-03-01", periods=n, freq="30min"))
         return resolve(as_panel(y), SeriesConfig(**settings))
 
-    assert plan_of(8).head == 336 and "head 336: a week of 30min data" in "\n".join(plan_of(8).reasons)
+    assert plan_of(8).head == 336 and "head 336: a week of 30-minute data" in "\n".join(plan_of(8).reasons)
     assert plan_of(7).head == 48  # too few weeks: a day
     assert plan_of(8, head=96).head == 96
     assert resolve(as_panel(pd.Series(np.arange(4_000.0), index=pd.date_range(

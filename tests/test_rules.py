@@ -5,6 +5,7 @@ import pandas as pd
 
 from rnncast.data import as_panel
 from rnncast.plan import resolve
+from rnncast.rules import freq_words
 from rnncast.settings import SeriesConfig
 
 
@@ -30,3 +31,12 @@ def test_a_single_weekly_series_of_two_years_is_no_longer_refused_by_the_default
     p = resolve(as_panel(weekly(92)), SeriesConfig(), test=13)
     assert p.windows == (53,) and p.validation == 13  # 92 - 13 - 13 - 13: a head of pairs too
     assert p.reasons[0].endswith("and a head of training pairs")
+
+
+def test_a_frequency_is_said_as_a_person_says_it():
+    words = [freq_words(f) for f in ("h", "D", "W-MON", "MS", "QS-JAN", "YS-JAN", "30min", "2h")]
+    assert words == ["hourly", "daily", "weekly", "monthly", "quarterly", "yearly", "30-minute",
+                     "2-hour"]
+    assert freq_words("not-a-frequency") == "not-a-frequency"
+    days = pd.Series(np.arange(800.0), index=pd.date_range("2020-01-01", periods=800, freq="D"))
+    assert "the week and the year of daily data" in resolve(as_panel(days), SeriesConfig()).reasons[0]

@@ -21,6 +21,7 @@ from rnncast.panel import Panel
 from rnncast.partners import auto_combine
 from rnncast.rules import (
     auto_deseasonalize,
+    freq_words,
     head_for,
     season_of,
     week_head,
@@ -228,12 +229,12 @@ def resolve(panel: Panel, settings: SeriesConfig, test: int | None = None) -> Pl
     second = panel.second_season if settings.season is None and season == panel.season else 1
     if second > 1:
         which = "the week and the year" if season == 7 else "the day and the week"
-        why.append(f"seasons {season} and {second}: {which} of {panel.freq} data (the second "
+        why.append(f"seasons {season} and {second}: {which} of {freq_words(panel.freq)} data (the second "
                    "for the mstl baseline)")
     week = 0 if settings.head else week_head(panel, season, second)
     head = settings.head or head_for(season, test, settings.covariates, week)
     if week > 1 and head == week:
-        why.append(f"head {week}: a week of {panel.freq} data forecast at once (the series hold "
+        why.append(f"head {week}: a week of {freq_words(panel.freq)} data forecast at once (the series hold "
                    "eight weeks or more)")
     windows, said = window_for(panel, settings, season, head)
     why += [said] if said else []

@@ -5,12 +5,33 @@ whether to deseasonalise, each a plain function of the panel and what the user a
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from rnncast.classical import median_strength, spread
 from rnncast.panel import Panel
 from rnncast.settings import WINDOW_RULE, SeriesConfig
 
 NO_SEASON_WINDOW = 16  # the default rule's input length for panels without a season
+# a pandas offset's class → how a person says one step of it, and several (hourly, 2-hour)
+WORDS = {"Second": ("one-second", "second"), "Minute": ("one-minute", "minute"),
+         "Hour": ("hourly", "hour"), "Day": ("daily", "day"),
+         "BusinessDay": ("business-day", "business-day"), "Week": ("weekly", "week"),
+         "MonthBegin": ("monthly", "month"), "MonthEnd": ("monthly", "month"),
+         "QuarterBegin": ("quarterly", "quarter"), "QuarterEnd": ("quarterly", "quarter"),
+         "YearBegin": ("yearly", "year"), "YearEnd": ("yearly", "year")}
+
+
+def freq_words(freq: str | None) -> str:
+    """A frequency as a person says it: ``h`` → hourly, ``15min`` → 15-minute, ``W-MON`` →
+    weekly; an alias it does not know, as it is."""
+    try:
+        offset = pd.tseries.frequencies.to_offset(freq)
+    except (TypeError, ValueError):
+        return str(freq)
+    one, unit = WORDS.get(type(offset).__name__, (None, None))
+    if one is None:
+        return str(freq)
+    return one if offset.n == 1 else f"{offset.n}-{unit}"
 
 
 def season_of(panel: Panel, settings: SeriesConfig) -> int:
