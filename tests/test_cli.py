@@ -656,3 +656,18 @@ def test_a_panel_evaluation_draws_series_from_the_best_mase_to_the_worst(capsys,
     _, train, truth, forecast = seen["drawn"][-1]
     assert len(truth) == len(forecast) == 4 and truth.index[0] > train.index[-1]
     assert (tmp_path / "ev" / "series.png").is_file() and "series.png, series_scores.csv" in out
+
+
+def test_the_score_table_keeps_its_columns_under_a_long_file_name():
+    from types import SimpleNamespace
+
+    from rnncast.cli.args import METRICS
+    from rnncast.cli.common import score_table
+
+    scores = dict.fromkeys(METRICS, 1.5)
+    result = SimpleNamespace(model=SimpleNamespace(model_config=SimpleNamespace(cell="lstm"),
+                                                   plan=SimpleNamespace(strategy="direct")),
+                             metrics=scores, baselines={"seasonal_naive": scores}, targets=1,
+                             notes=[])
+    lines = score_table([("weekly_store_panel_2024.csv (test 13)", result)]).splitlines()
+    assert len(lines) == 3 and len({len(line) for line in lines}) == 1  # every column in line

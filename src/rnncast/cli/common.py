@@ -157,7 +157,8 @@ def few_ids(ids: list[str] | None) -> str:
 def score_table(rows: list[tuple[str, Evaluation]]) -> str:
     """The scores of each evaluation's network and baselines, a row each; several targets get a
     table each (their units differ), the verdict's scale-free metrics across them first."""
-    lines = [f"{'data':<24} {'model':<16} " + " ".join(f"{m.upper():>10}" for m in METRICS)]
+    width = max(24, *(len(label) for label, _ in rows))  # a long file name keeps the columns
+    lines = [f"{'data':<{width}} {'model':<16} " + " ".join(f"{m.upper():>10}" for m in METRICS)]
     for label, result in rows:
         name = f"{result.model.model_config.cell}, {result.model.plan.strategy}"
         tables = [(label, result.metrics, result.baselines)]
@@ -169,7 +170,7 @@ def score_table(rows: list[tuple[str, Evaluation]]) -> str:
             entries = [(name, network)] + [(k.replace("_", " "), v) for k, v in baselines.items()]
             for k, (model, scores) in enumerate(entries):
                 cells = " ".join(f"{plain(scores[m]):>10}" for m in METRICS)
-                lines.append(f"{title if k == 0 else '':<24} {model:<16} {cells}")
+                lines.append(f"{title if k == 0 else '':<{width}} {model:<16} {cells}")
         lines += [f"  note: {note}" for note in result.notes]
     return "\n".join(lines)
 
