@@ -505,7 +505,7 @@ def test_a_forecast_whose_dates_run_past_the_year_9999_is_one_line(capsys, model
     code, _, err = run(capsys, "forecast", model_dir, "--horizon", "100000", "--out",
                        tmp_path / "f.csv")
     assert code == 1 and one_line(err) == (
-        "rnncast: error: a forecast of 100,000 steps of MS runs past the year 9999, the last one "
+        "rnncast: error: a forecast of 100,000 monthly steps runs past the year 9999, the last one "
         "dates are written and drawn for; forecast fewer steps")
     assert not (tmp_path / "f.csv").exists() and not (tmp_path / "f.png").exists()
 

@@ -31,7 +31,7 @@ from rnncast import covariates
 from rnncast.errors import DataError, ForecastError, SettingError
 from rnncast.networks import RecurrentNet
 from rnncast.plan import Plan, no_level
-from rnncast.rules import season_head
+from rnncast.rules import freq_words, season_head
 
 log = logging.getLogger(__name__)
 
@@ -284,7 +284,7 @@ def check_reach(panel, steps: int) -> None:
     except (OverflowError, pd.errors.OutOfBoundsDatetime):
         late = True
     if late:
-        raise DataError(f"a forecast of {steps:,} steps of {panel.freq} runs past the year "
+        raise DataError(f"a forecast of {steps:,} {freq_words(panel.freq)} steps runs past the year "
                         f"{LAST_YEAR}, the last one dates are written and drawn for; forecast "
                         "fewer steps")
 
