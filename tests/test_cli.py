@@ -176,6 +176,8 @@ BAD_DATA = [
      "semi.csv: column 'y' has a non-numeric value 'x' at row 2"),
     (lambda d: write(d, "sheet.xlsx", "PK\x03\x04\x00\x00"), [],
      "sheet.xlsx: a spreadsheet workbook: save the sheet as CSV (or Parquet)"),
+    (lambda d: write(d, "wide.csv", "t,y\n1,2,3\n2,3,4\n"), [],  # pandas made t an index
+     "wide.csv: its rows hold more fields than its header names (2: t, y)"),
     (lambda d: write(d, "c.csv", "t,y\n1,2\n2,\n3,4\n"), [],
      "c.csv: column 'y' has a missing (NaN) value at row 2; fill it with --fill-missing "
      "interpolate|zero|ffill, or drop it"),

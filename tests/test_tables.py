@@ -17,6 +17,7 @@ from rnncast.timeindex import TimeConfig
     ('id,name,y\n1,"a;b",1.5\n2,"c;d",2.25\n', (",", ".")),  # a semicolon inside a text field
     ("t,y\n2020-01,1.5\n2020-02,2.25\n", (",", ".")),
     ("y\n1.5\n2.25\n", (",", ".")),  # one column: nothing to tell, the usual comma
+    ("y\n1,5\n2,25\n", (";", ",")),  # one column of decimal commas, not two of integers
 ])
 def test_the_separator_and_decimal_mark_are_told_from_the_first_lines(tmp_path, text, layout):
     path = tmp_path / "d.csv"

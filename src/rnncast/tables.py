@@ -80,6 +80,9 @@ def _read_csv(path: Path, text: list[str], rows: int | None = None) -> pd.DataFr
         frame = pd.read_csv(path, encoding=encoding, **layout)
     except UnicodeDecodeError:  # a byte past the first lines
         frame = pd.read_csv(path, encoding="cp1252", **layout)
+    if not isinstance(frame.index, pd.RangeIndex):  # pandas took the extra field for an index
+        raise DataError(f"{path}: its rows hold more fields than its header names "
+                        f"({len(frame.columns)}: {', '.join(map(str, frame.columns[:12]))})")
     names = [name.strip() if isinstance(name, str) else name for name in frame.columns]
     return frame.set_axis(names, axis=1) if len(set(names)) == len(names) else frame
 
@@ -88,6 +91,9 @@ def csv_layout(head: str) -> tuple[str, str]:
     """The field separator (comma, semicolon, tab or bar) and the decimal mark of a CSV file
     from its first lines ``head``: spreadsheets in much of Europe write ``2020-01;1,5``."""
     lines = head.splitlines()[:-1] or head.splitlines()  # the last one may be cut
+    if lines and not any(mark in lines[0] for mark in ",;\t|") and all(
+            DECIMAL_COMMA.fullmatch(line.strip().strip('"')) for line in lines[1:] if line.strip()):
+        return ";", ","  # one column of decimal commas: no separator in the file
     try:
         sep = csv.Sniffer().sniff("\n".join(lines), delimiters=",;\t|").delimiter
     except csv.Error:  # one column, or nothing to tell: the usual comma
