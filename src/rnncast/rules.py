@@ -100,7 +100,8 @@ def window_for(panel: Panel, settings: SeriesConfig, season: int, head: int
     said = ", ".join(f"{f:g} seasons of {season}, at least {m}" if season > 1 else
                      f"at least {m} (no season)" for f, m in rule)
     if capped:
-        said += (f", at most {room}: the median series' {median} points less a head of {head}, "
+        most = max(room, min(m for _, m in rule))  # the floor wins where little is left
+        said += (f", at most {most}: the median series' {median} points less a head of {head}, "
                  f"the held-out end{' and a head of training pairs' if panel.single else ''}")
     return lengths, f"window {shown}: {said}"
 
