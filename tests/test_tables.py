@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from rnncast.data import load_series, read_table
+from rnncast.errors import DataError
 from rnncast.tables import column_names, csv_layout
 from rnncast.timeindex import TimeConfig
 
@@ -56,3 +57,12 @@ def test_column_names_come_from_the_head_or_the_schema_alone(tmp_path):
     (tmp_path / "d.csv").write_text("unique_id;ds;y\na;2020-01;1,5\n")
     assert column_names(tmp_path / "d.parquet") == column_names(tmp_path / "d.csv") == [
         "unique_id", "ds", "y"]
+
+
+def test_a_file_that_is_not_a_table_is_one_line_even_without_column_names(tmp_path):
+    (tmp_path / "bad.parquet").write_bytes(b"garbage")
+    for read in (column_names, read_table):
+        with pytest.raises(DataError, match=r"bad.parquet: cannot be read as a table \(Parquet"):
+            read(tmp_path / "bad.parquet")
+    with pytest.raises(DataError, match="gone.csv: no such file"):
+        column_names(tmp_path / "gone.csv")

@@ -26,11 +26,7 @@ def read_table(path: str | Path, columns: list[str] | None = None,
     """Read a CSV or Parquet file, with a clear error for missing, empty or unreadable files.
     ``columns``: of a Parquet file, read only these (those it has), column by column; ``text``:
     columns of a CSV file read as written (ids ``007`` and ``7`` are two series, not one)."""
-    path = Path(path)
-    if not path.exists():
-        raise DataError(f"{path}: no such file")
-    if path.is_dir():
-        raise DataError(f"{path}: is a directory, expected a CSV or Parquet file")
+    path = _existing(path)
     try:
         if is_parquet(path):
             frame = _read_parquet(path, columns)
@@ -41,8 +37,7 @@ def read_table(path: str | Path, columns: list[str] | None = None,
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: the file is empty") from None
     except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as error:
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise DataError(f"{path}: cannot be read as a table ({first})") from None
+        raise _unreadable(path, error) from None
     if frame.empty and rows != 0:
         raise DataError(f"{path}: the file has no data rows")
     return frame
@@ -50,12 +45,29 @@ def read_table(path: str | Path, columns: list[str] | None = None,
 
 def column_names(path: str | Path) -> list[str]:
     """The columns of a CSV or Parquet file, read from its head (or schema) alone."""
-    path = Path(path)
-    if is_parquet(path):
-        import pyarrow.parquet as pq
+    path = _existing(path)
+    if not is_parquet(path):
+        return [str(name) for name in read_table(path, rows=0).columns]
+    import pyarrow.parquet as pq
 
+    try:
         return list(pq.read_schema(path).names)
-    return [str(name) for name in read_table(path, rows=0).columns]
+    except (OSError, ValueError) as error:  # pyarrow's errors derive from these
+        raise _unreadable(path, error) from None
+
+
+def _existing(path: str | Path) -> Path:
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: no such file")
+    if path.is_dir():
+        raise DataError(f"{path}: is a directory, expected a CSV or Parquet file")
+    return path
+
+
+def _unreadable(path: Path, error: Exception) -> DataError:
+    first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return DataError(f"{path}: cannot be read as a table ({first})")
 
 
 def _read_csv(path: Path, text: list[str], rows: int | None = None) -> pd.DataFrame:
