@@ -62,7 +62,7 @@ def test_column_names_come_from_the_head_or_the_schema_alone(tmp_path):
 def test_a_file_that_is_not_a_table_is_one_line_even_without_column_names(tmp_path):
     (tmp_path / "bad.parquet").write_bytes(b"garbage")
     for read in (column_names, read_table):
-        with pytest.raises(DataError, match=r"bad.parquet: cannot be read as a table \(Parquet"):
+        with pytest.raises(DataError, match=r"bad\.parquet: cannot be read as a table \(Parquet"):
             read(tmp_path / "bad.parquet")
-    with pytest.raises(DataError, match="gone.csv: no such file"):
+    with pytest.raises(DataError, match=r"gone\.csv: no such file"):
         column_names(tmp_path / "gone.csv")
