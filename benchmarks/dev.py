@@ -102,9 +102,10 @@ def main() -> None:
     parser.add_argument("--panel", action="append", choices=sorted(PANELS))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--set", action="append", default=[], metavar="OPTION=VALUE",
-                        help="extra options for rnncast evaluate, e.g. ensemble=1")
+                        help="extra options for rnncast evaluate, e.g. ensemble=1, or a flag: calendar")
     args = parser.parse_args()
-    extra = [x for s in args.set for x in ("--" + s.split("=")[0].replace("_", "-"), s.split("=")[1])]
+    extra = [x for s in args.set for x in ("--" + s.split("=")[0].replace("_", "-"),
+                                            *s.split("=")[1:])]  # a bare flag: --set calendar
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.panel or ["PBS", "aus_livestock", "tourism"]:
             line = evaluate(name, Path(tmp), extra, args.seed)
