@@ -92,3 +92,16 @@ def test_tune_ranks_a_panel_by_mase_unless_told(capsys, tmp_path):
     assert ranked["metric"] == "mase"  # series of 5, 50 and 500: RMSE would be the largest's
     assert main(["tune", str(tmp_path / "p.csv"), *rest, "--metric", "rmse"]) == 0
     assert json.loads(capsys.readouterr().out)["metric"] == "rmse"
+
+
+def test_tune_tries_only_windows_the_series_hold_before_the_first_fold(capsys, tmp_path):
+    t = np.arange(80)
+    pd.concat([pd.DataFrame({"unique_id": f"s{k}", "ds": pd.date_range(
+        "2020-01-06", periods=80, freq="W-MON"), "y": 50 + k + 5 * np.sin(2 * np.pi * t / 52)})
+        for k in range(3)]).to_csv(tmp_path / "weekly.csv", index=False)
+    assert main(["tune", str(tmp_path / "weekly.csv"), "--horizon", "8", "--folds", "2",
+                 "--epochs", "2", "--ensemble", "1", "--units", "8", "--json", "--quiet"]) == 0
+    rows = json.loads(capsys.readouterr().out)["rows"]
+    # 52, 104 and 156 weeks do not fit: 80 - 16 before the first origin, less a head and a
+    # held-out end of 8 each, leaves 48 (and half of it)
+    assert sorted(row["settings"]["window"] for row in rows) == [24, 48]

@@ -90,9 +90,7 @@ def window_for(panel: Panel, settings: SeriesConfig, season: int, head: int
     if season == 1 and settings.window_rule == WINDOW_RULE and not panel.single:
         return (NO_SEASON_WINDOW,), (f"window {NO_SEASON_WINDOW}: no season (on M3 yearly's "
                                      "development ends MASE 3.207, 12: 3.220)")
-    median = int(np.median(panel.lengths))
-    held = settings.validation if settings.validation is not None else max(head, median // 10)
-    room = median - head - held - (head if panel.single else 0)  # one series: a head of pairs
+    median, room = int(np.median(panel.lengths)), window_room(panel, settings, head)
     rule = settings.window_rule
     lengths = tuple(dict.fromkeys(max(min(round(f * season), room), m) for f, m in rule))
     capped = lengths != tuple(dict.fromkeys(max(round(f * season), m) for f, m in rule))
@@ -104,6 +102,15 @@ def window_for(panel: Panel, settings: SeriesConfig, season: int, head: int
         said += (f", at most {most}: the median series' {median} points less a head of {head}, "
                  f"the held-out end{' and a head of training pairs' if panel.single else ''}")
     return lengths, f"window {shown}: {said}"
+
+
+def window_room(panel: Panel, settings: SeriesConfig, head: int, before: int = 0) -> int:
+    """The longest input the median series holds beside a head and a held-out end of the
+    default length (and, for a single series, a head of training pairs), counting only its
+    points ``before`` the last few (a backtest's first origin)."""
+    median = int(np.median(np.maximum(panel.lengths - before, 0)))
+    held = settings.validation if settings.validation is not None else max(head, median // 10)
+    return median - head - held - (head if panel.single else 0)
 
 
 def auto_deseasonalize(panel: Panel, season: int) -> tuple[bool, float | None, str]:

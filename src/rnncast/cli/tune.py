@@ -18,11 +18,11 @@ from rnncast.cli.args import (
     trials_int,
 )
 from rnncast.cli.common import default_steps, load_data, progress, say, to_json
-from rnncast.data import as_panel
+from rnncast.data import as_panel, truncate
 from rnncast.evaluation import headline_metric
 from rnncast.files import Outputs, write_text
 from rnncast.forecaster import Forecaster
-from rnncast.rules import head_for, season_of, week_head
+from rnncast.rules import head_for, season_of, week_head, window_room
 from rnncast.verdict import plain
 
 
@@ -62,8 +62,16 @@ def add(verbs) -> None:
 
 
 
+def _windows(panel, settings, season: int, head: int, earliest: int) -> list[int]:
+    """One, two and three seasons (12 without a season), those the median series holds before
+    the first fold's origin, ``earliest`` points from the end (:func:`~rnncast.rules.window_room`);
+    where it holds none, half of what it holds and all of it (12 at least)."""
+    tried = sorted({w for w in (season, 2 * season, 3 * season) if w > 1} or {12})
+    room = window_room(panel, settings, head, before=earliest)
+    return [w for w in tried if w <= room] or sorted({max(room // 2, 12), max(room, 12)})
+
+
 def run(args: argparse.Namespace, run: Outputs) -> dict:
-    from rnncast.data import truncate
     from rnncast.tuning import grid, search, tune
 
     folder = run.directory(args.out) if args.out else None
@@ -79,10 +87,11 @@ def run(args: argparse.Namespace, run: Outputs) -> dict:
     panel = as_panel(data)
     args.metric = args.metric or headline_metric(len(panel), len(args.target))
     season = season_of(panel, settings)
-    windows = args.window or sorted({w for w in (season, 2 * season, 3 * season) if w > 1} or {12})
-    choices = {"window": windows, "cell": args.cell, "units": args.units}
     week = week_head(panel, season, panel.second_season) if not settings.season else 1
     head = args.head or head_for(season, horizon, settings.covariates, week)  # what folds train
+    earliest = horizon + (args.folds - 1) * (args.step or horizon)  # the first fold's origin
+    windows = args.window or _windows(panel, settings, season, head, earliest)
+    choices = {"window": windows, "cell": args.cell, "units": args.units}
 
     configurations = grid(choices)
     label = f"tune {args.data.name}"
