@@ -377,6 +377,19 @@ def test_day_first_dates_get_a_hint_and_are_read_with_dayfirst(capsys, tmp_path)
     assert json.loads((tmp_path / "m" / "config.json").read_text())["data"]["freq"] == "MS"
 
 
+@pytest.mark.parametrize("stamps, fmt", [
+    ([201511, 201512, 201601, 201602], "%Y%m"), ([20150130, 20150131, 20150201], "%Y%m%d")])
+def test_months_and_days_written_as_numbers_get_their_date_format_named(capsys, tmp_path,
+                                                                       stamps, fmt):
+    data = tmp_path / "numbers.csv"
+    pd.DataFrame({"month": stamps, "sales": np.arange(len(stamps)) + 1.0}).to_csv(data, index=False)
+    code, _, err = run(capsys, "fit", data, "--target", "sales", "--time-col", "month",
+                       "--out", tmp_path / "m", "--quiet")
+    assert code == 1 and one_line(err).endswith(
+        f"if these are dates written as numbers ({'201501' if fmt == '%Y%m' else '20150131'}), "
+        f"add --date-format {fmt}")
+
+
 def test_mixed_utc_offsets_are_named_then_read_as_local_time(capsys, tmp_path):
     days = pd.date_range("2021-03-01", periods=60, freq="D", tz="Europe/Berlin")
     data = tmp_path / "power.csv"
@@ -544,6 +557,8 @@ def test_a_search_ends_once_every_configuration_is_scored():
      "1939-01-01", "MS"),
     (lambda t: pd.date_range("2019-01-07", periods=len(t), freq="W-MON").strftime("%G W%V"),
      "2019-01-07", "W-MON"),
+    (lambda t: [f"{2015 + k // 12}M{k % 12 + 1:02d}" for k in t], "2015-01-01", "MS"),  # Eurostat
+    (lambda t: [f"{2015 + k // 12}m{k % 12 + 1}" for k in t], "2015-01-01", "MS"),  # Stata
 ])
 def test_fpp3_and_tsibble_stamps_are_read_as_written(capsys, tmp_path, stamps, first, freq):
     """`1956 Q1` and `1939 Jan` could not be read, and no --date-format could say quarters."""

@@ -20,7 +20,8 @@ from rnncast.errors import DataError, SettingError
 
 FILLS = ("interpolate", "zero", "ffill")
 # tsibble's and fpp3's exports: "1956 Q1", "1939 Jan", "2019 W01" (read without a format)
-_TSIBBLE = {r"\d{4} Q[1-4]": "quarter", r"\d{4} [A-Z][a-z]{2}": "%Y %b", r"\d{4} W\d{2}": "week"}
+_TSIBBLE = {r"\d{4} Q[1-4]": "quarter", r"\d{4} [A-Z][a-z]{2}": "%Y %b", r"\d{4} W\d{2}": "week",
+            r"\d{4}[Mm](0?[1-9]|1[0-2])": "month"}  # the last: 2015M01 (Eurostat), 2015m1 (Stata)
 TIME_ZONES = ("utc", "local")
 _OFFSET = r"(?:Z|[+-]\d{2}:?\d{2})$"
 _DAY_FIRST_LOOK = r"^\s*\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}"
@@ -112,7 +113,8 @@ def parse_times(raw: pd.Series, label: str, where: str, cfg: TimeConfig) -> pd.I
 
 def _tsibble(text: pd.Series, fmt: str | None) -> pd.DatetimeIndex | None:
     """Stamps written as tsibble and fpp3 write them (``1956 Q1``, ``1939 Jan``, ``2019 W01``),
-    or with a ``%q`` (quarter) format such as ``%Y Q%q``: their first days; None otherwise."""
+    as statistics offices and Stata write months (``2015M01``, ``2015m1``), or with a ``%q``
+    (quarter) format such as ``%Y Q%q``: their first days; None otherwise."""
     if fmt and "%q" in fmt:
         pattern = re.escape(fmt).replace("%Y", r"(?P<year>\d{4})").replace("%q", r"(?P<quarter>[1-4])")
         if "%" in pattern.replace("%%", ""):
@@ -132,6 +134,10 @@ def _tsibble(text: pd.Series, fmt: str | None) -> pd.DatetimeIndex | None:
                 return pd.PeriodIndex.from_fields(year=text.str[:4].astype(int),
                                                   quarter=text.str[-1].astype(int),
                                                   freq="Q").to_timestamp()
+            if kind == "month":
+                return pd.PeriodIndex.from_fields(year=text.str[:4].astype(int),
+                                                  month=text.str[5:].astype(int),
+                                                  freq="M").to_timestamp()
             if kind == "week":  # ISO year and week: its Monday
                 return pd.DatetimeIndex(pd.to_datetime(text + " 1", format="%G W%V %u"))
             return pd.DatetimeIndex(pd.to_datetime(text, format=kind))
@@ -331,7 +337,19 @@ def fill_values(values: np.ndarray, offsets: np.ndarray, how: str | None, column
 
 
 def dayfirst_hint(raw: pd.Series | None, cfg: TimeConfig) -> str:
-    if raw is None or cfg.dayfirst or cfg.date_format or pd.api.types.is_numeric_dtype(raw):
+    """What may have been meant by stamps that broke the clock: dates written day first, or
+    integers that are months or days written as numbers (201501, 20150131)."""
+    if raw is None or cfg.dayfirst or cfg.date_format:
+        return ""
+    if pd.api.types.is_integer_dtype(raw):
+        values = raw.to_numpy()
+        for digits, fmt, example in ((6, "%Y%m", "201501"), (8, "%Y%m%d", "20150131")):
+            month = values // 10 ** (digits - 6) % 100
+            if ((values >= 10 ** (digits - 1)) & (values < 10 ** digits)).all() and (
+                    (month >= 1) & (month <= 12)).all():
+                return f"; if these are dates written as numbers ({example}), add --date-format {fmt}"
+        return ""
+    if pd.api.types.is_numeric_dtype(raw):
         return ""
     if raw.astype("string").str.match(_DAY_FIRST_LOOK).fillna(False).all():
         return "; if the dates are written day first (31/01/2020), add --dayfirst"
