@@ -94,7 +94,7 @@ def from_long(
     if frame[id_col].isna().any():
         row = int(np.argmax(frame[id_col].isna().to_numpy()))
         raise DataError(f"{prefix}column '{id_col}' has a missing id at row {row + 1}")
-    values = _columns(frame, targets, where, time.fill)
+    values = _columns(frame, targets, where, time.fill, frame[id_col])
     codes, names = _codes(frame[id_col])
     ids = [str(n) for n in names]
     if not time_col:
@@ -140,11 +140,11 @@ def from_long(
     return Panel(values, offsets, targets, clock, ids, id_col)
 
 
-def _columns(frame: pd.DataFrame, names: list[str], where: str, fill: str | None = None
-             ) -> np.ndarray:
+def _columns(frame: pd.DataFrame, names: list[str], where: str, fill: str | None = None,
+             series: pd.Series | None = None) -> np.ndarray:
     """The numeric columns ``names`` as ``(rows, F)`` float64 (one column: a view, no copy);
     NaN kept where ``fill`` will fill it."""
-    columns = [numeric_column(frame[c], c, where, fill is not None) for c in names]
+    columns = [numeric_column(frame[c], c, where, fill is not None, series) for c in names]
     return columns[0][:, None] if len(columns) == 1 else np.column_stack(columns)
 
 
@@ -235,11 +235,15 @@ def as_series(y, name: str = "y") -> SeriesData:
     return SeriesData(values, index, [str(c) for c in frame.columns], freq)
 
 
-def numeric_column(column: pd.Series, label: str, where: str = "", nan: bool = False
-                   ) -> np.ndarray:
+def numeric_column(column: pd.Series, label: str, where: str = "", nan: bool = False,
+                   series: pd.Series | None = None) -> np.ndarray:
     """The column as float64; names the first bad row on non-numeric, infinite or (unless
     ``nan``: they will be filled) missing values."""
     prefix = f"{where}: " if where else ""
+
+    def whose(row: int) -> str:  # the file, and in a long table the series of the row
+        return prefix + (f"series '{series.iloc[row]}': " if series is not None else "")
+
     if pd.api.types.is_float_dtype(column) or pd.api.types.is_integer_dtype(column):
         values = column.to_numpy(dtype=np.float64, na_value=np.nan)  # float64: a view
     else:
@@ -249,22 +253,22 @@ def numeric_column(column: pd.Series, label: str, where: str = "", nan: bool = F
             # 1,5 is a number in a file of decimal commas (one bad cell keeps them all text)
             plain = bad & ~column.astype(str).str.fullmatch(DECIMAL_COMMA.pattern)
             row = int(np.argmax((plain if plain.any() else bad).to_numpy()))
-            raise DataError(f"{prefix}column '{label}' has a non-numeric value "
+            raise DataError(f"{whose(row)}column '{label}' has a non-numeric value "
                             f"{column.iloc[row]!r} at row {row + 1}")
         values = converted.to_numpy(dtype=np.float64, na_value=np.nan)
     huge = np.isfinite(values) & (np.abs(values) > MAX_MAGNITUDE)
     if huge.any():
         row = int(np.argmax(huge))
-        raise DataError(f"{prefix}column '{label}' has the value {values[row]:.3g} at row {row + 1}, "
-                        f"beyond {MAX_MAGNITUDE:.0e}: too large to scale in floating point; divide "
-                        "the column by a power of ten first")
+        raise DataError(f"{whose(row)}column '{label}' has the value {values[row]:.3g} at row "
+                        f"{row + 1}, beyond {MAX_MAGNITUDE:.0e}: too large to scale in floating "
+                        "point; divide the column by a power of ten first")
     bad = ~np.isfinite(values) & ~(nan & np.isnan(values))
     if bad.any():
         row = int(np.argmax(bad))
         if np.isnan(values[row]):
-            raise DataError(f"{prefix}column '{label}' has a missing (NaN) value at row {row + 1}; "
-                            "fill it with --fill-missing interpolate|zero|ffill, or drop it")
-        raise DataError(f"{prefix}column '{label}' has an infinite value at row {row + 1}; "
+            raise DataError(f"{whose(row)}column '{label}' has a missing (NaN) value at row "
+                            f"{row + 1}; fill it with --fill-missing interpolate|zero|ffill, or drop it")
+        raise DataError(f"{whose(row)}column '{label}' has an infinite value at row {row + 1}; "
                         "fill or drop it first")
     return values
 
