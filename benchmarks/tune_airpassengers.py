@@ -18,8 +18,9 @@ from pathlib import Path
 import torch
 
 from rnncast import Forecaster
+from rnncast.data import truncate
 from rnncast.datasets import air_passengers
-from rnncast.evaluation import holdout, truncate
+from rnncast.evaluation import holdout
 from rnncast.tuning import grid, tune
 
 RESULTS = Path(__file__).parent / "results"

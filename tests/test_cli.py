@@ -679,7 +679,7 @@ def test_a_missing_value_in_a_long_table_names_its_series(capsys, tmp_path):
     frame = pd.DataFrame({"unique_id": ["a"] * 3 + ["b"] * 3, "ds": list(range(3)) * 2,
                           "y": [1.0, 2.0, 3.0, 4.0, np.nan, 6.0]})
     frame.to_csv(tmp_path / "p.csv", index=False)
-    code, out, err = run(capsys, "fit", tmp_path / "p.csv", "--out", tmp_path / "m", *FAST)
+    code, _, err = run(capsys, "fit", tmp_path / "p.csv", "--out", tmp_path / "m", *FAST)
     assert code == 1 and err.strip().splitlines() == [
         f"rnncast: error: {tmp_path}/p.csv: series 'b': column 'y' has a missing (NaN) value at "
         "row 5; fill it with --fill-missing interpolate|zero|ffill, or drop it"]
