@@ -90,3 +90,20 @@ def test_at_run_time_too():
             "import rnncast.forecasting; assert 'rnncast.training' not in sys.modules, 'training'")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_the_scripts_beside_the_package_import_only_what_it_has():
+    """benchmarks/tune_airpassengers.py imported `truncate` from rnncast.evaluation for sessions
+    after it had moved: nothing ran it, nothing said so."""
+    import importlib
+
+    missing = []
+    for folder in ("benchmarks", "examples", "scripts"):
+        for path in sorted((SRC.parent / folder).glob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("rnncast"):
+                    module = importlib.import_module(node.module)
+                    missing += [f"{path.name}: {node.module}.{alias.name}" for alias in node.names
+                                if not hasattr(module, alias.name)
+                                and not is_module(f"{node.module}.{alias.name}")]
+    assert not missing
