@@ -628,7 +628,7 @@ def test_a_panel_forecast_draws_six_series_spread_over_the_panel(capsys, tmp_pat
                        tmp_path / "f.csv")
     assert code == 0, err
     assert (tmp_path / "f.png").is_file()
-    assert [name for name, _, _ in drawn["series"]] == ["s0", "s2", "s4", "s5", "s7", "s9"]
+    assert [name for name, _, _ in drawn["series"]] == ["s0", "s1", "s3", "s5", "s7", "s9"]
     assert drawn["title"] == "Forecast of 6 of 10 series, 3 steps"
     for name, history, forecast in drawn["series"]:
         assert len(forecast) == 3 and forecast.index[0] == history.index[-1] + pd.Timedelta(weeks=1)
@@ -653,9 +653,11 @@ def test_a_panel_evaluation_draws_series_from_the_best_mase_to_the_worst(capsys,
     scores = pd.read_csv(tmp_path / "ev" / "series_scores.csv")
     network = scores[scores["model"] == "network"].sort_values("mase", kind="stable")
     ranked = network["series"].tolist()
-    drawn = [name for name, _, _, _ in seen["drawn"]]
-    assert drawn == [ranked[i] for i in (0, 1, 3, 4, 6, 7)]  # six spread over eight ranks
-    _, train, truth, forecast = seen["drawn"][-1]
+    drawn = [name for name, _, _, _, _ in seen["drawn"]]
+    assert drawn == [ranked[i] for i in (0, 1, 2, 4, 5, 7)]  # six spread over eight ranks
+    assert [mase for _, mase, _, _, _ in seen["drawn"]] == pytest.approx(
+        network.set_index("series").loc[drawn, "mase"].tolist())
+    _, _, train, truth, forecast = seen["drawn"][-1]
     assert len(truth) == len(forecast) == 4 and truth.index[0] > train.index[-1]
     assert (tmp_path / "ev" / "series.png").is_file() and "series.png, series_scores.csv" in out
 

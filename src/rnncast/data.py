@@ -26,11 +26,11 @@ from rnncast.panel import (  # noqa: F401  (SeriesData and season_from_freq: re-
 from rnncast.tables import DECIMAL_COMMA, is_parquet, read_table
 from rnncast.timeindex import (
     TimeConfig,
-    dayfirst_hint,
     fill_values,
     panel_steps,
     parse_times,
     regular,
+    stamp_hint,
 )
 
 MAX_MAGNITUDE = 1e100  # squares of larger values overflow when scaling
@@ -308,7 +308,7 @@ def load_series(
         try:
             check_time_index(index, f"time column '{time_col}'", str(path))
         except DataError as error:
-            raise DataError(f"{error}{dayfirst_hint(frame[time_col], time)}") from None
+            raise DataError(f"{error}{stamp_hint(frame[time_col], time)}") from None
         index, values, freq = regular(index, values, time, time_col, str(path), raw=frame[time_col])
     values = fill_values(values, np.array([0, len(values)]), time.fill, targets, None, str(path))
     return SeriesData(values, index, targets, freq)

@@ -61,8 +61,10 @@ class Evaluation:
     bands: dict[str, dict[str, float]] = field(default_factory=dict)
     # per model, with a season and a test of one or more: first season's MASE, last one's bias %
     season_ends: dict[str, dict[str, float]] = field(default_factory=dict)
-    # a panel's series to draw, from the network's best MASE to its worst: id, train, truth, forecast
-    drawn: list[tuple[str, pd.DataFrame, pd.DataFrame, pd.DataFrame]] = field(default_factory=list)
+    # a panel's series to draw, from the network's best MASE to its worst: id, that MASE, train,
+    # truth, forecast
+    drawn: list[tuple[str, float, pd.DataFrame, pd.DataFrame, pd.DataFrame]] = field(
+        default_factory=list)
 
     @property
     def targets(self) -> int:
@@ -305,12 +307,10 @@ def _drawn(history: Panel, truth: Panel, kept: list[int], ids: list, forecasts: 
         return []
     mase = np.array([_nanmean([s["mase"] for s in targets]) for targets in scores])
     order = np.argsort(np.where(np.isfinite(mase), mase, np.inf), kind="stable")
-    picked = order[np.unique(np.linspace(0, len(order) - 1, min(len(order), DRAWN)).round()
-                             ).astype(int)]
     drawn = []
-    for i in picked:
+    for i in order[spread(len(order), DRAWN)]:
         truth_part = _frame(truth.series_at(kept[i]))
-        drawn.append((str(ids[i]), _frame(history.series_at(kept[i])), truth_part,
+        drawn.append((str(ids[i]), float(mase[i]), _frame(history.series_at(kept[i])), truth_part,
                       pd.DataFrame(forecasts[i], index=truth_part.index, columns=truth_part.columns)))
     return drawn
 

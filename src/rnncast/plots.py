@@ -124,18 +124,22 @@ def plot_future_grid(series: list[tuple[str, pd.DataFrame, pd.DataFrame]], path:
                      title: str) -> Path:
     """Several series' ``(name, history, forecast)`` as :func:`plot_future` draws one, side by
     side: a panel's forecast seen at a glance rather than one series of it."""
-    columns = 1 if len(series) == 1 else 2
-    rows = -(-len(series) // columns)
-    fig, axes = _plt().subplots(rows, columns, figsize=(6.5 * columns, 1.2 + 2.9 * rows),
-                                squeeze=False)
-    for k, ax in enumerate(axes.flat):
-        if k < len(series):
-            name, history, forecast = series[k]
-            _draw_future(ax, history, forecast, f"'{name}'", legend=k == 0)
-        else:
-            ax.set_visible(False)
+    fig, axes = _grid(len(series))
+    for k, (ax, (name, history, forecast)) in enumerate(zip(axes, series, strict=True)):
+        _draw_future(ax, history, forecast, f"'{name}'", legend=k == 0)
     fig.suptitle(title)
     return _save(fig, path)
+
+
+def _grid(count: int):
+    """A figure of ``count`` panels two abreast (one alone), the spare one hidden; its axes."""
+    columns = 1 if count == 1 else 2
+    rows = -(-count // columns)
+    fig, axes = _plt().subplots(rows, columns, figsize=(6.5 * columns, 1.2 + 2.9 * rows),
+                                squeeze=False)
+    for ax in axes.flat[count:]:
+        ax.set_visible(False)
+    return fig, list(axes.flat[:count])
 
 
 def _draw_future(ax, history: pd.DataFrame, forecast: pd.DataFrame, title: str, legend: bool
@@ -270,16 +274,9 @@ def plot_tuning(labels: list[str], scores: list[float], metric: str, path: str |
 def plot_series_gallery(result: Evaluation, path: str | Path) -> Path:
     """A panel's evaluation series by series (its first target): the series it draws, from the
     network's best MASE to its worst, each with its history, the truth and the forecast."""
-    table = result.per_series
-    mase = {} if table is None else {str(k): v for k, v in table[table["model"] == "network"]
-                                     .set_index("series")["mase"].items()}
-    rows = -(-len(result.drawn) // 2)
-    fig, axes = _plt().subplots(rows, 2, figsize=(13, 1.2 + 2.9 * rows), squeeze=False)
-    for k, ax in enumerate(axes.flat):
-        if k >= len(result.drawn):
-            ax.set_visible(False)
-            continue
-        name, train, truth, forecast = result.drawn[k]
+    fig, axes = _grid(len(result.drawn))
+    for k, (ax, (name, mase, train, truth, forecast)) in enumerate(zip(axes, result.drawn,
+                                                                      strict=True)):
         target = truth.columns[0]
         tail = train.iloc[-max(3 * len(truth), 48):]
         ax.plot(tail.index, tail[target].values, color=COLORS["history"], lw=1.2,
@@ -288,7 +285,7 @@ def plot_series_gallery(result: Evaluation, path: str | Path) -> Path:
         ax.plot(truth.index, forecast[target].values, color=COLORS["forecast"], lw=2,
                 label="network")
         ax.axvline(truth.index[0], color="#bbbbbb", lw=0.8)
-        ax.set_title(f"'{name}': MASE {mase.get(name, float('nan')):.3g}")
+        ax.set_title(f"'{name}': MASE {mase:.3g}")
         ax.set_ylabel(target)
         ax.grid(alpha=0.3)
         if k == 0:

@@ -274,7 +274,7 @@ def regular(index: pd.Index, values: np.ndarray, cfg: TimeConfig, label: str, wh
             if len(index) < 3:
                 return index, values, None
             raise DataError(f"{where}: time column '{label}' follows no regular frequency; "
-                            "give --freq (e.g. MS, W-SUN, D, h)" + dayfirst_hint(raw, cfg))
+                            "give --freq (e.g. MS, W-SUN, D, h)" + stamp_hint(raw, cfg))
         full = pd.date_range(index[0], index[-1], freq=freq, name=label)
         if len(full) == len(index) and full.equals(index):
             return index, values, freq
@@ -283,7 +283,7 @@ def regular(index: pd.Index, values: np.ndarray, cfg: TimeConfig, label: str, wh
             row = int(np.argmax(off))
             raise DataError(f"{where}: time column '{label}' has {index[row]} at row {row + 1}, "
                             f"off the {freq} steps that start at {index[0]}; give --freq"
-                            + dayfirst_hint(raw, cfg))
+                            + stamp_hint(raw, cfg))
     else:
         steps = np.diff(index.to_numpy())
         if not len(steps):
@@ -301,7 +301,7 @@ def regular(index: pd.Index, values: np.ndarray, cfg: TimeConfig, label: str, wh
         missing = len(full) - len(index)
         raise DataError(f"{where}: time column '{label}' skips from {index[gap - 1]} to "
                         f"{index[gap]} at row {gap + 1} ({missing} missing step(s) in all); fill "
-                        "them with --fill-missing interpolate|zero|ffill" + dayfirst_hint(raw, cfg))
+                        "them with --fill-missing interpolate|zero|ffill" + stamp_hint(raw, cfg))
     frame = pd.DataFrame(values, index=index).reindex(full)
     if cfg.fill == "zero":
         frame = frame.fillna(0.0)
@@ -336,7 +336,7 @@ def fill_values(values: np.ndarray, offsets: np.ndarray, how: str | None, column
     return filled.to_numpy(np.float64)
 
 
-def dayfirst_hint(raw: pd.Series | None, cfg: TimeConfig) -> str:
+def stamp_hint(raw: pd.Series | None, cfg: TimeConfig) -> str:
     """What may have been meant by stamps that broke the clock: dates written day first, or
     integers that are months or days written as numbers (201501, 20150131)."""
     if raw is None or cfg.dayfirst or cfg.date_format:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from rnncast import plots, stacking
+from rnncast.classical import spread
 from rnncast.cli.args import (
     HelpFormatter,
     device_argument,
@@ -116,9 +116,8 @@ def run(args: argparse.Namespace, run: Outputs) -> dict:
     else:
         _write_table(table, forecast, args.out)
         source = history if history is not None else panel
-        picked = np.unique(np.linspace(0, len(source) - 1, min(len(source), SHOWN)).round())
         drawn = []
-        for k in picked.astype(int):
+        for k in spread(len(source), SHOWN):
             past, name = source.series_at(k), source.ids[k]
             ahead = forecast[forecast[panel.id_name] == name].drop(columns=panel.id_name)
             drawn.append((name, pd.DataFrame(past.values, index=past.index, columns=past.columns),
