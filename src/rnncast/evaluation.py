@@ -27,7 +27,7 @@ from rnncast.training import EpochInfo
 log = logging.getLogger(__name__)
 
 
-DRAWN = 6  # series of a panel its evaluation draws
+DRAWN = 6  # series of a panel its pictures draw (evaluate's and forecast's)
 
 
 @dataclass

@@ -24,6 +24,7 @@ from rnncast.rules import (
     freq_words,
     head_for,
     season_of,
+    validation_for,
     week_head,
     window_for,
     zero_run,
@@ -297,9 +298,8 @@ def resolve(panel: Panel, settings: SeriesConfig, test: int | None = None) -> Pl
                 future=future, static=settings.static, quantiles=settings.quantiles,
                 own_scale=True, holidays=settings.holidays, stacked=panel.stacked,
                 reasons=tuple(why))
-    validation, median = settings.validation, int(np.median(panel.lengths))
-    if validation is None:
-        validation = max(head, median // 10)
+    median = int(np.median(panel.lengths))
+    validation = validation_for(settings, head, median)
     no_refit = ("no season; the held-out end reaches the network as inputs (yearly data: more "
                 "accurate without, at half the cost)" if season == 1 else
                 f"the median series holds {median} points, over {LONG} seasons; its held-out end "

@@ -109,8 +109,14 @@ def window_room(panel: Panel, settings: SeriesConfig, head: int, before: int = 0
     default length (and, for a single series, a head of training pairs), counting only its
     points ``before`` the last few (a backtest's first origin)."""
     median = int(np.median(np.maximum(panel.lengths - before, 0)))
-    held = settings.validation if settings.validation is not None else max(head, median // 10)
+    held = validation_for(settings, head, median)
     return median - head - held - (head if panel.single else 0)
+
+
+def validation_for(settings: SeriesConfig, head: int, median: int) -> int:
+    """The points held out at each series' end for early stopping: the user's, else a head or a
+    tenth of the ``median`` series, whichever is longer."""
+    return settings.validation if settings.validation is not None else max(head, median // 10)
 
 
 def auto_deseasonalize(panel: Panel, season: int) -> tuple[bool, float | None, str]:

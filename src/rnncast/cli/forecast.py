@@ -21,12 +21,11 @@ from rnncast.cli.args import (
 from rnncast.cli.common import few_ids, say
 from rnncast.data import load_long, load_series
 from rnncast.errors import OutputError, RnncastError
+from rnncast.evaluation import DRAWN
 from rnncast.files import Outputs, write_text
 from rnncast.forecaster import Forecaster
 from rnncast.tables import is_parquet, read_table
 from rnncast.verdict import plain
-
-SHOWN = 6  # series of a panel the forecast's picture draws, spread over the panel
 
 
 def add(verbs) -> None:
@@ -117,7 +116,7 @@ def run(args: argparse.Namespace, run: Outputs) -> dict:
         _write_table(table, forecast, args.out)
         source = history if history is not None else panel
         drawn = []
-        for k in spread(len(source), SHOWN):
+        for k in spread(len(source), DRAWN):
             past, name = source.series_at(k), source.ids[k]
             ahead = forecast[forecast[panel.id_name] == name].drop(columns=panel.id_name)
             drawn.append((name, pd.DataFrame(past.values, index=past.index, columns=past.columns),
